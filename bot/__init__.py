@@ -1,0 +1,1 @@
+"""deskwatch: feeds -> items -> stories -> messages, for regional-security desks."""

@@ -1,0 +1,1 @@
+"""Chat platforms and other sinks."""

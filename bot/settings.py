@@ -1,0 +1,73 @@
+"""Load and validate deskwatch.toml once into frozen dataclasses; report every error at once.
+
+Secrets never live in the file: destinations name the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.watch import Watch
+from bot.model import Destination, Subscription
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    name: str
+    url: str
+    language: str
+    tier: str = "independent"  # wire | state-media | independent | government
+    interval: int | None = None  # seconds; None: polling.interval
+    source: str = ""  # outlet name as shown to users; defaults to name
+
+    @property
+    def outlet(self) -> str:
+        return self.source or self.name
+
+
+@dataclass(frozen=True)
+class PollingSettings:
+    interval: int = 900  # seconds between polls of a healthy feed
+    min_interval: int = 60  # never poll a feed more often than this
+    max_interval: int = 6 * 3600  # back-off ceiling
+    tick: int = 30  # how often the scheduler asks which feeds are due
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    concurrency: int = 32
+    per_host: int = 2
+    max_age_days: float = 3.0  # entries older than this at first sight are stored as "too old"
+    user_agent: str = "deskwatch/0.1 (+https://github.com/deskwatch/deskwatch; feed alert bot)"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: str = "data/deskwatch.db"
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    slack_admins: tuple[str, ...] = ()  # Slack user ids allowed to change settings
+    allow_private_hosts: tuple[str, ...] = ()  # hosts exempt from the private-address check
+
+
+@dataclass(frozen=True)
+class Settings:
+    feeds: tuple[FeedSettings, ...]
+    watches: tuple[Watch, ...]
+    destinations: tuple[Destination, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    polling: PollingSettings = field(default_factory=PollingSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    source_path: str = ""
+
+    def watch(self, name: str) -> Watch | None:
+        return next((w for w in self.watches if w.name == name), None)
+
+    def destination(self, name: str) -> Destination | None:
+        return next((d for d in self.destinations if d.name == name), None)
+
+    def feed(self, name: str) -> FeedSettings | None:
+        return next((f for f in self.feeds if f.name == name), None)

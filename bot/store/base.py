@@ -1,0 +1,116 @@
+"""The Store protocol: everything deskwatch persists, as one async interface.
+
+Two implementations honour it: SQLite (the default, `sqlite.py`) and an in-memory one for tests
+(`memory.py`). One contract suite (`tests/contract/test_store.py`) runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import (
+    Delivery,
+    FeedState,
+    Item,
+    ItemEvent,
+    Match,
+    Mute,
+    Story,
+    Subscription,
+)
+
+
+class Store(Protocol):
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # --- feeds and their health ----------------------------------------------------------------
+    async def sync_feeds(self, feeds: Sequence[tuple[str, str]]) -> None:
+        """Make sure a state row exists for each (name, url); a changed url resets validators."""
+
+    async def feed_state(self, name: str) -> FeedState | None: ...
+    async def feed_states(self) -> list[FeedState]: ...
+    async def due_feeds(self, now: datetime) -> list[FeedState]:
+        """Feeds whose next_poll is None or <= now, oldest first."""
+
+    async def save_feed_state(self, state: FeedState) -> None: ...
+
+    # --- items ---------------------------------------------------------------------------------
+    async def add_items(self, items: Sequence[Item]) -> list[Item]:
+        """Store items and return ONLY the new ones, in input order.
+
+        An item is not new when its key, its canonical URL (non-empty) or its title hash
+        (non-empty, within the same feed or across feeds) is already stored: a GUID that changes
+        or the same article in two feeds never comes back as new.
+        """
+
+    async def item(self, key: str) -> Item | None: ...
+    async def item_by_url(self, url: str) -> Item | None:
+        """Look up by canonical URL (exact) — `why URL`."""
+
+    async def latest_items(self, limit: int, watch: str | None = None) -> list[Item]: ...
+    async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
+        """Full-text search (FTS5 in SQLite) over title + summary; query is plain words, never
+        FTS syntax (callers may pass anything: quotes, operators, Korean, Cyrillic)."""
+
+    async def record_events(self, events: Sequence[ItemEvent]) -> None: ...
+    async def item_events(self, key: str) -> list[ItemEvent]: ...
+    async def save_match(self, item_key: str, match: Match) -> None: ...
+    async def matches(self, item_key: str) -> list[Match]: ...
+
+    # --- stories -------------------------------------------------------------------------------
+    async def save_story(self, story: Story) -> None:
+        """Insert or replace a story with its sources and its candidate-lookup keys."""
+
+    async def story(self, story_id: str) -> Story | None: ...
+    async def story_of_item(self, item_key: str) -> Story | None: ...
+    async def story_candidates(
+        self, watch: str, keys: Sequence[str], since: datetime, limit: int
+    ) -> list[Story]:
+        """Stories of `watch` with last_published >= since that share at least one key, most
+        shared keys first. Must use an index, not a scan: it runs once per relevant item."""
+
+    async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
+        """Most recently updated first."""
+
+    async def stories_between(self, watch: str, start: datetime, end: datetime) -> list[Story]:
+        """Stories of `watch` first seen or updated in [start, end) (by last_published)."""
+
+    # --- subscriptions and mutes ---------------------------------------------------------------
+    async def subscriptions(self) -> list[Subscription]:
+        """Subscriptions added by command (config ones live in settings)."""
+
+    async def add_subscription(self, sub: Subscription) -> None: ...
+    async def remove_subscription(self, watch: str, destination: str) -> bool: ...
+    async def add_mute(self, mute: Mute) -> None: ...
+    async def remove_mute(self, destination: str, term: str) -> bool: ...
+    async def mutes(self, now: datetime) -> list[Mute]:
+        """Mutes still in force at `now`."""
+
+    # --- deliveries (the outbox) ---------------------------------------------------------------
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        """Insert rows whose id is not yet present; return how many were new (idempotent)."""
+
+    async def delivery(self, delivery_id: str) -> Delivery | None: ...
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """Replace a row (status changes, attempts, ref, sent_version)."""
+
+    async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Delivery]:
+        """Rows with status pending or sending and next_attempt None or <= now, oldest first."""
+
+    async def alert_deliveries_for_story(self, story_id: str) -> list[Delivery]:
+        """Alert rows of a story (any status), to edit sent alerts when the story grows."""
+
+    async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
+        """Deliveries of the story the item belongs to (for `why`)."""
+
+    async def pending_count(self) -> int: ...
+
+    # --- destination health and small metadata --------------------------------------------------
+    async def set_destination_health(self, name: str, ok: bool, message: str, at: datetime) -> None: ...
+    async def destination_health(self) -> dict[str, tuple[bool, str, datetime]]: ...
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
