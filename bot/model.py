@@ -54,6 +54,7 @@ class Item:
     tier: str = "independent"
     guid: str | None = None
     title_hash: str = ""  # hash of the normalised title: a secondary identity key
+    dated: bool = True  # False when the feed gave no date and `published` is the fetch time
 
 
 FetchOutcome = Literal[

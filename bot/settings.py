@@ -71,3 +71,18 @@ class Settings:
 
     def feed(self, name: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.name == name), None)
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, one per line, each prefixed by its key path."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def load_settings(path: str | None = None) -> Settings:
+    """Read and validate a config file (see bot/config_load.py); raises ConfigError."""
+    from bot.config_load import load_settings as _load  # late import: config_load imports us
+
+    return _load(path)

@@ -47,6 +47,12 @@ class Store(Protocol):
         or the same article in two feeds never comes back as new.
         """
 
+    async def unprocessed_items(self, limit: int = 1000) -> list[Item]:
+        """Items stored but not yet marked processed (a crash between storing and matching
+        must not lose them), oldest first."""
+
+    async def mark_processed(self, keys: Sequence[str]) -> None: ...
+
     async def item(self, key: str) -> Item | None: ...
     async def item_by_url(self, url: str) -> Item | None:
         """Look up by canonical URL (exact) — `why URL`."""

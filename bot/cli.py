@@ -1,0 +1,166 @@
+"""The `deskwatch` command line: run, once, demo, check-config, feeds, why, replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config_load import config_path, load_settings
+from bot.settings import ConfigError, Settings
+from bot.store.base import Store
+
+log = logging.getLogger("deskwatch")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deskwatch", description="Feed alert bot for regional-security desks.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=None,
+                        help="config file (default: $DESKWATCH_CONFIG or config/deskwatch.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="run the bot: poll, alert, digest, answer commands")
+    once = sub.add_parser("once", parents=[common], help="one poll cycle and one delivery pass, then exit")
+    once.add_argument("--dry-run", action="store_true", help="print messages instead of posting them")
+    sub.add_parser("demo", parents=[common], help="the whole pipeline on bundled sample feeds, offline")
+    chk = sub.add_parser("check-config", parents=[common], help="validate the config; list every error")
+    chk.add_argument("path", nargs="?", default=None)
+    sub.add_parser("feeds", parents=[common], help="feed health table and destination health")
+    why = sub.add_parser("why", parents=[common], help="the recorded path of one item")
+    why.add_argument("url")
+    rep = sub.add_parser("replay", parents=[common], help="run an archive of items (JSON lines) as a backtest")
+    rep.add_argument("items", metavar="ITEMS.jsonl")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo())
+    path = args.path if args.command == "check-config" and args.path else args.config
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        print(f"deskwatch: {config_path(path)} has {len(exc.errors)} problem(s):", file=sys.stderr)
+        for e in exc.errors:
+            print(f"  - {e}", file=sys.stderr)
+        return 2
+    _protect_secrets(settings)
+    if args.command == "check-config":
+        print(f"{config_path(path)}: OK — {len(settings.feeds)} feeds, {len(settings.watches)} watches, "
+              f"{len(settings.destinations)} destinations, {len(settings.subscriptions)} subscriptions")
+        return 0
+    if args.command == "replay":
+        return asyncio.run(_replay(settings, args.items))
+    if args.command == "once":
+        return asyncio.run(_once(settings, args.dry_run))
+    if args.command == "feeds":
+        return asyncio.run(_feeds(settings))
+    if args.command == "why":
+        return asyncio.run(_why(settings, args.url))
+    from bot.app import run
+
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _protect_secrets(settings: Settings) -> None:
+    from bot.secrets import install_redaction
+
+    install_redaction(os.environ, [d.webhook_env for d in settings.destinations if d.webhook_env])
+
+
+async def _once(settings: Settings, dry_run: bool) -> int:
+    from bot.app import once
+
+    cycle, sent = await once(settings, dry_run=dry_run)
+    print(f"polled {cycle.feeds} feeds ({cycle.failed} failing): {cycle.new_items} new items, "
+          f"{cycle.relevant} relevant, {cycle.new_stories} new stories, {cycle.merged} merged; "
+          f"deliveries: {sent.sent} sent, {sent.edited} edited, {sent.retrying} retrying, {sent.held} held",
+          file=sys.stderr)
+    return 0
+
+
+async def _replay(settings: Settings, path: str) -> int:
+    from bot.replay import read_jsonl, replay_rows
+
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        print(f"deskwatch replay: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    rows, errors = read_jsonl(text.splitlines())
+    for e in errors:
+        print(f"deskwatch replay: {path} {e}; skipped", file=sys.stderr)
+    for result in await replay_rows(settings, rows):
+        print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+async def _open_store(settings: Settings) -> Store:
+    from bot.store.sqlite import SqliteStore
+
+    store = SqliteStore(settings.storage.path)
+    await store.open()
+    await store.sync_feeds([(f.name, f.url) for f in settings.feeds])
+    return store
+
+
+async def _feeds(settings: Settings) -> int:
+    from bot.core.lookup import feeds_message
+
+    store = await _open_store(settings)
+    try:
+        msg = feeds_message(await store.feed_states(), datetime.now(UTC))
+        print(msg.text)
+        print(msg.code)
+        health = await store.destination_health()
+        print(f"\n{'destination':<22} state  since             message")
+        for d in settings.destinations:
+            ok, text, at = health.get(d.name, (True, "no delivery yet", None))  # type: ignore[arg-type]
+            when = f"{at:%Y-%m-%d %H:%M}" if at else "-"
+            print(f"{d.name:<22} {'ok' if ok else 'DOWN':<6} {when:<17} {text}")
+        print(f"\npending deliveries: {await store.pending_count()}")
+    finally:
+        await store.close()
+    return 0
+
+
+async def _why(settings: Settings, url: str) -> int:
+    from bot.commands import Caller
+    from bot.commands_impl import Commands
+    from bot.pipeline import Context
+
+    store = await _open_store(settings)
+    try:
+        reply = await Commands(Context(settings=settings, store=store), lambda: datetime.now(UTC)).why(
+            Caller(platform="discord", channel="cli", user="cli"), url)
+    finally:
+        await store.close()
+    m = reply.message
+    print(m.title)
+    if m.text:
+        print(m.text)
+    for k, v in m.fields:
+        print(f"  {k}: {v}")
+    if m.code:
+        print(m.code)
+    return 0 if m.title != "Why: not seen" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""The use cases, read top to bottom as the flow: poll feeds → store new items → match →
+merge into stories → route to subscriptions (the outbox). Delivery itself is in outbox.py.
+
+Every item ends in a recorded state (item_events), so `why URL` answers from data. Each step is
+idempotent, so a crash anywhere is repaired by the next cycle: items are marked processed only
+after their story and deliveries are written, and an item already in a story is not merged twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot.core import cluster, normalize, parse, schedule
+from bot.core.match import match_item
+from bot.core.watch import Watch
+from bot.fetch import Fetcher
+from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Story, Subscription
+from bot.platforms.base import Sink
+from bot.settings import FeedSettings, Settings
+from bot.store.base import Store
+
+log = logging.getLogger("deskwatch.pipeline")
+
+
+@dataclass
+class Context:
+    """What the use cases work with; built by app.py (or a test) and passed in."""
+
+    settings: Settings
+    store: Store
+    sinks: dict[str, Sink] = field(default_factory=dict)
+    fetcher: Fetcher | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    stopped_platforms: dict[str, str] = field(default_factory=dict)  # platform -> why (bad token)
+    check_age: bool = True  # replay turns this off: an archive is old by definition
+    make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
+
+
+@dataclass
+class CycleReport:
+    feeds: int = 0
+    failed: int = 0
+    entries: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    new_stories: int = 0
+    merged: int = 0
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    item: Item
+    relevant: bool
+    score: float
+    story_id: str | None
+    reasons: tuple[str, ...]
+    new_story: bool = False
+
+
+# --- polling ---------------------------------------------------------------------------------
+
+
+async def poll_due_feeds(ctx: Context, now: datetime) -> CycleReport:
+    """One poll cycle: every due feed, concurrently (the fetcher bounds concurrency)."""
+    report = CycleReport()
+    await process_backlog(ctx, now, report)
+    due = await ctx.store.due_feeds(now)
+    feeds = [(f, s) for s in due if (f := ctx.settings.feed(s.name)) is not None]
+    await asyncio.gather(*(poll_feed(ctx, f, s, now, report) for f, s in feeds))
+    await ctx.store.set_meta("last_cycle", now.isoformat())
+    return report
+
+
+async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: datetime,
+                    report: CycleReport) -> None:
+    """Fetch → parse → normalise → store new → process; the feed's health is saved whatever happens."""
+    assert ctx.fetcher is not None, "polling needs a fetcher"
+    report.feeds += 1
+    result = await ctx.fetcher.fetch(state)
+    interval = feed.interval or ctx.settings.polling.interval
+    jitter = ctx.rng.random()
+    if result.outcome != "ok":
+        report.failed += result.outcome != "not-modified"
+        await ctx.store.save_feed_state(schedule.after_fetch(
+            state, result, entries_seen=0, ttl_minutes=None, interval=interval,
+            polling=ctx.settings.polling, now=now, jitter=jitter))
+        return
+    parsed = parse.parse_feed(result.body, feed.url)
+    items = [normalize.normalize_entry(e, feed, now) for e in parsed.entries]
+    new_state = schedule.after_fetch(
+        state, result, entries_seen=len(items), ttl_minutes=parsed.ttl_minutes, interval=interval,
+        polling=ctx.settings.polling, now=now, jitter=jitter)
+    if not parsed.is_feed or parsed.problem:
+        new_state = schedule.parse_problem(new_state, parsed.problem or "not a feed", now,
+                                           is_feed=parsed.is_feed)
+        report.failed += not parsed.is_feed
+    new = await ctx.store.add_items(items)
+    report.entries += len(items)
+    report.new_items += len(new)
+    await process_items(ctx, new, now, report)
+    await ctx.store.save_feed_state(new_state)
+
+
+async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> None:
+    """Items stored by a run that died before matching them."""
+    backlog = await ctx.store.unprocessed_items()
+    if backlog:
+        log.info("processing %d items left over from an interrupted run", len(backlog))
+        await process_items(ctx, backlog, now, report)
+
+
+# --- matching and stories --------------------------------------------------------------------
+
+
+async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
+                        report: CycleReport | None = None) -> list[ItemOutcome]:
+    report = report or CycleReport()
+    outcomes: list[ItemOutcome] = []
+    subs = await all_subscriptions(ctx)
+    for item in items:
+        await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
+        for watch in ctx.settings.watches:
+            outcome = await process_one(ctx, watch, item, now, subs, report)
+            outcomes.append(outcome)
+        await ctx.store.mark_processed([item.key])
+    return outcomes
+
+
+async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
+                      subs: Sequence[Subscription], report: CycleReport) -> ItemOutcome:
+    store = ctx.store
+    m = match_item(watch, item)
+    await store.save_match(item.key, m)
+    if not m.relevant:
+        await store.record_events([ItemEvent(item.key, now, "filtered",
+                                             f"{watch.name}: score {m.score:.2f}; " + "; ".join(m.reasons))])
+        return ItemOutcome(item, False, m.score, None, m.reasons)
+    report.relevant += 1
+    too_old = ctx.check_age and item.dated and now - item.published > timedelta(
+        days=ctx.settings.polling.max_age_days)
+    if too_old:
+        await store.record_events([ItemEvent(item.key, now, "too-old",
+                                             f"published {item.published:%Y-%m-%d}; not alerted")])
+        return ItemOutcome(item, True, m.score, None, (*m.reasons, "too old to alert"))
+    existing = await store.story_of_item(item.key)
+    if existing is not None:  # a crash after the story was saved: do not merge twice
+        story, is_new, reasons = existing, existing.sources[0].item_key == item.key, ("already in story",)
+    else:
+        since = cluster.candidate_since(watch, item)
+        cands = await store.story_candidates(watch.name, cluster.story_keys(watch, item), since, 50)
+        a = cluster.assign(watch, item, m, cands, now)
+        reasons = a.reasons
+        if a.story_id is not None:
+            base = next(c for c in cands if c.id == a.story_id)
+            story, is_new = cluster.add_source(base, watch, item, m, a), False
+        else:
+            story, is_new = cluster.new_story(watch, item, m), True
+        await store.save_story(story)
+    event = "new-story" if is_new else "merged"
+    report.new_stories += is_new
+    report.merged += not is_new
+    await store.record_events([ItemEvent(item.key, now, event, "; ".join(reasons), story_id=story.id)])
+    await route(ctx, watch, story, item, is_new, now, subs)
+    return ItemOutcome(item, True, m.score, story.id, (*m.reasons, *reasons), is_new)
+
+
+# --- routing into the outbox -----------------------------------------------------------------
+
+
+async def all_subscriptions(ctx: Context) -> list[Subscription]:
+    """Config subscriptions plus those added by slash command (the latter stored)."""
+    stored = await ctx.store.subscriptions()
+    seen = {(s.watch, s.destination) for s in stored}
+    return [*stored, *(s for s in ctx.settings.subscriptions if (s.watch, s.destination) not in seen)]
+
+
+async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bool, now: datetime,
+                subs: Sequence[Subscription]) -> None:
+    """Instant subscriptions get an alert row for a new story; a grown story re-opens its sent
+    alerts so the outbox edits them. Digest subscriptions pick stories up at digest time."""
+    store = ctx.store
+    if not is_new:
+        for d in await store.alert_deliveries_for_story(story.id):
+            if d.status == "sent" and d.sent_version < story.version:
+                await store.save_delivery(_reopen(d, now))
+        return
+    mutes = await store.mutes(now)
+    text = f"{item.title} {item.summary}".casefold()
+    rows = []
+    for sub in subs:
+        if sub.watch != watch.name or sub.mode != "instant":
+            continue
+        muted = [m.term for m in mutes if m.destination == sub.destination and m.term.casefold() in text]
+        if muted:
+            await store.record_events([ItemEvent(item.key, now, "muted", f"term {muted[0]!r}",
+                                                 story_id=story.id, destination=sub.destination)])
+            continue
+        rows.append(Delivery(id=f"alert:{story.id}:{sub.destination}", destination=sub.destination,
+                             kind="alert", created=now, story_id=story.id, title=story.title))
+    await store.enqueue(rows)
+
+
+def _reopen(d: Delivery, now: datetime) -> Delivery:
+    return replace(d, status="pending", next_attempt=None, attempts=0, last_error="")

@@ -1,0 +1,148 @@
+"""The flow from stored items to the outbox and out through sinks, on the in-memory store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.model import Mute
+from bot.outbox import deliver_pending, queue_digest
+from bot.pipeline import Context, CycleReport, process_backlog, process_items
+from bot.platforms.base import PermanentDeliveryError, RetryableDeliveryError
+from bot.store.memory import MemoryStore
+from tests.factories import T0, item, settings
+from tests.fakes.recording_sink import RecordingSink, SimulatedCrash
+
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+DEPLOY = item("North Korean troops deployed to Kursk region to fight for Russia, Seoul says",
+              "South Korea's spy agency said thousands of North Korean soldiers were sent to Russia's Kursk "
+              "region to fight against Ukraine.", source="Example Wire")
+DEPLOY_2 = item("Seoul: North Korea has sent troops to Russia's Kursk front",
+                "North Korean soldiers have been deployed to fight for Russia in the Kursk region against "
+                "Ukrainian forces, South Korean intelligence said.", source="Other Daily",
+                published=T0 + timedelta(hours=3))
+NOISE = item("K-pop group announces world tour", "The band will play 40 cities across Asia and Europe.")
+
+
+async def ctx_with(*names: str) -> tuple[Context, dict[str, RecordingSink]]:
+    store = MemoryStore()
+    await store.open()
+    sinks = {n: RecordingSink(n) for n in names}
+    return Context(settings=settings(*names), store=store, sinks=dict(sinks), check_age=False), sinks
+
+
+async def test_seed_pair_is_one_story_with_two_sources() -> None:
+    if not SEEDS.is_dir():
+        pytest.skip("shared seeds not present")
+    texts = [p.read_text("utf-8") for p in sorted(SEEDS.glob("0*.txt"))]
+    insider = texts[0].splitlines()
+    first = item(insider[3], " ".join(insider[4:]), source="The Insider", published=T0)
+    second = item("", texts[1], source="Yonhap", published=T0 + timedelta(hours=5))
+    ctx, _ = await ctx_with("desk")
+    outcomes = await process_items(ctx, [first, second], T0 + timedelta(hours=6))
+    assert [o.relevant for o in outcomes] == [True, True]
+    assert outcomes[0].story_id == outcomes[1].story_id
+    story = await ctx.store.story(outcomes[0].story_id or "")
+    assert story is not None and [s.outlet for s in story.sources] == ["The Insider", "Yonhap"]
+
+
+async def test_new_story_alerts_once_and_a_further_source_edits_it() -> None:
+    ctx, sinks = await ctx_with("desk")
+    await process_items(ctx, [DEPLOY, NOISE], T0)
+    first = await deliver_pending(ctx, T0)
+    assert first.sent == 1 and len(sinks["desk"].sends) == 1
+    await process_items(ctx, [DEPLOY_2], T0 + timedelta(hours=3))
+    second = await deliver_pending(ctx, T0 + timedelta(hours=3))
+    assert second.sent == 0 and second.edited == 1
+    ref, edited = sinks["desk"].edits[0]
+    assert ref == "desk/1" and edited.kind == "update" and len(edited.stories[0].links) == 2
+    assert (await deliver_pending(ctx, T0 + timedelta(hours=4))).sent == 0
+
+
+async def test_noise_is_filtered_with_a_recorded_reason() -> None:
+    ctx, sinks = await ctx_with("desk")
+    [outcome] = await process_items(ctx, [NOISE], T0)
+    assert not outcome.relevant
+    events = await ctx.store.item_events(NOISE.key)
+    assert [e.event for e in events] == ["new", "filtered"]
+    assert not await ctx.store.due_deliveries(T0)
+
+
+async def test_retryable_error_keeps_the_row_and_waits() -> None:
+    ctx, sinks = await ctx_with("desk")
+    sinks["desk"].fail_next.append(RetryableDeliveryError("HTTP 503 from server", retry_after=120))
+    await process_items(ctx, [DEPLOY], T0)
+    report = await deliver_pending(ctx, T0)
+    assert report.retrying == 1 and not sinks["desk"].sends
+    assert not await ctx.store.due_deliveries(T0 + timedelta(seconds=60))
+    assert (await deliver_pending(ctx, T0 + timedelta(seconds=121))).sent == 1
+
+
+async def test_bad_token_stops_that_platform_only_and_loses_nothing() -> None:
+    ctx, sinks = await ctx_with("down", "up")
+    sinks["down"].fail_next.append(PermanentDeliveryError("the token was rejected (401)", kind="auth"))
+    await process_items(ctx, [DEPLOY], T0)
+    report = await deliver_pending(ctx, T0)
+    assert len(sinks["up"].sends) == 1 and not sinks["down"].sends
+    assert report.held == 1
+    health = await ctx.store.destination_health()
+    assert health["down"][0] is False and "401" in health["down"][1]
+    assert await ctx.store.pending_count() == 1  # still there for when the token is fixed
+
+
+async def test_missing_channel_holds_destination_then_recovers() -> None:
+    ctx, sinks = await ctx_with("desk")
+    sinks["desk"].fail_next.append(PermanentDeliveryError("channel not found (404)", kind="not-found"))
+    await process_items(ctx, [DEPLOY], T0)
+    await deliver_pending(ctx, T0)
+    assert await ctx.store.pending_count() == 1
+    later = await deliver_pending(ctx, T0 + timedelta(minutes=20))
+    assert later.sent == 1 and (await ctx.store.destination_health())["desk"][0] is True
+
+
+async def test_crash_between_send_and_record_does_not_post_twice() -> None:
+    ctx, sinks = await ctx_with("desk")
+    await process_items(ctx, [DEPLOY], T0)
+    sinks["desk"].crash_after_send = True
+    with pytest.raises(SimulatedCrash):
+        await deliver_pending(ctx, T0)
+    # "restart": same store, fresh context, same channel
+    ctx2 = Context(settings=ctx.settings, store=ctx.store, sinks=ctx.sinks, check_age=False)
+    report = await deliver_pending(ctx2, T0 + timedelta(minutes=1))
+    assert report.recovered == 1 and report.sent == 0
+    assert len(sinks["desk"].sends) == 1
+
+
+async def test_mute_holds_matching_alerts_in_that_channel_only() -> None:
+    ctx, sinks = await ctx_with("a", "b")
+    await ctx.store.add_mute(Mute(destination="a", term="Kursk", until=T0 + timedelta(hours=1)))
+    await process_items(ctx, [DEPLOY], T0)
+    await deliver_pending(ctx, T0)
+    assert not sinks["a"].sends and len(sinks["b"].sends) == 1
+    assert any(e.event == "muted" for e in await ctx.store.item_events(DEPLOY.key))
+
+
+async def test_digest_is_queued_once_per_run_and_lists_stories() -> None:
+    ctx, sinks = await ctx_with("brief")
+    sub = replace(ctx.settings.subscriptions[0], mode="digest")
+    ctx.settings = replace(ctx.settings, subscriptions=(sub,))
+    await process_items(ctx, [DEPLOY, DEPLOY_2, NOISE], T0 + timedelta(hours=3))
+    assert not await ctx.store.due_deliveries(T0 + timedelta(hours=3))  # digest mode: no instant alert
+    n = await queue_digest(ctx, sub, T0 + timedelta(hours=4))
+    again = await queue_digest(ctx, sub, T0 + timedelta(hours=4))
+    assert n == 1 and again == 0
+    await deliver_pending(ctx, T0 + timedelta(hours=4))
+    [digest] = sinks["brief"].sends
+    assert digest.kind == "digest" and len(digest.stories) == 1 and len(digest.stories[0].links) == 2
+
+
+async def test_items_stored_before_a_crash_are_processed_next_cycle() -> None:
+    ctx, sinks = await ctx_with("desk")
+    await ctx.store.add_items([DEPLOY])  # stored, then the process died before matching
+    report = CycleReport()
+    await process_backlog(ctx, T0, report)
+    assert report.new_stories == 1
+    assert not await ctx.store.unprocessed_items()

@@ -1,0 +1,93 @@
+"""Config loading: every error at once, with its key path; unknown keys rejected; no secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config_load import load_settings, settings_from_dict
+from bot.settings import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+WATCH = {"name": "w", "file": str(REPO / "config" / "watches" / "dprk-russia.toml")}
+
+
+def base(**over: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "watches": [WATCH],
+        "feeds": [{"name": "a", "url": "https://example.org/rss", "language": "en"}],
+        "destinations": [{"name": "console", "platform": "console"}],
+        "subscriptions": [{"watch": "w", "destination": "console"}],
+    }
+    doc.update(over)
+    return doc
+
+
+def errors_of(doc: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(doc, base_dir=REPO / "config")
+    return info.value.errors
+
+
+def test_shipped_configs_load() -> None:
+    for name in ("deskwatch.toml", "demo.toml"):
+        s = load_settings(str(REPO / "config" / name))
+        assert s.feeds and s.watches and s.destinations
+        langs = {f.language for f in s.feeds}
+        if name == "deskwatch.toml":
+            assert {"en", "ko", "ru", "uk"} <= langs
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"feeds": [{"name": "a", "url": "ftp://x/y", "language": "en"}]}, "feeds[0].url: not an http(s) URL"),
+        ({"feeds": [{"name": "a", "url": "https://x/y"}]}, "feeds[0].language: is required"),
+        ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "colour": 1}]},
+         "feeds[0].colour: unknown key"),
+        ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "tier": "blog"}]}, "feeds[0].tier:"),
+        ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "interval": -5}]},
+         "feeds[0].interval: must be greater than 0"),
+        ({"polling": {"interval": "often"}}, "polling.interval: must be an integer"),
+        ({"destinations": [{"name": "d", "platform": "discord"}]}, "destinations[0].channel: is required"),
+        ({"destinations": [{"name": "d", "platform": "webhook", "webhook_env": "https://hooks.example/x"}]},
+         "destinations[0].webhook_env: must be an environment variable name"),
+        ({"destinations": [{"name": "d", "platform": "pager"}]}, "destinations[0].platform: must be one of"),
+        ({"subscriptions": [{"watch": "w", "destination": "nowhere"}]},
+         "subscriptions[0].destination: no destination named 'nowhere'"),
+        ({"subscriptions": [{"watch": "w", "destination": "console", "mode": "digest", "schedule": "99 * * * *"}]},
+         "subscriptions[0].schedule: not a valid cron schedule"),
+        ({"subscriptions": [{"watch": "w", "destination": "console", "timezone": "Mars/Olympus"}]},
+         "subscriptions[0].schedule: unknown time zone"),
+        ({"storage": {"path": "x.db", "engine": "pg"}}, "storage.engine: unknown key"),
+        ({"bogus": 1}, "bogus: unknown key"),
+    ],
+)
+def test_each_error_names_its_key(override: dict[str, object], expected: str) -> None:
+    assert any(e.startswith(expected) for e in errors_of(base(**override))), errors_of(base(**override))
+
+
+def test_every_error_is_reported_at_once() -> None:
+    doc = base(feeds=[{"name": "a", "url": "nope", "language": "en"}, {"name": "a", "url": "https://x/y"}],
+               polling={"concurrency": 0})
+    errs = errors_of(doc)
+    assert "feeds[0].url: not an http(s) URL" in errs
+    assert "feeds[1].language: is required" in errs
+    assert any(e.startswith("feeds[1].name: duplicate") for e in errs)
+    assert "polling.concurrency: must be greater than 0" in errs
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(str(tmp_path / "missing.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("feeds = [", "utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(str(bad))
+
+
+def test_secret_values_never_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK", "https://hooks.example.org/T000/SECRET")
+    doc = base(destinations=[{"name": "d", "platform": "webhook", "webhook_env": "HOOK", "nonsense": True}])
+    assert not any("SECRET" in e for e in errors_of(doc))
