@@ -134,7 +134,9 @@ async def run(settings: Settings) -> None:
     closers = []
     if env.get("DISCORD_TOKEN"):
         from bot.platforms.discord.client import build_client
+        from bot.platforms.discord.sink import apply_api_base
 
+        apply_api_base(env)
         guild = env.get("DISCORD_GUILD_ID")
         client = build_client(commands, int(guild) if guild and guild.isdigit() else None)
         tasks.append(asyncio.create_task(client.start(env["DISCORD_TOKEN"]), name="discord"))

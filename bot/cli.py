@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -71,10 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_why(settings, args.url))
     from bot.app import run
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec
 from datetime import datetime, timedelta
+from typing import Any, ParamSpec
 
 from rapidfuzz import fuzz, process
 

@@ -114,7 +114,8 @@ async def run_demo() -> int:
             await deliver_pending(ctx, now + timedelta(minutes=5))
             digest_file = next((d.path for d in settings.destinations if d.path), None)
             if digest_file and Path(digest_file).exists():
-                print(f"(the file sink also wrote the digest to {Path(digest_file).name})")
+                print(f"(the file sink wrote it to {Path(digest_file).name}:)\n")
+                print(Path(digest_file).read_text("utf-8"))
             banner("Round 2 — the outlets publish more: a further source (edit, not a new post) and news")
             server.round = 2
             now += timedelta(hours=1)

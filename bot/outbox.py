@@ -160,7 +160,7 @@ def _story_message(ctx: Context, story: Story, marker: str, now: datetime, edit:
     watch = ctx.settings.watch(story.watch)
     title = watch.title if watch else story.watch
     threshold = watch.threshold if watch else 1.0
-    build = update_message if edit or story.version > 1 else alert_message
+    build = update_message if edit else alert_message
     return build(story, marker=marker, watch_title=title, threshold=threshold, now=now)
 
 

@@ -91,14 +91,16 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
             polling=ctx.settings.polling, now=now, jitter=jitter))
         return
     parsed = parse.parse_feed(result.body, feed.url)
+    if not parsed.is_feed:
+        report.failed += 1
+        await ctx.store.save_feed_state(schedule.parse_problem(
+            state, result, parsed.problem or "the response is not a feed", interval=interval,
+            polling=ctx.settings.polling, now=now, jitter=jitter))
+        return
     items = [normalize.normalize_entry(e, feed, now) for e in parsed.entries]
     new_state = schedule.after_fetch(
         state, result, entries_seen=len(items), ttl_minutes=parsed.ttl_minutes, interval=interval,
-        polling=ctx.settings.polling, now=now, jitter=jitter)
-    if not parsed.is_feed or parsed.problem:
-        new_state = schedule.parse_problem(new_state, parsed.problem or "not a feed", now,
-                                           is_feed=parsed.is_feed)
-        report.failed += not parsed.is_feed
+        polling=ctx.settings.polling, now=now, jitter=jitter, problem=parsed.problem or "")
     new = await ctx.store.add_items(items)
     report.entries += len(items)
     report.new_items += len(new)

@@ -47,8 +47,8 @@ def split_command(text: str) -> tuple[str, list[str]]:
     text = text.strip()
     try:
         parts = shlex.split(text)
-    except ValueError:
-        parts = text.split()
+    except ValueError:  # unbalanced quotes: plain words, quote marks dropped
+        parts = [w for p in text.split() if (w := p.strip("\"'"))]
     if not parts:
         return "help", []
     return parts[0].lower(), parts[1:]

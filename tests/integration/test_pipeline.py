@@ -63,7 +63,7 @@ async def test_new_story_alerts_once_and_a_further_source_edits_it() -> None:
 
 
 async def test_noise_is_filtered_with_a_recorded_reason() -> None:
-    ctx, sinks = await ctx_with("desk")
+    ctx, _ = await ctx_with("desk")
     [outcome] = await process_items(ctx, [NOISE], T0)
     assert not outcome.relevant
     events = await ctx.store.item_events(NOISE.key)
@@ -140,7 +140,7 @@ async def test_digest_is_queued_once_per_run_and_lists_stories() -> None:
 
 
 async def test_items_stored_before_a_crash_are_processed_next_cycle() -> None:
-    ctx, sinks = await ctx_with("desk")
+    ctx, _ = await ctx_with("desk")
     await ctx.store.add_items([DEPLOY])  # stored, then the process died before matching
     report = CycleReport()
     await process_backlog(ctx, T0, report)

@@ -44,22 +44,34 @@ def test_shipped_configs_load() -> None:
     [
         ({"feeds": [{"name": "a", "url": "ftp://x/y", "language": "en"}]}, "feeds[0].url: not an http(s) URL"),
         ({"feeds": [{"name": "a", "url": "https://x/y"}]}, "feeds[0].language: is required"),
-        ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "colour": 1}]},
-         "feeds[0].colour: unknown key"),
+        (
+            {"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "colour": 1}]},
+            "feeds[0].colour: unknown key",
+        ),
         ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "tier": "blog"}]}, "feeds[0].tier:"),
-        ({"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "interval": -5}]},
-         "feeds[0].interval: must be greater than 0"),
+        (
+            {"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "interval": -5}]},
+            "feeds[0].interval: must be greater than 0",
+        ),
         ({"polling": {"interval": "often"}}, "polling.interval: must be an integer"),
         ({"destinations": [{"name": "d", "platform": "discord"}]}, "destinations[0].channel: is required"),
-        ({"destinations": [{"name": "d", "platform": "webhook", "webhook_env": "https://hooks.example/x"}]},
-         "destinations[0].webhook_env: must be an environment variable name"),
+        (
+            {"destinations": [{"name": "d", "platform": "webhook", "webhook_env": "https://hooks.example/x"}]},
+            "destinations[0].webhook_env: must be an environment variable name",
+        ),
         ({"destinations": [{"name": "d", "platform": "pager"}]}, "destinations[0].platform: must be one of"),
-        ({"subscriptions": [{"watch": "w", "destination": "nowhere"}]},
-         "subscriptions[0].destination: no destination named 'nowhere'"),
-        ({"subscriptions": [{"watch": "w", "destination": "console", "mode": "digest", "schedule": "99 * * * *"}]},
-         "subscriptions[0].schedule: not a valid cron schedule"),
-        ({"subscriptions": [{"watch": "w", "destination": "console", "timezone": "Mars/Olympus"}]},
-         "subscriptions[0].schedule: unknown time zone"),
+        (
+            {"subscriptions": [{"watch": "w", "destination": "nowhere"}]},
+            "subscriptions[0].destination: no destination named 'nowhere'",
+        ),
+        (
+            {"subscriptions": [{"watch": "w", "destination": "console", "mode": "digest", "schedule": "99 * * * *"}]},
+            "subscriptions[0].schedule: not a valid cron schedule",
+        ),
+        (
+            {"subscriptions": [{"watch": "w", "destination": "console", "timezone": "Mars/Olympus"}]},
+            "subscriptions[0].schedule: unknown time zone",
+        ),
         ({"storage": {"path": "x.db", "engine": "pg"}}, "storage.engine: unknown key"),
         ({"bogus": 1}, "bogus: unknown key"),
     ],
@@ -69,8 +81,10 @@ def test_each_error_names_its_key(override: dict[str, object], expected: str) ->
 
 
 def test_every_error_is_reported_at_once() -> None:
-    doc = base(feeds=[{"name": "a", "url": "nope", "language": "en"}, {"name": "a", "url": "https://x/y"}],
-               polling={"concurrency": 0})
+    doc = base(
+        feeds=[{"name": "a", "url": "nope", "language": "en"}, {"name": "a", "url": "https://x/y"}],
+        polling={"concurrency": 0},
+    )
     errs = errors_of(doc)
     assert "feeds[0].url: not an http(s) URL" in errs
     assert "feeds[1].language: is required" in errs

@@ -1,0 +1,239 @@
+"""Turn a fetched body into a ParsedFeed: entries as the feed gave them, plus a plain-words problem.
+
+feedparser does the reading, always on bytes we hand it (it never fetches). Before it sees the
+body we drop the whole prolog except the XML declaration: a DOCTYPE's entity declarations are how
+a small feed makes the loose parser build strings of hundreds of megabytes. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+from feedparser.encodings import convert_to_utf8
+
+from bot.model import Entry, ParsedFeed
+
+MAX_TITLE = 1_000
+MAX_SUMMARY = 20_000  # before HTML stripping
+MAX_LINK = 2_048
+MAX_GUID = 2_048
+MAX_AUTHOR = 200
+MAX_ENTRIES = 1_000  # a feed listing more is a dump, not a feed; the newest come first anyway
+MAX_DECL_TOKENS = 100_000  # quote/bracket tokens scanned in one declaration before giving up
+
+_XML_DECL = re.compile(rb"<\?xml[\sA-Za-z0-9_.:=\"'-]*\?>")
+_DECL_TOKEN = re.compile(rb"[\"'\[\]>]|<!--")
+_ROOT_NAME = re.compile(rb"<([A-Za-z_:][\w.:-]*)")
+_HTML_ROOTS = frozenset({b"html", b"head", b"body"})
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf:rdf", b"rdf", b"channel"})
+_BOM = b"\xef\xbb\xbf"
+
+
+def _declaration_end(data: bytes, start: int) -> int:
+    """End of the `<!...>` declaration at `start`, honouring quotes, `[...]` and comments.
+
+    Returns -1 when it never ends (or is absurdly long): the caller then drops the rest.
+    """
+    if data.startswith(b"<!--", start):
+        end = data.find(b"-->", start + 4)
+        return -1 if end < 0 else end + 3
+    depth, pos = 0, start + 2
+    for _ in range(MAX_DECL_TOKENS):
+        m = _DECL_TOKEN.search(data, pos)
+        if m is None:
+            return -1
+        tok, pos = m.group(), m.end()
+        if tok in (b'"', b"'"):
+            close = data.find(tok, pos)
+            if close < 0:
+                return -1
+            pos = close + 1
+        elif tok == b"<!--":
+            close = data.find(b"-->", pos)
+            if close < 0:
+                return -1
+            pos = close + 3
+        elif tok == b"[":
+            depth += 1
+        elif tok == b"]":
+            depth = max(depth - 1, 0)
+        elif depth == 0:  # ">" outside the internal subset
+            return pos
+    return -1
+
+
+def strip_prolog(data: bytes) -> tuple[bytes, bytes, bool]:
+    """Keep the XML declaration and everything from the root element on; drop the rest.
+
+    Returns (new body, the DOCTYPE text seen (lower-case, for sniffing), whether a DOCTYPE or
+    another declaration block never ended). Comments, PIs and stray text go too: feedparser's
+    own DOCTYPE handling matches `<!ENTITY` at any line start before the root, even in a comment.
+    """
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    decl = _XML_DECL.match(data)
+    keep = decl.group() if decl else b""
+    pos = start = decl.end() if decl else 0
+    doctype = b""
+    while True:
+        lt = data.find(b"<", pos)
+        if lt < 0 or lt + 1 >= len(data):
+            return keep, doctype, False
+        nxt = data[lt + 1 : lt + 2]
+        if nxt == b"?":
+            end = data.find(b"?>", lt + 2)
+            pos = len(data) if end < 0 else end + 2
+        elif nxt == b"!":
+            end = _declaration_end(data, lt)
+            if data[lt : lt + 9].upper() == b"<!DOCTYPE":
+                doctype = data[lt : lt + 200].lower()
+            if end < 0:
+                return keep, doctype, True
+            pos = end
+        elif nxt.isalnum() or nxt == b"_" or nxt[0] >= 0x80:
+            # the dropped prolog's newlines stay, so parse errors cite the feed's own line numbers
+            return keep + b"\n" * data.count(b"\n", start, lt) + data[lt:], doctype, False
+        else:
+            pos = lt + 1
+
+
+def root_name(body: bytes) -> bytes:
+    """The root element's name, lower-case, of an already stripped body (b"" when none)."""
+    m = _ROOT_NAME.search(body)
+    return m.group(1).lower() if m else b""
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when the body is clearly an HTML page: its root is <html>/<head>/<body>, or an HTML
+    DOCTYPE precedes a root that is no feed element. Works on raw (ASCII-compatible) bytes."""
+    stripped, doctype, _ = strip_prolog(body[:65_536])
+    root = root_name(stripped[:4_096])
+    if root in _HTML_ROOTS:
+        return True
+    return doctype.startswith(b"<!doctype html") and root not in _FEED_ROOTS
+
+
+def _struct_to_utc(value: Any) -> datetime | None:
+    """feedparser's UTC struct_time → aware datetime; None when absent or nonsensical."""
+    if not value:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(v) for v in tuple(value)[:6])
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _lang(entry: Any, feed: Any) -> str | None:
+    for source in (entry, feed):
+        for key in ("language", "title_detail", "summary_detail"):
+            value = source.get(key)
+            lang = value.get("language") if isinstance(value, dict) else value
+            if isinstance(lang, str) and lang.strip():
+                return lang.strip()[:35]
+    return None
+
+
+def _join(base: str, link: str) -> str:
+    try:
+        return urljoin(base, link)
+    except ValueError:  # e.g. a broken IPv6 literal; normalisation drops the link anyway
+        return link
+
+
+def _entry(raw: Any, feed: Any, base: str) -> Entry:
+    summary = _text(raw.get("summary"), MAX_SUMMARY)
+    for part in raw.get("content") or ():
+        value = _text(part.get("value") if isinstance(part, dict) else None, MAX_SUMMARY)
+        if len(value) > len(summary):
+            summary = value
+    link = _text(raw.get("link"), MAX_LINK + 1).strip()
+    if raw.get("guidislink") and "://" not in link:
+        link = ""  # a bare id like "kr-102" in a <guid> without isPermaLink="false" is no link
+    elif link:
+        link = _join(base, link)
+    guid = _text(raw.get("id"), MAX_GUID).strip()
+    published = _struct_to_utc(raw.get("published_parsed")) or _struct_to_utc(raw.get("updated_parsed"))
+    return Entry(
+        guid=guid or None,
+        link=link if link and len(link) <= MAX_LINK else None,
+        title=_text(raw.get("title"), MAX_TITLE),
+        summary=summary,
+        published=published,
+        lang=_lang(raw, feed),
+        author=_text(raw.get("author"), MAX_AUTHOR).strip() or None,
+    )
+
+
+def _ttl(feed: Any) -> int | None:
+    try:
+        ttl = int(str(feed.get("ttl", "")).strip())
+    except ValueError:
+        return None
+    return ttl if 0 < ttl <= 7 * 24 * 60 else None
+
+
+def _describe(exc: Any, count: int) -> str:
+    """A bozo exception in words an operator can act on."""
+    read = f"({count} entries read)"
+    line = getattr(exc, "getLineNumber", None)
+    if callable(line):
+        message = getattr(exc, "getMessage", lambda: "")()
+        return f"malformed XML at line {line()}: {message} {read}"
+    name = type(exc).__name__
+    if name == "CharacterEncodingOverride":
+        return f"wrong character encoding declared: {exc} {read}"
+    if name == "CharacterEncodingUnknown":
+        return f"unknown character encoding {read}"
+    return f"feed not well-formed: {exc} {read}"
+
+
+def parse_feed(body: bytes, url: str) -> ParsedFeed:
+    """Read a feed body. Never raises: an unreadable body is `is_feed=False` with a problem."""
+    if not body.strip():
+        return ParsedFeed(entries=(), is_feed=False, problem="the URL returned an empty body")
+    detect: dict[str, Any] = {}
+    try:
+        utf8 = convert_to_utf8({}, body, detect)
+    except Exception:  # detection is best effort; the loose parser reads UTF-8 with replacement
+        utf8 = body
+    data, doctype, unterminated = strip_prolog(utf8 if isinstance(utf8, bytes) else body)
+    root = root_name(data[:4_096])
+    if root in _HTML_ROOTS or (doctype.startswith(b"<!doctype html") and root not in _FEED_ROOTS):
+        return ParsedFeed(entries=(), is_feed=False, problem="the URL returned an HTML page, not a feed")
+    if not root:
+        why = "the feed's DOCTYPE block never ends" if unterminated else "the body is not XML (no root element)"
+        return ParsedFeed(entries=(), is_feed=False, problem=why)
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(data),  # a stream, never bytes: feedparser would try bytes as a file name
+            # no content-location: feedparser would turn a bare <guid> into a link on the feed's
+            # host; relative links are resolved in _entry instead. Bytes are UTF-8 by now.
+            response_headers={"content-type": "application/xml"},
+            resolve_relative_uris=True,
+            sanitize_html=True,
+        )
+    except Exception as exc:  # feedparser is robust, but the core never raises on bad data
+        return ParsedFeed(entries=(), is_feed=False, problem=f"the feed could not be read ({exc})")
+    feed = parsed.get("feed", {})
+    raw_entries = parsed.get("entries", [])
+    entries = tuple(_entry(e, feed, url) for e in raw_entries[:MAX_ENTRIES])
+    title = _text(feed.get("title"), MAX_TITLE)
+    if not entries and not parsed.get("version") and not title:
+        return ParsedFeed(entries=(), is_feed=False, problem="the body is XML but not RSS or Atom")
+    problem: str | None = None
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else detect.get("bozo_exception")
+    if bozo is not None:
+        problem = _describe(bozo, len(entries))
+    if len(raw_entries) > MAX_ENTRIES:
+        problem = f"{len(raw_entries)} entries; only the first {MAX_ENTRIES} were read"
+    return ParsedFeed(entries=entries, is_feed=True, title=title, ttl_minutes=_ttl(feed), problem=problem)

@@ -1,0 +1,215 @@
+"""Text primitives for matching: fold noisy text, split sentences, find watch terms in tokens.
+
+A term is written by an analyst (`"North Korean*"`, `"Курск*"`, `"북한"`) and compiled once into
+word patterns; a Lexicon indexes many tagged terms so one pass over an item's tokens finds them
+all, exactly or (for multi-word Latin terms) as near-miss spellings via rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+WordMode = Literal["exact", "prefix", "infix"]
+
+_DASHES = "-‐‑‒–—―'’ʼ‘`´"
+_MARKS = re.compile(r"[\u0300-\u036f\u064b-\u065f\u0670\u0640]")  # diacritics, Arabic harakat
+_TOKEN = re.compile(r"[^\W_]+")
+# Sentence end: ./!/? then space then an opening capital, quote or CJK/Hangul character.
+_SENT_END = re.compile(r"(?<=[.!?。！？])[\"'”’»]?\s+(?=[\"'“‘«(\[A-ZА-ЯЁІЇЄҐ\u0600-\u06ff\uac00-\ud7a3\u4e00-\u9fff])")
+_ABBREV = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sgt", "maj", "capt", "gov", "sen",
+                     "rep", "no", "vs", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+                     "oct", "nov", "dec", "u.s", "u.n", "u.k", "e.g", "i.e", "approx", "ca"})
+
+
+def _latin_base(ch: str) -> str:
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base.isascii() else ch
+
+
+# Precomposed Latin letters with diacritics -> their base letter (é -> e, ł stays via extras).
+_LATIN = {c: _latin_base(chr(c)) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))}
+_LATIN.update({ord("ł"): "l", ord("ø"): "o", ord("đ"): "d", ord("æ"): "ae", ord("œ"): "oe",
+               ord("ё"): "е", **{ord(d): " " for d in _DASHES}})
+
+
+def fold(text: str) -> str:
+    """Case, width, diacritic, hyphen and apostrophe noise removed; scripts otherwise kept."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_LATIN)
+    return _MARKS.sub("", text)
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(fold(text))
+
+
+def sentences(text: str) -> list[str]:
+    """Split into sentences without breaking on initials or abbreviations ("U.S.", "Feb.")."""
+    out: list[str] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        before = text[start:m.start()].rstrip("\"'”’»").rstrip(".!?。！？")
+        last = before.rsplit(None, 1)[-1].casefold() if before.split() else ""
+        if len(last) <= 1 or last in _ABBREV:
+            continue
+        out.append(text[start:m.start()].strip())
+        start = m.end()
+    tail = text[start:].strip()
+    return [*out, tail] if tail else out
+
+
+def script(word: str) -> str:
+    """The script class that decides how a word is matched: latin, cyrillic, hangul, cjk, arabic."""
+    for ch in word:
+        o = ord(ch)
+        if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF:
+            return "hangul"
+        if 0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF:
+            return "cjk"
+        if 0x0600 <= o <= 0x06FF:
+            return "arabic"
+        if 0x0400 <= o <= 0x04FF:
+            return "cyrillic"
+    return "latin"
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    mode: WordMode
+
+    def matches(self, token: str) -> bool:
+        if self.mode == "exact":
+            return token == self.text
+        if self.mode == "prefix":
+            return token.startswith(self.text)
+        return self.text in token
+
+
+@dataclass(frozen=True)
+class Term:
+    """One analyst-written term: `*` at a word's end is a stem, at both ends a substring.
+
+    Hangul words match as a prefix (particles attach to nouns: 북한군이) and CJK/Arabic words as
+    a substring (no spaces; attached clitics), without the analyst having to write `*`.
+    A Latin-script term listed under a language applies to items in that language only (German
+    "Held" is not English "held"); terms under `any`, and terms in other scripts, apply to all.
+    """
+
+    raw: str
+    words: tuple[Word, ...]
+    lang: str = "any"
+
+    @property
+    def universal(self) -> bool:
+        return self.lang == "any" or script(self.words[0].text) != "latin"
+
+    @property
+    def fuzzy_text(self) -> str | None:
+        """The text to compare near-misses with: multi-word Latin terms without wildcards only."""
+        if len(self.words) < 2 or any(w.mode != "exact" or script(w.text) != "latin" for w in self.words):
+            return None
+        text = " ".join(w.text for w in self.words)
+        return text if len(text) >= 8 else None
+
+
+def parse_term(raw: str, lang: str = "any") -> Term | None:
+    """Compile a term; None when it has no word characters left after folding."""
+    words: list[Word] = []
+    for part in fold(raw).split():
+        cores = _TOKEN.findall(part)  # "u.s." is two tokens in text, so two words here
+        for i, core in enumerate(cores):
+            kind = script(core)
+            mode: WordMode = "exact"
+            first, last = i == 0, i == len(cores) - 1
+            if (first and part.startswith("*")) or kind in ("cjk", "arabic"):
+                mode = "infix"
+            elif (last and part.endswith("*")) or kind == "hangul":
+                mode = "prefix"
+            words.append(Word(core, mode))
+    return Term(raw, tuple(words), lang) if words else None
+
+
+@dataclass(frozen=True)
+class Hit:
+    tag: str  # what the term stands for, e.g. "role:actor", "ent:kursk", "excl:korean-war"
+    term: str  # the term as the analyst wrote it
+    start: int  # token span in the sentence
+    end: int
+    score: float = 1.0  # 1.0 exact; fuzzy ratio / 100 for a near miss
+
+    @property
+    def fuzzy(self) -> bool:
+        return self.score < 1.0
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Tagged terms indexed by their first word, so finding them all is one pass over tokens."""
+
+    exact: dict[str, tuple[tuple[str, Term], ...]] = field(default_factory=dict)
+    prefix: dict[str, tuple[tuple[str, Term], ...]] = field(default_factory=dict)  # by first 2 chars
+    scan: tuple[tuple[str, Term], ...] = ()  # infix or very short prefix first words
+    fuzzy: tuple[tuple[str, Term, str], ...] = ()
+    fuzzy_ratio: float = 88.0
+    vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
+
+    def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
+        """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
+        hits: list[Hit] = []
+        for i, tok in enumerate(tokens):
+            cands = (*self.exact.get(tok, ()), *self.prefix.get(tok[:2], ()), *self.scan)
+            for tag, term in cands:
+                if not (term.universal or term.lang == lang or lang == "any"):
+                    continue
+                n = len(term.words)
+                if i + n <= len(tokens) and all(w.matches(tokens[i + k]) for k, w in enumerate(term.words)):
+                    hits.append(Hit(tag, term.raw, i, i + n))
+        if fuzzy and self.fuzzy:
+            hits.extend(self._near_misses(tokens, lang, {h.term for h in hits}))
+        return hits
+
+    def _near_misses(self, tokens: Sequence[str], lang: str, found: set[str]) -> list[Hit]:
+        windows: dict[int, list[str]] = {}
+        out: list[Hit] = []
+        for tag, term, text in self.fuzzy:
+            if term.raw in found or not (term.universal or term.lang == lang or lang == "any"):
+                continue
+            n = len(term.words)
+            for size in (n - 1, n, n + 1):
+                if size < 1 or size > len(tokens):
+                    continue
+                grams = windows.setdefault(size, [" ".join(tokens[i:i + size])
+                                                  for i in range(len(tokens) - size + 1)])
+                best = process.extractOne(text, grams, scorer=fuzz.ratio, score_cutoff=self.fuzzy_ratio)
+                if best is not None and best[0][:1] == text[:1]:
+                    out.append(Hit(tag, term.raw, best[2], best[2] + size, round(best[1] / 100, 3)))
+                    found.add(term.raw)
+                    break
+        return out
+
+
+def build_lexicon(entries: Iterable[tuple[str, Term]], fuzzy_ratio: float = 88.0) -> Lexicon:
+    exact: dict[str, list[tuple[str, Term]]] = {}
+    prefix: dict[str, list[tuple[str, Term]]] = {}
+    scan: list[tuple[str, Term]] = []
+    fuzzy: list[tuple[str, Term, str]] = []
+    vocabulary: set[str] = set()
+    for tag, term in entries:
+        vocabulary.update(w.text for w in term.words)
+        first = term.words[0]
+        if first.mode == "exact":
+            exact.setdefault(first.text, []).append((tag, term))
+        elif first.mode == "prefix" and len(first.text) >= 2:
+            prefix.setdefault(first.text[:2], []).append((tag, term))
+        else:
+            scan.append((tag, term))
+        if term.fuzzy_text:
+            fuzzy.append((tag, term, term.fuzzy_text))
+    return Lexicon({k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in prefix.items()},
+                   tuple(scan), tuple(fuzzy), fuzzy_ratio, frozenset(vocabulary))

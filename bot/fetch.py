@@ -1,0 +1,265 @@
+"""GET one feed over a shared aiohttp session and describe the outcome as a FetchResult value.
+
+Conditional GET (ETag / Last-Modified) and a body hash keep unchanged feeds cheap; redirects are
+followed by hand so loops are named as such; bodies are read in chunks and inflated here, so a
+gzip bomb stops at `max_bytes` of *decompressed* data. `fetch` never raises: errors are values,
+worded for an operator, naming host and path but never the query string (it may hold a key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import zlib
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+from bot.core.parse import looks_like_html
+from bot.model import FeedState, FetchResult
+from bot.settings import PollingSettings
+
+CHUNK = 64 * 1024
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+DNS_CACHE_SECONDS = 300
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+class TooLarge(Exception):
+    """The body passed the byte cap (raised internally, returned as outcome "too-large")."""
+
+
+def where(url: str) -> str:
+    """host + path of a URL, for messages: the query string may carry an API key."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or '?'}{parts.path or '/'}"
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from `now`: delta-seconds or an HTTP date; None when absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def parse_max_age(value: str | None) -> float | None:
+    """Cache-Control max-age in seconds, or None."""
+    m = _MAX_AGE.search(value or "")
+    return float(m.group(1)) if m else None
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:g} MB"
+
+
+class _Inflater:
+    """Streams a body through gzip/deflate with a hard cap on the inflated size."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        self.cap, self.size = cap, 0
+        self.parts: list[bytes] = []
+        self.raw = encoding in ("", "identity")
+        # 32+15 accepts a gzip or zlib header; some servers send raw deflate, retried below
+        self.obj = None if self.raw else zlib.decompressobj(47)
+        self.started = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.obj is None:
+            return self._add(chunk)
+        if not self.started:
+            self.started = True
+            try:
+                return self._add(self.obj.decompress(chunk, self.cap - self.size + 1))
+            except zlib.error:
+                self.obj = zlib.decompressobj(-15)
+        return self._add(self.obj.decompress(chunk, self.cap - self.size + 1))
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise TooLarge
+        self.parts.append(data)
+
+    def body(self) -> bytes:
+        if self.obj is not None:
+            self._add(self.obj.flush())
+        return b"".join(self.parts)
+
+
+class Fetcher:
+    """One shared session for every feed; use as `async with Fetcher(polling) as f:`."""
+
+    def __init__(self, polling: PollingSettings, *, resolver: AbstractResolver | None = None) -> None:
+        self.polling = polling
+        self._resolver = resolver  # tests inject a fake: no real DNS lookups in the suite
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        connector = aiohttp.TCPConnector(
+            limit=self.polling.concurrency,
+            limit_per_host=self.polling.per_host,
+            ttl_dns_cache=DNS_CACHE_SECONDS,
+            resolver=self._resolver,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.polling.total_timeout, sock_connect=self.polling.connect_timeout),
+            headers={
+                "User-Agent": self.polling.user_agent,
+                "Accept-Encoding": "gzip, deflate",
+                "Accept": ACCEPT,
+            },
+            auto_decompress=False,  # we inflate ourselves, under the size cap
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(self, state: FeedState) -> FetchResult:
+        """GET the feed once. Never raises (cancellation aside)."""
+        host = urlsplit(state.url).hostname or "?"
+        try:
+            async with asyncio.timeout(self.polling.total_timeout):
+                return await self._follow(state)
+        except TooLarge:
+            return FetchResult("too-large", error=f"body over {_mb(self.polling.max_bytes)} cap")
+        except aiohttp.ConnectionTimeoutError:
+            return _net(f"could not connect to {host} within {self.polling.connect_timeout:g} s")
+        except TimeoutError:
+            return _net(f"timed out after {self.polling.total_timeout:g} s")
+        except aiohttp.ClientConnectorDNSError:
+            return _net(f"DNS lookup failed for {host}")
+        except aiohttp.ClientSSLError:
+            return _net(f"TLS handshake or certificate problem with {host}")
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or type(exc.os_error).__name__
+            return _net(f"could not connect to {host} ({reason.lower()})")
+        except aiohttp.ServerDisconnectedError:
+            return _net(f"{host} closed the connection before answering")
+        except aiohttp.ClientPayloadError:
+            return _net(f"the response body from {host} was cut short or badly framed")
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+            return _net(f"not a valid http(s) URL: {where(state.url)}")
+        except aiohttp.ClientResponseError as exc:
+            return _net(f"malformed HTTP response from {host} ({exc.message})")
+        except zlib.error:
+            return _net(f"the compressed body from {host} is corrupt")
+        except (aiohttp.ClientError, OSError) as exc:
+            return _net(f"network error talking to {host} ({type(exc).__name__})")
+        except Exception as exc:  # the contract is "never raises"; say what happened in words
+            return _net(f"unexpected error fetching {where(state.url)} ({type(exc).__name__})")
+
+    async def _follow(self, state: FeedState) -> FetchResult:
+        if self._session is None:
+            raise RuntimeError("use Fetcher as an async context manager")
+        headers = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        url, seen = state.url, {state.url}
+        for _ in range(self.polling.max_redirects + 1):
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status not in REDIRECTS:
+                    return await self._read(resp, state, url)
+                location = resp.headers.get("Location", "").strip()
+                target = urljoin(url, location)
+                if not location or urlsplit(target).scheme not in ("http", "https"):
+                    return _http(resp.status, f"HTTP {resp.status} from {where(url)} with no usable Location")
+                if target in seen:
+                    return _http(resp.status, f"redirect loop at {where(target)}")
+                seen.add(target)
+                url = target
+        return _http(None, f"too many redirects (more than {self.polling.max_redirects})")
+
+    async def _read(self, resp: aiohttp.ClientResponse, state: FeedState, url: str) -> FetchResult:
+        now = _server_now(resp.headers.get("Date"))
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), now)
+        status, final_url = resp.status, url if url != state.url else None
+        if status == 304:
+            return FetchResult(
+                "not-modified",
+                status=304,
+                etag=resp.headers.get("ETag") or state.etag,
+                last_modified=resp.headers.get("Last-Modified") or state.last_modified,
+                body_hash=state.body_hash,
+                max_age=parse_max_age(resp.headers.get("Cache-Control")),
+                final_url=final_url,
+            )
+        if status == 429:
+            wait = f", asked to wait {retry_after:g} s" if retry_after is not None else ""
+            error = f"HTTP 429 (rate limited) from {where(url)}{wait}"
+            return FetchResult("rate-limited", status=429, retry_after=retry_after, error=error)
+        if not 200 <= status < 300:
+            reason = f" {resp.reason}" if resp.reason else ""
+            error = f"HTTP {status}{reason} from {where(url)}"
+            return FetchResult("http-error", status=status, retry_after=retry_after, error=error)
+        cap = self.polling.max_bytes
+        if resp.content_length is not None and resp.content_length > cap:
+            error = f"body over {_mb(cap)} cap (server announced {_mb(resp.content_length)})"
+            return FetchResult("too-large", status=status, error=error)
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            return FetchResult("http-error", status=status, error=f"unsupported Content-Encoding {encoding!r}")
+        inflater, received = _Inflater(encoding, cap), 0
+        async for chunk in resp.content.iter_chunked(CHUNK):
+            received += len(chunk)
+            if received > cap:
+                raise TooLarge
+            inflater.feed(chunk)
+        body = inflater.body()
+        result = FetchResult(
+            "ok",
+            status=status,
+            body=body,
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+            body_hash=hashlib.sha256(body).hexdigest(),
+            max_age=parse_max_age(resp.headers.get("Cache-Control")),
+            final_url=final_url,
+        )
+        if result.body_hash == state.body_hash:  # servers without validators: same bytes as last time
+            return replace(result, outcome="not-modified", body=b"")
+        if looks_like_html(body[:65_536]):
+            return replace(result, outcome="not-a-feed", body=b"", error="the URL returned an HTML page, not a feed")
+        return result
+
+
+def _server_now(date: str | None) -> datetime:
+    """The server's clock when it says so: Retry-After dates are relative to it, not to ours."""
+    try:
+        when = parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError, IndexError):
+        when = None
+    if when is None:
+        return datetime.now(UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _net(error: str) -> FetchResult:
+    return FetchResult("network-error", error=error)
+
+
+def _http(status: int | None, error: str) -> FetchResult:
+    return FetchResult("http-error", status=status, error=error)

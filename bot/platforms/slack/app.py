@@ -1,0 +1,166 @@
+"""The Slack side of `/deskwatch`: a bolt AsyncApp that acks, routes the text, and responds.
+
+Subcommand parsing is `CommandsAPI.run_text`'s job; here we only decide who may change settings
+(a configured admin id, or a workspace admin/owner per users.info) and map the Reply to blocks.
+Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import Caller, CommandsAPI, Reply
+from bot.model import Message
+from bot.platforms.slack.format import to_payloads
+from bot.platforms.slack.sink import make_web_client
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/deskwatch"
+HTTP_PATH = "/slack/events"
+ADMIN_CACHE_SECONDS = 300.0  # a demoted admin keeps rights this long at most
+MAX_RESPONSES = 5  # Slack accepts up to five posts to one response_url
+
+
+class AdminCheck:
+    """Whether a Slack user may change settings. Cached per user; any failure means "no"."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        admins: Sequence[str],
+        *,
+        ttl: float = ADMIN_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.admins = frozenset(admins)
+        self.ttl = ttl
+        self.clock = clock
+        self._cache: dict[str, tuple[float, bool]] = {}  # user -> (expires, verdict)
+
+    async def __call__(self, user: str) -> bool:
+        if user in self.admins:
+            return True
+        now = self.clock()
+        hit = self._cache.get(user)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        try:
+            resp = await self.client.users_info(user=user)
+            info: dict[str, Any] = resp.get("user") or {}
+        except Exception:  # network, rate limit, missing scope: fail closed, do not cache
+            log.warning("Slack users.info failed for %s; treating as not an admin", user, exc_info=True)
+            return False
+        verdict = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        verdict = verdict and not info.get("deleted") and not info.get("is_restricted")
+        self._cache[user] = (now + self.ttl, verdict)
+        return verdict
+
+
+def _failure() -> Reply:
+    text = "The command failed on our side. The operator can find the details in the bot's log."
+    return Reply(Message(kind="reply", title="Something went wrong", text=text))
+
+
+def build_app(
+    commands: CommandsAPI,
+    *,
+    signing_secret: str | None,
+    bot_token: str | None,
+    admins: Sequence[str],
+    client: AsyncWebClient | None = None,
+    api_url: str | None = None,
+) -> AsyncApp:
+    """A bolt app answering /deskwatch. Without a signing secret, HTTP requests are all refused
+    (a random secret nobody knows); Socket Mode does not use it. `api_url`: SLACK_API_URL."""
+    if client is None:
+        if not bot_token:
+            raise ValueError("Slack commands need SLACK_BOT_TOKEN (or a client)")
+        client = make_web_client(bot_token, api_url)
+    if not signing_secret:
+        signing_secret = secrets.token_hex(32)  # never "": an empty HMAC key would be forgeable
+    app = AsyncApp(
+        name="deskwatch",
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=True,
+        ssl_check_enabled=True,
+    )
+    is_admin = AdminCheck(client, admins)
+
+    @app.command(COMMAND)
+    async def deskwatch(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()  # Slack wants this within 3 s; the work happens after
+        user = str(command.get("user_id", ""))
+        caller = Caller(
+            platform="slack",
+            channel=str(command.get("channel_id", "")),
+            user=user,
+            can_manage=await is_admin(user),
+        )
+        try:
+            reply = await commands.run_text(caller, str(command.get("text", "")).strip())
+        except Exception:
+            log.exception("/deskwatch %r failed", command.get("text", ""))
+            reply = _failure()
+        response_type = "ephemeral" if reply.ephemeral else "in_channel"
+        for payload in to_payloads(reply.message)[:MAX_RESPONSES]:
+            try:
+                await respond(text=payload.text, blocks=list(payload.blocks), response_type=response_type)
+            except Exception:
+                log.warning("could not answer /deskwatch through response_url", exc_info=True)
+                return
+
+    return app
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def start_socket_mode(app: AsyncApp, app_token: str) -> Closer:
+    """Connect over Socket Mode (SLACK_APP_TOKEN, xapp-…) without blocking; returns the closer
+    to await at shutdown."""
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()
+
+    async def close() -> None:
+        await handler.close_async()
+
+    return close
+
+
+def http_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler for Slack's HTTP mode; bolt checks the signature before any listener."""
+
+    async def handle(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    return handle
+
+
+def http_routes(app: AsyncApp, path: str = HTTP_PATH) -> list[web.RouteDef]:
+    """Routes for an aiohttp web app: Slack posts slash commands to `path` (the manifest's URL)."""
+    return [web.post(path, http_handler(app))]
+
+
+async def start_http_mode(app: AsyncApp, port: int, host: str = "0.0.0.0") -> Closer:
+    """Serve `HTTP_PATH` on `port` (SLACK_SIGNING_SECRET must be set, or every request gets 401);
+    returns the closer to await at shutdown."""
+    web_app = web.Application()
+    web_app.add_routes(http_routes(app))
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("Slack HTTP mode listening on %s:%d%s", host, port, HTTP_PATH)
+    return runner.cleanup

@@ -1,0 +1,489 @@
+"""The default Store: stdlib sqlite3 driven from one dedicated worker thread.
+
+Every call runs on a single-thread executor, so the event loop never blocks and all access to the
+connection is serialised. Each write is one transaction committed before the call returns (the
+outbox relies on it: a row written survives a SIGKILL right after). Times are stored as
+fixed-width ISO-8601 UTC text, tuples as JSON. Schema: `migrations.py`; search syntax: `fts.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple, fields
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from bot.model import (
+    Delivery,
+    FeedState,
+    Item,
+    ItemEvent,
+    Match,
+    Mute,
+    Story,
+    StorySource,
+    Subscription,
+)
+from bot.store.fts import fts_query
+from bot.store.migrations import migrate
+
+T = TypeVar("T")
+Conn = sqlite3.Connection
+_ACTIVE = ("pending", "sending")
+
+
+def ts(value: datetime | None) -> str | None:
+    """Fixed-width UTC text, so that comparing the strings compares the instants."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # the model promises UTC; never shift a naive time
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _tuple(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# --- row <-> dataclass ---------------------------------------------------------------------------
+_ITEM_COLS = ("key", "feed", "source", "url", "title", "summary", "published", "fetched", "lang",
+              "tier", "guid", "title_hash", "dated")
+_FEED_COLS = tuple(f.name for f in fields(FeedState))
+_FEED_TIMES = {"last_attempt", "last_success", "next_poll"}
+_DELIVERY_COLS = ("id", "destination", "kind", "created", "story_id", "story_ids", "status",
+                  "attempts", "next_attempt", "last_error", "ref", "sent_version", "title")
+
+
+def _item_params(i: Item) -> tuple[Any, ...]:
+    return (i.key, i.feed, i.source, i.url, i.title, i.summary, ts(i.published), ts(i.fetched),
+            i.lang, i.tier, i.guid, i.title_hash, int(i.dated))
+
+
+def _item(r: sqlite3.Row) -> Item:
+    return Item(key=r["key"], feed=r["feed"], source=r["source"], url=r["url"], title=r["title"],
+                summary=r["summary"], published=_dt(r["published"]), fetched=_dt(r["fetched"]),
+                lang=r["lang"], tier=r["tier"], guid=r["guid"], title_hash=r["title_hash"],
+                dated=bool(r["dated"]))
+
+
+def _feed_params(s: FeedState) -> tuple[Any, ...]:
+    return tuple(ts(v) if n in _FEED_TIMES else v for n, v in zip(_FEED_COLS, astuple(s), strict=True))
+
+
+def _feed(r: sqlite3.Row) -> FeedState:
+    values: dict[str, Any] = {n: dt(r[n]) if n in _FEED_TIMES else r[n] for n in _FEED_COLS}
+    return FeedState(**values)
+
+
+def _delivery_params(d: Delivery) -> tuple[Any, ...]:
+    return (d.id, d.destination, d.kind, ts(d.created), d.story_id, _json(d.story_ids), d.status,
+            d.attempts, ts(d.next_attempt), d.last_error, d.ref, d.sent_version, d.title)
+
+
+def _delivery(r: sqlite3.Row) -> Delivery:
+    return Delivery(id=r["id"], destination=r["destination"], kind=r["kind"], created=_dt(r["created"]),
+                    story_id=r["story_id"], story_ids=_tuple(r["story_ids"]), status=r["status"],
+                    attempts=r["attempts"], next_attempt=dt(r["next_attempt"]),
+                    last_error=r["last_error"], ref=r["ref"], sent_version=r["sent_version"],
+                    title=r["title"])
+
+
+def _source(r: sqlite3.Row) -> StorySource:
+    return StorySource(item_key=r["item_key"], outlet=r["outlet"], url=r["url"], lang=r["lang"],
+                       published=_dt(r["published"]), title=r["title"], tier=r["tier"],
+                       new_facts=_tuple(r["new_facts"]))
+
+
+def _event(r: sqlite3.Row) -> ItemEvent:
+    return ItemEvent(item_key=r["item_key"], at=_dt(r["at"]), event=r["event"], detail=r["detail"],
+                     story_id=r["story_id"], destination=r["destination"])
+
+
+# --- thread-side helpers (run on the worker, given the connection) --------------------------------
+def _is_seen(c: Conn, i: Item) -> bool:
+    if c.execute("SELECT 1 FROM items WHERE key = ?", (i.key,)).fetchone():
+        return True
+    # `<> ''` lets the planner use the partial indexes (and an empty value never matches).
+    if i.url and c.execute("SELECT 1 FROM items WHERE url = ? AND url <> ''", (i.url,)).fetchone():
+        return True
+    return bool(i.title_hash) and c.execute(
+        "SELECT 1 FROM items WHERE title_hash = ? AND title_hash <> ''", (i.title_hash,)
+    ).fetchone() is not None
+
+
+def _add_items(c: Conn, items: Sequence[Item]) -> list[Item]:
+    new: list[Item] = []
+    # processed = 0 until the pipeline has matched and routed the item (see unprocessed_items)
+    sql = f"INSERT INTO items ({','.join(_ITEM_COLS)}, processed) VALUES ({_marks(len(_ITEM_COLS))}, 0)"
+    for i in items:
+        if not _is_seen(c, i):  # rows inserted earlier in this batch are visible here
+            c.execute(sql, _item_params(i))
+            new.append(i)
+    return new
+
+
+def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
+    if not ids:
+        return []
+    marks = _marks(len(ids))
+    rows = {r["id"]: r for r in c.execute(f"SELECT * FROM stories WHERE id IN ({marks})", ids)}
+    sources: dict[str, list[StorySource]] = {}
+    for r in c.execute(f"SELECT * FROM story_sources WHERE story_id IN ({marks}) ORDER BY story_id, pos",
+                       ids):
+        sources.setdefault(r["story_id"], []).append(_source(r))
+    return [Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                  first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
+                  sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                  keys=_tuple(r["keys"]))
+            for r in (rows.get(i) for i in ids) if r is not None]
+
+
+def _story_ids(c: Conn, sql: str, params: Sequence[Any]) -> list[Story]:
+    return _load_stories(c, [r[0] for r in c.execute(sql, params)])
+
+
+def _save_story(c: Conn, s: Story) -> None:
+    last = ts(s.last_published)
+    c.execute(
+        "INSERT INTO stories (id, watch, title, summary, first_published, last_published, score, "
+        "features, keys) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET watch=excluded.watch, "
+        "title=excluded.title, summary=excluded.summary, first_published=excluded.first_published, "
+        "last_published=excluded.last_published, score=excluded.score, features=excluded.features, "
+        "keys=excluded.keys",
+        (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
+         _json(s.keys)))
+    c.execute("DELETE FROM story_sources WHERE story_id = ?", (s.id,))
+    c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
+    c.executemany("INSERT INTO story_sources VALUES (?,?,?,?,?,?,?,?,?,?)",
+                  [(s.id, n, x.item_key, x.outlet, x.url, x.lang, ts(x.published), x.title, x.tier,
+                    _json(x.new_facts)) for n, x in enumerate(s.sources)])
+    c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
+                  [(k, s.watch, last, s.id) for k in s.keys])
+
+
+def candidates_sql(n_keys: int) -> str:
+    """The candidate lookup: one range of the story_keys primary key per key, then a group-by."""
+    return ("SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
+            f"WHERE key IN ({_marks(n_keys)}) AND watch = ? AND last_published >= ? "
+            "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT ?")
+
+
+def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit: int) -> list[Story]:
+    keys = list(dict.fromkeys(keys))
+    if not keys or limit <= 0:
+        return []
+    return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit])
+
+
+def _link_delivery(c: Conn, d: Delivery) -> None:
+    c.execute("DELETE FROM delivery_stories WHERE delivery_id = ?", (d.id,))
+    ids = dict.fromkeys([*([d.story_id] if d.story_id else []), *d.story_ids])
+    c.executemany("INSERT INTO delivery_stories VALUES (?, ?)", [(s, d.id) for s in ids])
+
+
+def _enqueue(c: Conn, deliveries: Sequence[Delivery]) -> int:
+    sql = f"INSERT OR IGNORE INTO deliveries VALUES ({_marks(len(_DELIVERY_COLS))})"
+    added = 0
+    for d in deliveries:
+        if c.execute(sql, _delivery_params(d)).rowcount:
+            _link_delivery(c, d)
+            added += 1
+    return added
+
+
+def _save_delivery(c: Conn, d: Delivery) -> None:
+    updates = ", ".join(f"{n} = excluded.{n}" for n in _DELIVERY_COLS[1:])
+    c.execute(f"INSERT INTO deliveries VALUES ({_marks(len(_DELIVERY_COLS))}) "
+              f"ON CONFLICT(id) DO UPDATE SET {updates}", _delivery_params(d))
+    _link_delivery(c, d)
+
+
+class SqliteStore:
+    """Store on one SQLite file (or ":memory:"); see bot/store/base.py for the contract."""
+
+    def __init__(self, path: str, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: Conn | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _connect(self) -> Conn:
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, uri=self.path.startswith("file:"))
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable against a process crash
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        migrate(conn)
+        return conn
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise RuntimeError("SqliteStore is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    def _c(self) -> Conn:
+        assert self._conn is not None, "SqliteStore is not open"
+        return self._conn
+
+    def _tx(self, fn: Callable[..., T], *args: Any) -> T:
+        conn = self._c()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn, *args)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(self._tx, fn, *args)
+
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._write(lambda c: c.execute(sql, params).rowcount)
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return await self._call(lambda: self._c().execute(sql, params).fetchall())
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(lambda: fn(self._c(), *args))
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskwatch-sqlite")
+        try:
+            self._conn = await self._call(self._connect)
+        except BaseException:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        if self._conn is not None:
+            await self._call(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    # --- feeds -----------------------------------------------------------------------------------
+    async def sync_feeds(self, feeds: Sequence[tuple[str, str]]) -> None:
+        def run(c: Conn) -> None:
+            for name, url in feeds:
+                c.execute("INSERT INTO feeds (name, url) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                          "SET url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL "
+                          "WHERE feeds.url <> excluded.url", (name, url))
+        await self._write(run)
+
+    async def feed_state(self, name: str) -> FeedState | None:
+        rows = await self._rows("SELECT * FROM feeds WHERE name = ?", (name,))
+        return _feed(rows[0]) if rows else None
+
+    async def feed_states(self) -> list[FeedState]:
+        return [_feed(r) for r in await self._rows("SELECT * FROM feeds ORDER BY name")]
+
+    async def due_feeds(self, now: datetime) -> list[FeedState]:
+        rows = await self._rows("SELECT * FROM feeds WHERE next_poll IS NULL OR next_poll <= ? "
+                                "ORDER BY next_poll IS NOT NULL, next_poll, name", (ts(now),))
+        return [_feed(r) for r in rows]
+
+    async def save_feed_state(self, state: FeedState) -> None:
+        await self._exec(f"INSERT OR REPLACE INTO feeds ({','.join(_FEED_COLS)}) "
+                         f"VALUES ({_marks(len(_FEED_COLS))})", _feed_params(state))
+
+    # --- items -----------------------------------------------------------------------------------
+    async def add_items(self, items: Sequence[Item]) -> list[Item]:
+        return await self._write(_add_items, items) if items else []
+
+    async def unprocessed_items(self, limit: int = 1000) -> list[Item]:
+        rows = await self._rows("SELECT * FROM items WHERE processed = 0 ORDER BY id LIMIT ?", (limit,))
+        return [_item(r) for r in rows]
+
+    async def mark_processed(self, keys: Sequence[str]) -> None:
+        if keys:
+            await self._exec(f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
+
+    async def item(self, key: str) -> Item | None:
+        rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
+        return _item(rows[0]) if rows else None
+
+    async def item_by_url(self, url: str) -> Item | None:
+        if not url:
+            return None
+        rows = await self._rows("SELECT * FROM items WHERE url = ? AND url <> '' ORDER BY id LIMIT 1",
+                                (url,))
+        return _item(rows[0]) if rows else None
+
+    async def latest_items(self, limit: int, watch: str | None = None) -> list[Item]:
+        if watch is None:
+            rows = await self._rows("SELECT * FROM items ORDER BY published DESC, id DESC LIMIT ?", (limit,))
+        else:  # items the watch found relevant
+            rows = await self._rows(
+                "SELECT i.* FROM items i JOIN matches m ON m.item_key = i.key WHERE m.watch = ? "
+                "AND m.relevant = 1 ORDER BY i.published DESC, i.id DESC LIMIT ?", (watch, limit))
+        return [_item(r) for r in rows]
+
+    async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
+        match = fts_query(query)
+        if match is None or limit <= 0:
+            return []
+        rows = await self._rows(
+            "SELECT i.* FROM items_fts JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH ? "
+            "AND i.published >= ? ORDER BY i.published DESC, i.id DESC LIMIT ?",
+            (match, ts(since) or "", limit))
+        return [_item(r) for r in rows]
+
+    async def record_events(self, events: Sequence[ItemEvent]) -> None:
+        if events:
+            await self._write(lambda c: c.executemany(
+                "INSERT INTO item_events (item_key, at, event, detail, story_id, destination) "
+                "VALUES (?,?,?,?,?,?)",
+                [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]))
+
+    async def item_events(self, key: str) -> list[ItemEvent]:
+        rows = await self._rows("SELECT * FROM item_events WHERE item_key = ? ORDER BY at, id", (key,))
+        return [_event(r) for r in rows]
+
+    async def save_match(self, item_key: str, match: Match) -> None:
+        await self._exec("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
+                         (item_key, match.watch, int(match.relevant), match.score, _json(match.reasons)))
+
+    async def matches(self, item_key: str) -> list[Match]:
+        rows = await self._rows("SELECT * FROM matches WHERE item_key = ? ORDER BY watch", (item_key,))
+        return [Match(r["watch"], bool(r["relevant"]), r["score"], _tuple(r["reasons"])) for r in rows]
+
+    # --- stories ---------------------------------------------------------------------------------
+    async def save_story(self, story: Story) -> None:
+        await self._write(_save_story, story)
+
+    async def story(self, story_id: str) -> Story | None:
+        found = await self._read(_load_stories, [story_id])
+        return found[0] if found else None
+
+    async def story_of_item(self, item_key: str) -> Story | None:
+        found = await self._read(_story_ids, "SELECT s.id FROM story_sources x JOIN stories s ON "
+                                 "s.id = x.story_id WHERE x.item_key = ? ORDER BY s.last_published DESC, "
+                                 "s.id LIMIT 1", (item_key,))
+        return found[0] if found else None
+
+    async def story_candidates(
+        self, watch: str, keys: Sequence[str], since: datetime, limit: int
+    ) -> list[Story]:
+        return await self._read(_candidates, watch, keys, since, limit)
+
+    async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
+        if watch is None:
+            return await self._read(_story_ids, "SELECT id FROM stories ORDER BY last_published DESC, id "
+                                    "LIMIT ?", (limit,))
+        return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
+                                "last_published DESC, id LIMIT ?", (watch, limit))
+
+    async def stories_between(self, watch: str, start: datetime, end: datetime) -> list[Story]:
+        return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? AND last_published >= ? "
+                                "AND last_published < ? ORDER BY last_published, id",
+                                (watch, ts(start), ts(end)))
+
+    # --- subscriptions and mutes -----------------------------------------------------------------
+    async def subscriptions(self) -> list[Subscription]:
+        rows = await self._rows("SELECT * FROM subscriptions ORDER BY watch, destination")
+        return [Subscription(r["watch"], r["destination"], r["mode"], r["schedule"], r["timezone"],
+                             r["origin"]) for r in rows]
+
+    async def add_subscription(self, sub: Subscription) -> None:
+        await self._exec("INSERT OR REPLACE INTO subscriptions VALUES (?,?,?,?,?,?)",
+                         (sub.watch, sub.destination, sub.mode, sub.schedule, sub.timezone, sub.origin))
+
+    async def remove_subscription(self, watch: str, destination: str) -> bool:
+        return await self._exec("DELETE FROM subscriptions WHERE watch = ? AND destination = ?",
+                                (watch, destination)) > 0
+
+    async def add_mute(self, mute: Mute) -> None:
+        await self._exec("INSERT OR REPLACE INTO mutes VALUES (?,?,?)",
+                         (mute.destination, mute.term, ts(mute.until)))
+
+    async def remove_mute(self, destination: str, term: str) -> bool:
+        return await self._exec("DELETE FROM mutes WHERE destination = ? AND term = ?",
+                                (destination, term)) > 0
+
+    async def mutes(self, now: datetime) -> list[Mute]:
+        rows = await self._rows("SELECT * FROM mutes WHERE until IS NULL OR until > ? "
+                                "ORDER BY destination, term", (ts(now),))
+        return [Mute(r["destination"], r["term"], dt(r["until"])) for r in rows]
+
+    # --- deliveries ------------------------------------------------------------------------------
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        return await self._write(_enqueue, deliveries) if deliveries else 0
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        rows = await self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return _delivery(rows[0]) if rows else None
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        await self._write(_save_delivery, delivery)
+
+    async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Delivery]:
+        rows = await self._rows(
+            "SELECT * FROM deliveries WHERE status IN (?, ?) AND (next_attempt IS NULL OR "
+            "next_attempt <= ?) ORDER BY created, id LIMIT ?", (*_ACTIVE, ts(now), limit))
+        return [_delivery(r) for r in rows]
+
+    async def alert_deliveries_for_story(self, story_id: str) -> list[Delivery]:
+        rows = await self._rows("SELECT * FROM deliveries WHERE story_id = ? AND kind = 'alert' "
+                                "ORDER BY created, id", (story_id,))
+        return [_delivery(r) for r in rows]
+
+    async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
+        rows = await self._rows(
+            "SELECT DISTINCT d.* FROM story_sources x JOIN delivery_stories l ON l.story_id = x.story_id "
+            "JOIN deliveries d ON d.id = l.delivery_id WHERE x.item_key = ? ORDER BY d.created, d.id",
+            (item_key,))
+        return [_delivery(r) for r in rows]
+
+    async def pending_count(self) -> int:
+        rows = await self._rows("SELECT COUNT(*) FROM deliveries WHERE status IN (?, ?)", _ACTIVE)
+        return int(rows[0][0])
+
+    # --- destination health and meta ---------------------------------------------------------------
+    async def set_destination_health(self, name: str, ok: bool, message: str, at: datetime) -> None:
+        await self._exec("INSERT OR REPLACE INTO destination_health VALUES (?,?,?,?)",
+                         (name, int(ok), message, ts(at)))
+
+    async def destination_health(self) -> dict[str, tuple[bool, str, datetime]]:
+        rows = await self._rows("SELECT * FROM destination_health ORDER BY name")
+        return {r["name"]: (bool(r["ok"]), r["message"], _dt(r["at"])) for r in rows}
+
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,166 @@
+"""What only SqliteStore promises: durability across reopen and SIGKILL, pragmas, migrations,
+atomic batches, index use for candidate lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.store.migrations import MIGRATIONS, migrate
+from bot.store.sqlite import SqliteStore, candidates_sql
+from tests.contract.conftest import T0, at, make_delivery, make_item, make_story
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_delivery_state_survives_close_and_reopen(tmp_path: Path) -> None:
+    path = str(tmp_path / "desk.db")
+    store = SqliteStore(path)
+    await store.open()
+    d = make_delivery("s1")
+    await store.enqueue([d])
+    sent = dataclasses.replace(d, status="sent", attempts=1, ref="C1/77", sent_version=2)
+    await store.save_delivery(sent)
+    await store.save_story(make_story("s1", keys=("k",)))
+    await store.close()
+
+    again = SqliteStore(path)
+    await again.open()
+    try:
+        assert await again.delivery(d.id) == sent
+        assert await again.due_deliveries(at(60)) == []
+        assert [s.id for s in await again.story_candidates("dprk", ["k"], T0, 5)] == ["s1"]
+    finally:
+        await again.close()
+
+
+async def test_open_creates_folder_sets_pragmas_and_version(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "desk.db"
+    store = SqliteStore(str(path))
+    await store.open()
+    await store.close()
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent in the file
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        raw.close()
+
+
+async def test_reopen_does_not_reapply_and_a_newer_file_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "desk.db")
+    for _ in range(2):  # a second open must not try to CREATE the tables again
+        store = SqliteStore(path)
+        await store.open()
+        await store.close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    raw.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await SqliteStore(path).open()
+
+
+def test_a_failing_migration_leaves_the_previous_version() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    steps = ["CREATE TABLE one (x);", "CREATE TABLE two (x); INSERT INTO nowhere VALUES (1);"]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, steps)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"one"}  # "two" was rolled back with its failing step
+    assert migrate(conn, steps[:1]) == 1
+
+
+async def test_memory_path_works() -> None:
+    store = SqliteStore(":memory:")
+    await store.open()
+    try:
+        await store.add_items([make_item("a", title="Війська КНДР")])
+        assert [i.key for i in await store.search_items("військ", None, 5)] == ["a"]
+    finally:
+        await store.close()
+
+
+async def test_writes_are_committed_before_the_call_returns(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        await store.enqueue([make_delivery("s1")])
+        await store.set_meta("k", "v")
+        other = sqlite3.connect(path)  # a second connection sees only committed data
+        try:
+            assert other.execute("SELECT status FROM deliveries").fetchall() == [("pending",)]
+            assert other.execute("SELECT value FROM meta").fetchall() == [("v",)]
+        finally:
+            other.close()
+    finally:
+        await store.close()
+
+
+async def test_add_items_is_one_transaction(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "desk.db"))
+    await store.open()
+    try:
+        broken = make_item("bad", title=None)  # violates NOT NULL after "ok" was inserted
+        with pytest.raises(sqlite3.IntegrityError):
+            await store.add_items([make_item("ok"), broken])
+        assert await store.item("ok") is None
+        assert [i.key for i in await store.add_items([make_item("ok")])] == ["ok"]
+    finally:
+        await store.close()
+
+
+def test_candidate_lookup_searches_the_key_index() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(conn)
+    plan = " | ".join(r[3] for r in conn.execute(
+        "EXPLAIN QUERY PLAN " + candidates_sql(3), ["a", "b", "c", "dprk", "2024", 5]))
+    assert "SEARCH story_keys USING PRIMARY KEY (key=? AND watch=? AND last_published>?)" in plan
+    assert "SCAN" not in plan
+
+
+async def test_use_after_close_is_an_error(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "desk.db"))
+    await store.open()
+    await store.close()
+    await store.close()  # twice is harmless
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.get_meta("x")
+
+
+WRITER = textwrap.dedent("""
+    import asyncio, os, signal, sys
+    from tests.contract.conftest import make_delivery
+    from bot.store.sqlite import SqliteStore
+
+    async def main() -> None:
+        store = SqliteStore(sys.argv[1])
+        await store.open()
+        await store.enqueue([make_delivery("s1")])
+        os.kill(os.getpid(), signal.SIGKILL)  # no close, no atexit, no flush
+
+    asyncio.run(main())
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+async def test_an_enqueued_row_survives_sigkill(tmp_path: Path) -> None:
+    path = str(tmp_path / "desk.db")
+    done = subprocess.run([sys.executable, "-c", WRITER, path], cwd=REPO, capture_output=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert [d.story_id for d in await store.due_deliveries(at(1))] == ["s1"]
+    finally:
+        await store.close()
