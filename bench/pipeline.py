@@ -34,6 +34,17 @@ WORDS = (
 )
 
 
+HOSTS = 50  # feeds are spread over 50 loopback addresses, as real feeds are over many hosts
+
+
+def host_of(h: int) -> str:
+    return f"127.0.1.{h + 1}"
+
+
+def feed_url(port: int, n: int) -> str:
+    return f"http://{host_of(n % HOSTS)}:{port}/feed/{n}.xml"
+
+
 def feed_xml(n: int, items: int) -> bytes:
     out = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
            f"<link>https://feed{n}.example/</link><description>synthetic</description>"]
@@ -68,9 +79,12 @@ def serve(feeds: int, items: int, latency: float, port_q: mp.Queue) -> None:  # 
         app.router.add_get("/feed/{n}.xml", handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port_q.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
+        await first.start()
+        port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        for h in range(1, HOSTS):  # the same port on more loopback addresses: many "hosts"
+            await web.TCPSite(runner, host_of(h), port, backlog=1024).start()
+        port_q.put(port)
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -80,7 +94,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def deskwatch_cycles(base: str, feeds: int) -> tuple[dict[str, float], dict[str, float]]:
+async def deskwatch_cycles(port: int, feeds: int) -> tuple[dict[str, float], dict[str, float]]:
     from bot.app import close_context, open_context
     from bot.config_load import load_settings
     from bot.pipeline import poll_due_feeds
@@ -90,7 +104,7 @@ async def deskwatch_cycles(base: str, feeds: int) -> tuple[dict[str, float], dic
     tmp = tempfile.mkdtemp(prefix="deskwatch-bench-")
     settings = replace(
         settings,
-        feeds=tuple(FeedSettings(name=f"feed{n}", url=f"{base}/feed/{n}.xml", language="en") for n in range(feeds)),
+        feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n), language="en") for n in range(feeds)),
         destinations=(), subscriptions=(), storage=StorageSettings(path=os.path.join(tmp, "bench.db")),
         polling=replace(settings.polling, max_bytes=20_000_000))
     ctx, factory = await open_context(settings, env={})
@@ -111,13 +125,13 @@ async def deskwatch_cycles(base: str, feeds: int) -> tuple[dict[str, float], dic
     return figures[0], figures[1]
 
 
-def baseline(base: str, feeds: int) -> dict[str, float]:
+def baseline(port: int, feeds: int) -> dict[str, float]:
     import feedparser
 
     w0, c0 = time.perf_counter(), time.process_time()
     entries = 0
     for n in range(feeds):
-        entries += len(feedparser.parse(f"{base}/feed/{n}.xml").entries)
+        entries += len(feedparser.parse(feed_url(port, n)).entries)
     return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0, "entries": float(entries)}
 
 
@@ -133,16 +147,17 @@ def main() -> None:
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     proc = mp.Process(target=serve, args=(args.feeds, args.items, args.latency_ms / 1000, q), daemon=True)
     proc.start()
-    base = f"http://127.0.0.1:{q.get(timeout=60)}"
+    port = q.get(timeout=60)
     try:
-        cold, steady = asyncio.run(deskwatch_cycles(base, args.feeds))
+        cold, steady = asyncio.run(deskwatch_cycles(port, args.feeds))
         nb = args.baseline_feeds or args.feeds
-        seq = baseline(base, nb)
+        seq = baseline(port, nb)
         scale = args.feeds / nb
     finally:
         proc.terminate()
     print(f"deskwatch poll benchmark: {args.feeds} feeds x {args.items} items, "
-          f"{args.latency_ms:.0f} ms added latency per response, server in a separate process")
+          f"{args.latency_ms:.0f} ms added latency per response, server in a separate process "
+          f"on {HOSTS} loopback addresses")
     print(f"{'':<26}{'wall s':>9}{'CPU s':>9}{'entries':>10}{'entries/s':>11}{'peak RSS MB':>13}")
     for name, f in (("deskwatch cold cycle", cold), ("deskwatch steady (304)", steady)):
         print(f"{name:<26}{f['wall']:>9.2f}{f['cpu']:>9.2f}{f['entries']:>10.0f}"

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -130,9 +130,12 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    # Chat commands need a live connection (Discord gateway, Slack Socket Mode/HTTP); posting does
+    # not. DESKWATCH_CHAT_COMMANDS=off runs a posting-only bot (and lets tests use REST fakes).
+    commands_on = env.get("DESKWATCH_CHAT_COMMANDS", "on").lower() not in ("off", "0", "false", "no")
     tasks: list[asyncio.Task[object]] = []
-    closers = []
-    if env.get("DISCORD_TOKEN"):
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if commands_on and env.get("DISCORD_TOKEN"):
         from bot.platforms.discord.client import build_client
         from bot.platforms.discord.sink import apply_api_base
 
@@ -141,7 +144,7 @@ async def run(settings: Settings) -> None:
         client = build_client(commands, int(guild) if guild and guild.isdigit() else None)
         tasks.append(asyncio.create_task(client.start(env["DISCORD_TOKEN"]), name="discord"))
         closers.append(client.close)
-    if env.get("SLACK_BOT_TOKEN") and (env.get("SLACK_APP_TOKEN") or env.get("SLACK_SIGNING_SECRET")):
+    if commands_on and env.get("SLACK_BOT_TOKEN") and (env.get("SLACK_APP_TOKEN") or env.get("SLACK_SIGNING_SECRET")):
         from bot.platforms.slack.app import build_app, start_http_mode, start_socket_mode
 
         app = build_app(commands, signing_secret=env.get("SLACK_SIGNING_SECRET"),

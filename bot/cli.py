@@ -130,7 +130,7 @@ async def _feeds(settings: Settings) -> int:
         health = await store.destination_health()
         print(f"\n{'destination':<22} state  since             message")
         for d in settings.destinations:
-            ok, text, at = health.get(d.name, (True, "no delivery yet", None))  # type: ignore[arg-type]
+            ok, text, at = health.get(d.name) or (True, "no delivery yet", None)
             when = f"{at:%Y-%m-%d %H:%M}" if at else "-"
             print(f"{d.name:<22} {'ok' if ok else 'DOWN':<6} {when:<17} {text}")
         print(f"\npending deliveries: {await store.pending_count()}")

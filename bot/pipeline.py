@@ -151,7 +151,8 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         return ItemOutcome(item, True, m.score, None, (*m.reasons, "too old to alert"))
     existing = await store.story_of_item(item.key)
     if existing is not None:  # a crash after the story was saved: do not merge twice
-        story, is_new, reasons = existing, existing.sources[0].item_key == item.key, ("already in story",)
+        story, is_new = existing, existing.sources[0].item_key == item.key
+        reasons: tuple[str, ...] = ("already in story",)
     else:
         since = cluster.candidate_since(watch, item)
         cands = await store.story_candidates(watch.name, cluster.story_keys(watch, item), since, 50)

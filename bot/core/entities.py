@@ -81,9 +81,12 @@ def names(watch: Watch, item: Item) -> frozenset[str]:
     lang = (item.lang or "any").split("-")[0].casefold()
     out: set[str] = set()
     for sentence in sentences(item.summary):
-        for m in _CAPITALISED.finditer(sentence):
-            if m.start() == 0 or sentence[: m.start()].strip() in ('"', "“", "«", "(", "‘"):
-                continue  # a sentence's first word is capitalised anyway
+        caps = list(_CAPITALISED.finditer(sentence))
+        for n, m in enumerate(caps):
+            first = m.start() == 0 or sentence[: m.start()].strip() in ('"', "“", "«", "(", "‘")
+            next_is_cap = n + 1 < len(caps) and sentence[m.end():caps[n + 1].start()].strip(" -") == ""
+            if first and not next_is_cap:
+                continue  # a sentence's first word is capitalised anyway, unless a name starts there
             for tok in _TOKENS.findall(fold(m.group())):
                 if (len(tok) >= 4 and tok not in watch.stopwords and tok not in watch.lexicon.vocabulary
                         and not watch.lexicon.find([tok], lang, False)):
