@@ -203,9 +203,37 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
             await store.record_events([ItemEvent(item.key, now, "muted", f"term {muted[0]!r}",
                                                  story_id=story.id, destination=sub.destination)])
             continue
+        if await _flooded(ctx, sub.destination, story, now):
+            await store.record_events([ItemEvent(
+                item.key, now, "deferred", "channel flooded: this story goes into the hourly flood digest",
+                story_id=story.id, destination=sub.destination)])
+            continue
         rows.append(Delivery(id=f"alert:{story.id}:{sub.destination}", destination=sub.destination,
                              kind="alert", created=now, story_id=story.id, title=story.title))
     await store.enqueue(rows)
+
+
+async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
+    """Past the destination's max_alerts_per_hour, new stories are collected into one digest sent
+    when the hour is over, instead of posting hundreds of alerts (nothing is dropped)."""
+    dest = ctx.settings.destination(destination)
+    limit = dest.max_alerts_per_hour if dest else 30
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    key = f"flood:{destination}:{hour:%Y%m%d%H}"
+    count = int(await ctx.store.get_meta(key) or 0)
+    if count < limit:
+        await ctx.store.set_meta(key, str(count + 1))
+        return False
+    digest_id = f"digest:flood-{hour:%Y%m%dT%H}:{destination}"
+    row = await ctx.store.delivery(digest_id)
+    if row is None:
+        row = Delivery(id=digest_id, destination=destination, kind="digest", created=now,
+                       next_attempt=hour + timedelta(hours=1),
+                       title=f"More stories this hour ({hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC)")
+        await ctx.store.enqueue([row])
+    if story.id not in row.story_ids and row.status == "pending":
+        await ctx.store.save_delivery(replace(row, story_ids=(*row.story_ids, story.id)))
+    return True
 
 
 def _reopen(d: Delivery, now: datetime) -> Delivery:

@@ -146,3 +146,32 @@ async def test_items_stored_before_a_crash_are_processed_next_cycle() -> None:
     await process_backlog(ctx, T0, report)
     assert report.new_stories == 1
     assert not await ctx.store.unprocessed_items()
+
+
+async def test_a_flooded_channel_gets_an_hourly_digest_instead_of_more_alerts() -> None:
+    ctx, sinks = await ctx_with("desk")
+    dest = replace(ctx.settings.destinations[0], max_alerts_per_hour=2)
+    ctx.settings = replace(ctx.settings, destinations=(dest,))
+    heads = [
+        ("Ukraine captures two North Korean soldiers in Kursk", "The prisoners fought for Russia, Kyiv said."),
+        ("North Korea ships 20,000 containers of artillery shells to Russia by rail",
+         "Satellite images show munitions trains crossing the Tumen river bridge into Russia."),
+        ("Kim Jong Un opens museum for North Korean soldiers killed fighting for Russia",
+         "The memorial in Pyongyang honours troops who died in the Kursk region."),
+        ("Russia's Duma ratifies defence treaty with North Korea",
+         "The mutual defence pact commits Pyongyang and Moscow to military assistance."),
+        ("Seoul: 1,000 more North Korean engineers sent to Russia to clear mines",
+         "South Korea's spy agency said North Korean deminers arrived in the Kursk region for Russia."),
+    ]
+    burst = [item(t, sm, source=f"Outlet {n}", published=T0 + timedelta(minutes=n)) for n, (t, sm) in enumerate(heads)]
+    outcomes = await process_items(ctx, burst, T0 + timedelta(minutes=10))
+    stories = {o.story_id for o in outcomes}
+    await deliver_pending(ctx, T0 + timedelta(minutes=10))
+    assert len(sinks["desk"].sends) == 2 and all(m.kind == "alert" for m in sinks["desk"].sends)
+    await deliver_pending(ctx, T0 + timedelta(hours=1))  # the hour is over: the flood digest goes out
+    digest = sinks["desk"].sends[-1]
+    assert digest.kind == "digest"
+    posted = {m.stories[0].story_id for m in sinks["desk"].sends[:2]} | {c.story_id for c in digest.stories}
+    assert None not in stories and len(stories) == 5 and posted == stories
+    events = [e.event for i in burst for e in await ctx.store.item_events(i.key)]
+    assert events.count("deferred") == 3

@@ -1,0 +1,99 @@
+"""Watch loading: the shipped watch file is valid, and every mistake is reported with its path."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.watch import Watch, load_watch
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def merged_watch_data(path: Path = CONFIG / "watches" / "dprk-russia.toml") -> dict[str, Any]:
+    """Read a watch file and its includes the way settings does: lists concatenated, tables merged."""
+    data = tomllib.loads(path.read_text("utf-8"))
+    for inc in data.pop("include", []):
+        extra = merged_watch_data(path.parent / inc)
+        for k, v in extra.items():
+            if isinstance(v, list) and isinstance(data.get(k), list):
+                data[k] = [*data[k], *v]
+            elif isinstance(v, dict) and isinstance(data.get(k), dict):
+                data[k] = {**data[k], **v}
+            else:
+                data[k] = v
+    return data
+
+
+def config_watch() -> Watch:
+    watch, errors = load_watch("dprk-russia", merged_watch_data(), "watches[0]")
+    assert errors == [] and watch is not None
+    return watch
+
+
+MINIMAL: dict[str, Any] = {
+    "title": "Test watch",
+    "threshold": 2.0,
+    "roles": {"actor": {"weight": 2, "en": ["North Korea*"]}, "place": {"weight": 1, "any": ["Kursk*"]}},
+    "require": [["actor", "place"]],
+}
+
+
+def test_shipped_watch_loads_with_its_gazetteer() -> None:
+    w = config_watch()
+    assert w.title and w.threshold > 0 and w.story_window_hours > 0
+    assert {r.name for r in w.roles} >= {"actor", "theatre", "force"}
+    assert w.entity("kursk") is not None and w.entity("kursk").kind == "place"  # type: ignore[union-attr]
+    assert len(w.exclusions) >= 4 and w.stopwords
+
+
+def test_minimal_watch() -> None:
+    w, errors = load_watch("t", MINIMAL, "watches[0]")
+    assert errors == [] and w is not None
+    assert (w.name, w.title, w.threshold, w.story_window_hours) == ("t", "Test watch", 2.0, 72.0)
+    assert w.require == (("actor", "place"),)
+    assert [t.raw for t in w.role("actor").terms] == ["North Korea*"]  # type: ignore[union-attr]
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    return {**MINIMAL, **changes}
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (_with(colour="red"), "watches[0].colour: unknown key"),
+    (_with(roles={"actor": {"weight": "heavy", "en": ["DPRK"]}}), "watches[0].roles.actor.weight: must be a number"),
+    (_with(roles={"actor": {"weight": True, "en": ["DPRK"]}}), "watches[0].roles.actor.weight: must be a number"),
+    (_with(roles={"actor": {"weight": 1, "en": ["DPRK", ""]}}), "watches[0].roles.actor.en[1]: must be a non-empty term"),
+    (_with(roles={"actor": {"weight": 1, "en": "DPRK"}}), "watches[0].roles.actor.en: must be an array of terms"),
+    (_with(roles={"actor": {"weight": 1, "colour": ["x"]}}), "watches[0].roles.actor.colour: unknown key"),
+    (_with(roles={"actor": {"weight": 1}}), "watches[0].roles.actor: needs at least one term"),
+    (_with(require=[["actor", "ghost"]]), "watches[0].require[0]: unknown role 'ghost'"),
+    (_with(threshold="high"), "watches[0].threshold: must be a number"),
+    (_with(story_window_hours=0), "watches[0].story_window_hours: must be greater than 0"),
+    (_with(fields={"title": 1, "body": 2}), "watches[0].fields.body: unknown key"),
+    (_with(exclusions=[{"penalty": 2, "en": ["K-pop"]}]), "watches[0].exclusions[0].name: is required"),
+    (_with(entities=[{"id": "a", "en": ["x"]}, {"id": "a", "en": ["y"]}]), "watches[0].entities[1].id: duplicate"),
+    (_with(stories={"join_threshold": "x"}), "watches[0].stories.join_threshold: must be a number"),
+    (_with(stories={"glue": 1}), "watches[0].stories.glue: unknown key"),
+    (_with(proximity=[{"roles": ["actor"], "window": 3}]), "watches[0].proximity[0].roles: must name two known roles"),
+])
+def test_errors_name_their_key_path(data: dict[str, Any], expected: str) -> None:
+    w, errors = load_watch("t", data, "watches[0]")
+    assert w is None
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_every_error_is_reported_at_once() -> None:
+    data = _with(colour="red", threshold="x", roles={"actor": {"weight": "y", "en": ["DPRK"]}})
+    _, errors = load_watch("t", data, "w")
+    assert len(errors) >= 4  # colour, threshold, weight, and the require naming a missing role
+
+
+def test_indonesian_terms_use_ind_because_id_is_the_entry_key() -> None:
+    data = _with(entities=[{"id": "dprk", "ind": ["Korea Utara"], "en": ["North Korea"]}])
+    w, errors = load_watch("t", data, "w")
+    assert errors == [] and w is not None
+    assert {t.lang for t in w.entities[0].terms} == {"id", "en"}
