@@ -82,7 +82,8 @@ def keyword_relevant(row: Mapping[str, Any]) -> bool:
     return any(k in text for k in KW_ACTOR) and any(k in text for k in KW_WAR)
 
 
-def fuzzy_stories(rows: Sequence[Mapping[str, Any]], relevant: Sequence[bool], threshold: float) -> dict[str, str | None]:
+def fuzzy_stories(rows: Sequence[Mapping[str, Any]], relevant: Sequence[bool], threshold: float
+                  ) -> dict[str, str | None]:
     texts: list[tuple[str, str]] = []  # (story, text) of every earlier relevant item
     out: dict[str, str | None] = {}
     for row, rel in zip(rows, relevant, strict=True):

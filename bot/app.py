@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from bot.commands_impl import Commands
+from bot.commands_impl import Commands, load_added_feeds
 from bot.fetch import Fetcher
 from bot.model import Destination
 from bot.outbox import DeliveryReport, deliver_pending
@@ -84,6 +84,7 @@ async def open_context(settings: Settings, *, env: Mapping[str, str] | None = No
     session = aiohttp.ClientSession()
     factory = SinkFactory(env=env, session=session, dry_run=dry_run)
     ctx = Context(settings=settings, store=store, fetcher=fetcher, make_sink=factory)
+    await load_added_feeds(ctx)
     for dest in settings.destinations:
         sink = factory(dest)
         if sink is not None:

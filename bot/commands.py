@@ -70,6 +70,14 @@ class CommandsAPI:
     async def why(self, caller: Caller, url: str) -> Reply:
         raise NotImplementedError
 
+    async def add_feed(self, caller: Caller, url: str, language: str = "en", name: str | None = None) -> Reply:
+        """Add a feed (managers only); its host must resolve to public addresses."""
+        raise NotImplementedError
+
+    async def remove_feed(self, caller: Caller, name: str) -> Reply:
+        """Remove a feed added by command (managers only)."""
+        raise NotImplementedError
+
     async def help(self, caller: Caller) -> Reply:
         raise NotImplementedError
 

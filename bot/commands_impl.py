@@ -5,6 +5,7 @@ arguments and word the answer. Platform adapters call these through `CommandsAPI
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec
@@ -15,9 +16,11 @@ from bot.commands import Caller, CommandsAPI, Reply, destination_for
 from bot.config_load import check_schedule
 from bot.core import lookup
 from bot.core.normalize import canonical_url
+from bot.fetch import host_problem
 from bot.model import Item, Mute, Story, Subscription
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, all_subscriptions
+from bot.settings import FeedSettings
 
 Clock = Callable[[], datetime]
 P = ParamSpec("P")
@@ -177,6 +180,37 @@ class Commands(CommandsAPI):
         return Reply(lookup.reply("Digest posted", f"{total} stories in this channel's digest."))
 
     @friendly
+    @friendly
+    async def add_feed(self, caller: Caller, url: str, language: str = "en", name: str | None = None) -> Reply:
+        if not caller.can_manage:
+            return Reply(lookup.reply("Not allowed", DENIED))
+        u = lookup.check_url(url)
+        lang = lookup.check_language(language)
+        n = lookup.check_feed_name(name, u)
+        if self.ctx.feed(n) is not None:
+            raise lookup.BadArgument(f"There is already a feed named {n!r}; choose another name.")
+        if problem := await host_problem(u, self.ctx.settings.access.allow_private_hosts):
+            return Reply(lookup.reply("Feed refused", problem[0].upper() + problem[1:] + "."))
+        feed = FeedSettings(name=n, url=u, language=lang, source=n, origin="command")
+        self.ctx.extra_feeds[n] = feed
+        await save_added_feeds(self.ctx)
+        await self.ctx.store.sync_feeds([(n, u)])
+        return Reply(lookup.reply("Feed added", f"{n} ({lang}) will be polled from the next cycle; "
+                                  "`feeds` shows its health."), ephemeral=False)
+
+    @friendly
+    async def remove_feed(self, caller: Caller, name: str) -> Reply:
+        if not caller.can_manage:
+            return Reply(lookup.reply("Not allowed", DENIED))
+        n = lookup.check_text(name, "feed name", 40).lower()
+        if n not in self.ctx.extra_feeds:
+            why = "it comes from the config file" if self.ctx.settings.feed(n) else "there is no such feed"
+            return Reply(lookup.reply("Not removed", f"{n} cannot be removed here: {why}."))
+        del self.ctx.extra_feeds[n]
+        await save_added_feeds(self.ctx)
+        return Reply(lookup.reply("Feed removed", f"{n} is no longer polled."), ephemeral=False)
+
+    @friendly
     async def run_text(self, caller: Caller, text: str) -> Reply:
         name, args = lookup.split_command(text)
         return await self._dispatch(caller, name, args)
@@ -202,6 +236,10 @@ class Commands(CommandsAPI):
             return await self.mute(caller, " ".join(a[:-1] if hours else a), hours)
         if name == "unmute" and a:
             return await self.unmute(caller, " ".join(a))
+        if name == "addfeed" and a:
+            return await self.add_feed(caller, a[0], a[1] if len(a) > 1 else "en", a[2] if len(a) > 2 else None)
+        if name == "removefeed" and a:
+            return await self.remove_feed(caller, a[0])
         known = {u.split()[0] for u, _ in lookup.HELP}
         why = f"`{name}` needs an argument." if name in known else f"Unknown command `{name[:30]}`."
         help_msg = lookup.help_message()
@@ -217,6 +255,22 @@ class Commands(CommandsAPI):
     async def _changed(self) -> None:
         if self.after_change is not None:
             await self.after_change()
+
+
+ADDED_FEEDS = "feeds:added"
+
+
+async def load_added_feeds(ctx: Context) -> None:
+    """Feeds added by command live in the store, so they survive restarts."""
+    raw = await ctx.store.get_meta(ADDED_FEEDS)
+    for f in json.loads(raw) if raw else []:
+        ctx.extra_feeds[f["name"]] = FeedSettings(name=f["name"], url=f["url"], language=f["language"],
+                                                  source=f["name"], origin="command")
+
+
+async def save_added_feeds(ctx: Context) -> None:
+    data = [{"name": f.name, "url": f.url, "language": f.language} for f in ctx.extra_feeds.values()]
+    await ctx.store.set_meta(ADDED_FEEDS, json.dumps(data))
 
 
 def _split_schedule(text: str) -> tuple[str, str]:

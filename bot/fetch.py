@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import socket
 import zlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from bot.core.addresses import addresses_problem
 from bot.core.parse import looks_like_html
 from bot.model import FeedState, FetchResult
 from bot.settings import PollingSettings
@@ -136,12 +139,16 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def fetch(self, state: FeedState) -> FetchResult:
-        """GET the feed once. Never raises (cancellation aside)."""
+    async def fetch(self, state: FeedState, *, guard: Sequence[str] | None = None) -> FetchResult:
+        """GET the feed once. Never raises (cancellation aside).
+
+        `guard` (for feeds added by chat users): every hop, redirects included, must resolve to
+        public addresses only, except hosts in this allow-list.
+        """
         host = urlsplit(state.url).hostname or "?"
         try:
             async with asyncio.timeout(self.polling.total_timeout):
-                return await self._follow(state)
+                return await self._follow(state, guard)
         except TooLarge:
             return FetchResult("too-large", error=f"body over {_mb(self.polling.max_bytes)} cap")
         except aiohttp.ConnectionTimeoutError:
@@ -170,7 +177,7 @@ class Fetcher:
         except Exception as exc:  # the contract is "never raises"; say what happened in words
             return _net(f"unexpected error fetching {where(state.url)} ({type(exc).__name__})")
 
-    async def _follow(self, state: FeedState) -> FetchResult:
+    async def _follow(self, state: FeedState, guard: Sequence[str] | None = None) -> FetchResult:
         if self._session is None:
             raise RuntimeError("use Fetcher as an async context manager")
         headers = {}
@@ -180,6 +187,8 @@ class Fetcher:
             headers["If-Modified-Since"] = state.last_modified
         url, seen = state.url, {state.url}
         for _ in range(self.polling.max_redirects + 1):
+            if guard is not None and (problem := await host_problem(url, guard)):
+                return FetchResult("http-error", error=f"refused: {problem}")
             async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status not in REDIRECTS:
                     return await self._read(resp, state, url)
@@ -244,6 +253,19 @@ class Fetcher:
         if looks_like_html(body[:65_536]):
             return replace(result, outcome="not-a-feed", body=b"", error="the URL returned an HTML page, not a feed")
         return result
+
+
+async def host_problem(url: str, allow: Sequence[str]) -> str | None:
+    """Resolve the URL's host and say why it may not be fetched (None: it may)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        return "the URL has no host"
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return f"DNS lookup failed for {host}"
+    return addresses_problem(host, [str(info[4][0]) for info in infos], allow)
 
 
 def _server_now(date: str | None) -> datetime:

@@ -39,6 +39,10 @@ class Context:
     stopped_platforms: dict[str, str] = field(default_factory=dict)  # platform -> why (bad token)
     check_age: bool = True  # replay turns this off: an archive is old by definition
     make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
+    extra_feeds: dict[str, FeedSettings] = field(default_factory=dict)  # added by slash command
+
+    def feed(self, name: str) -> FeedSettings | None:
+        return self.settings.feed(name) or self.extra_feeds.get(name)
 
 
 @dataclass
@@ -70,7 +74,7 @@ async def poll_due_feeds(ctx: Context, now: datetime) -> CycleReport:
     report = CycleReport()
     await process_backlog(ctx, now, report)
     due = await ctx.store.due_feeds(now)
-    feeds = [(f, s) for s in due if (f := ctx.settings.feed(s.name)) is not None]
+    feeds = [(f, s) for s in due if (f := ctx.feed(s.name)) is not None]
     await asyncio.gather(*(poll_feed(ctx, f, s, now, report) for f, s in feeds))
     await ctx.store.set_meta("last_cycle", now.isoformat())
     return report
@@ -81,7 +85,8 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
     """Fetch → parse → normalise → store new → process; the feed's health is saved whatever happens."""
     assert ctx.fetcher is not None, "polling needs a fetcher"
     report.feeds += 1
-    result = await ctx.fetcher.fetch(state)
+    guard = ctx.settings.access.allow_private_hosts if feed.origin == "command" else None
+    result = await ctx.fetcher.fetch(state, guard=guard)
     interval = feed.interval or ctx.settings.polling.interval
     jitter = ctx.rng.random()
     if result.outcome != "ok":

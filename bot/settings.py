@@ -19,6 +19,7 @@ class FeedSettings:
     tier: str = "independent"  # wire | state-media | independent | government
     interval: int | None = None  # seconds; None: polling.interval
     source: str = ""  # outlet name as shown to users; defaults to name
+    origin: str = "config"  # "command": added by a chat user, fetched with the address guard
 
     @property
     def outlet(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -63,6 +64,11 @@ def _idf(facts: Facts, stories: Sequence[StoryFacts]) -> dict[str, float]:
     return {s: math.log(1 + n / (1 + sum(1 for f in stories if s in f.stems))) for s in facts.stems}
 
 
+def _weight(watch: Watch, entity_id: str) -> float:
+    ent = watch.entity(entity_id)
+    return ent.weight if ent is not None else 0.0
+
+
 def _score(watch: Watch, item: Item, facts: Facts, sf: StoryFacts, idf: dict[str, float]
            ) -> tuple[float, list[str]]:
     r = watch.stories
@@ -70,15 +76,15 @@ def _score(watch: Watch, item: Item, facts: Facts, sf: StoryFacts, idf: dict[str
     shared = sorted(set(facts.entities) & set(sf.entities))
     ent = 0.0
     for e in shared:
-        ent += min(facts.entities[e], sf.entities[e]) * (watch.entity(e).weight if watch.entity(e) else 0.5)
+        ent += min(facts.entities[e], sf.entities[e]) * _weight(watch, e)
     ent = min(ent, r.entity_cap) * r.entity_weight
     total = ent
     if shared:
         parts.append(f"entities {', '.join(shared)} +{ent:.2f}")
-    own = [e for e, w in facts.entities.items() if w >= 1.0 and e not in sf.entities
-           and (x := watch.entity(e)) is not None and x.weight >= r.key_min_weight]
+    own = [e for e, w in facts.entities.items()
+           if w >= 1.0 and e not in sf.entities and _weight(watch, e) >= r.key_min_weight]
     if own:
-        v = min(r.mismatch_cap, r.mismatch_weight * sum(watch.entity(e).weight for e in own))  # type: ignore[union-attr]
+        v = min(r.mismatch_cap, r.mismatch_weight * sum(_weight(watch, e) for e in own))
         total -= v
         parts.append(f"story lacks {', '.join(sorted(own))} -{v:.2f}")
     names = sorted(facts.names & sf.names)
@@ -152,7 +158,7 @@ def _fits(mm_dd: str, t: datetime) -> bool:
     return False
 
 
-def _figure_weight(watch: Watch, shared: set[int]) -> float:
+def _figure_weight(watch: Watch, shared: AbstractSet[int]) -> float:
     """Round figures (3,000; 100) are said of many things; 13,000 or 101 point at one report."""
     r = watch.stories
     each = sorted((1.0 if len(str(n).rstrip("0")) > 1 else r.round_figure_share for n in shared), reverse=True)

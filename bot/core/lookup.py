@@ -10,6 +10,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from bot.core.render import short, story_card
 from bot.model import Delivery, FeedState, Item, ItemEvent, Link, Match, Message, Story, StoryCard
@@ -33,6 +34,8 @@ HELP = (
     ("mute <term> [hours]", "hold alerts containing a term in this channel (managers)"),
     ("unmute <term>", "lift a mute (managers)"),
     ("digest", "post this channel's digest now"),
+    ("addfeed <url> [language] [name]", "poll one more feed (managers; public addresses only)"),
+    ("removefeed <name>", "stop polling a feed added by command (managers)"),
     ("why <url>", "what happened to one article: fetched, matched or filtered, merged, delivered"),
     ("help", "this list"),
 )
@@ -99,6 +102,25 @@ def check_url(value: str | None) -> str:
     if len(url) > MAX_URL or not re.match(r"^https?://[^\s/]+", url):
         raise BadArgument("Give the article's full http(s) link.")
     return url
+
+
+def check_feed_name(value: str | None, url: str) -> str:
+    """A short slug; derived from the URL's host when not given."""
+    given = (value or "").strip().lower()
+    raw = given or re.sub(r"^www\.", "", urlsplit(url).hostname or "")
+    name = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")[:40]
+    if not given and len(name) < 2:
+        name = f"feed-{name}".strip("-")
+    if len(name) < 2:
+        raise BadArgument("Give the feed a name of letters, digits and dashes.")
+    return name
+
+
+def check_language(value: str | None) -> str:
+    lang = (value or "en").strip().lower()
+    if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", lang):
+        raise BadArgument("language must be a code such as en, ko, ru or uk.")
+    return lang
 
 
 def reply(title: str, text: str = "", **kw: object) -> Message:

@@ -20,7 +20,8 @@ from tests.fakes.discord_server import APP_ID, GOOD_TOKEN, FakeDiscord, limit_pr
 GUILD, CHANNEL, USER = "300000000000000001", "300000000000000002", "300000000000000003"
 MANAGE_CHANNELS = 1 << 4
 NAMES = ("latest", "search", "story", "feeds", "status", "subscribe", "unsubscribe", "mute", "unmute",
-         "digest", "why", "help")  # fmt: skip
+         "digest", "why", "help", "add_feed", "remove_feed")  # fmt: skip
+SUBCOMMANDS = tuple(n.replace("_feed", "feed") for n in NAMES)
 
 
 class RecordingAPI(CommandsAPI):
@@ -117,6 +118,9 @@ def callbacks(fake: FakeDiscord) -> list[dict[str, Any]]:
         ("digest", [], MANAGE_CHANNELS, ("digest", ())),
         ("why", [opt("url", "https://example.org/a")], 0, ("why", ("https://example.org/a",))),
         ("help", [], 0, ("help", ())),
+        ("addfeed", [opt("url", "https://example.org/rss"), opt("language", "ko")], MANAGE_CHANNELS,
+         ("add_feed", ("https://example.org/rss", "ko", None))),
+        ("removefeed", [opt("name", "example-org")], MANAGE_CHANNELS, ("remove_feed", ("example-org",))),
     ],
 )  # fmt: skip
 async def test_each_subcommand_calls_the_api_and_answers(
@@ -132,7 +136,7 @@ async def test_each_subcommand_calls_the_api_and_answers(
     assert body["data"]["allowed_mentions"]["parse"] == []
     assert bool(body["data"].get("flags", 0) & 64) == (sub != "digest")  # ephemeral as the Reply says
     [embed] = body["data"]["embeds"]
-    assert embed["title"] == f"{sub} done"
+    assert embed["title"] == f"{expected[0]} done".replace("_", "\\_")  # markdown-escaped
     assert "<@&42>" not in embed["description"] and "@everyone" not in embed["description"]
 
 
@@ -188,7 +192,7 @@ async def test_setup_hook_synced_one_group_to_the_guild(fake: FakeDiscord, clien
     assert put.path == f"/applications/{APP_ID}/guilds/{GUILD}/commands"
     [group] = put.body
     assert group["name"] == "deskwatch"
-    assert sorted(o["name"] for o in group["options"]) == sorted(NAMES)
+    assert sorted(o["name"] for o in group["options"]) == sorted(SUBCOMMANDS)
 
 
 def test_bounds_table_matches_the_slash_command_ranges() -> None:

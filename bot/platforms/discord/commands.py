@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 BOUNDS: dict[str, tuple[float, float]] = {
     "count": (1, 20), "days": (1, 90), "hours": (0.25, 720),
     "query": (2, 100), "story_id": (1, 64), "watch": (1, 64), "schedule": (1, 100),
-    "term": (1, 100), "url": (8, 500),
+    "term": (1, 100), "url": (8, 500), "language": (2, 12), "name": (2, 40),
 }  # fmt: skip
 NEEDS_MANAGE = "You need the Manage Channels permission to change deskwatch settings for this channel."
 FAILED = "Something went wrong on our side; the error has been logged."
@@ -174,6 +174,25 @@ class DeskwatchGroup(app_commands.Group):
     @app_commands.default_permissions(manage_channels=True)
     async def digest(self, interaction: discord.Interaction) -> None:
         await self._run(interaction, self.api.digest, manage=True)
+
+    @app_commands.command(name="addfeed", description="Poll one more feed (public addresses only)")
+    @app_commands.describe(url="The feed's http(s) link", language="Language code, e.g. en, ko, ru, uk",
+                           name="Short name (default: from the link)")  # fmt: skip
+    @app_commands.default_permissions(manage_channels=True)
+    async def addfeed(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 500],
+        language: app_commands.Range[str, 2, 12] = "en",
+        name: app_commands.Range[str, 2, 40] | None = None,
+    ) -> None:
+        call = lambda c: self.api.add_feed(c, url, language, name)  # noqa: E731
+        await self._run(interaction, call, manage=True, url=url, language=language, name=name)
+
+    @app_commands.command(name="removefeed", description="Stop polling a feed added by command")
+    @app_commands.default_permissions(manage_channels=True)
+    async def removefeed(self, interaction: discord.Interaction, name: app_commands.Range[str, 2, 40]) -> None:
+        await self._run(interaction, lambda c: self.api.remove_feed(c, name), manage=True, name=name)
 
     @app_commands.command(name="why", description="Why a link was (or was not) alerted")
     @app_commands.describe(url="The article's link")
