@@ -9,8 +9,8 @@ plainly about something else (ferries, harvests, concerts). All text is invented
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -24,6 +24,9 @@ FEEDS: tuple[tuple[str, str], ...] = (
     ("world-brief", "World Brief"),
     ("harbour-news", "Harbour News"),
 )
+# Developments are dated this far apart: deskwatch treats reports days apart as different steps,
+# so each development becomes its own story however alike the wordings of two of them are.
+SPACING = timedelta(days=4)
 PLACES = ("Kursk", "Belgorod", "Bryansk", "Sudzha", "Pokrovsk", "Donetsk", "Zaporizhzhia", "Kharkiv")
 
 # One set of wordings per kind of development; {n} is its figure, {p} its place.
@@ -77,7 +80,8 @@ NOISE = (
 
 @dataclass(frozen=True)
 class Report:
-    """One feed entry the soak publishes. `development` is None for noise."""
+    """One feed entry the soak publishes. `development` is None for noise; `age` is how long
+    before the soak's base time its pubDate lies."""
 
     seq: int
     feed: str
@@ -86,6 +90,7 @@ class Report:
     title: str
     summary: str
     development: int | None
+    age: timedelta = timedelta(0)
 
     @property
     def relevant(self) -> bool:
@@ -114,6 +119,7 @@ def plan(seed: int, developments: int, noise: int) -> list[Report]:
             title, summary = NOISE[seq % len(NOISE)]
             n = 100 + seq * 7
             feed = FEEDS[3 + seq % 2][0]
+            age = timedelta(minutes=rng.randint(0, 600))
         else:
             kind = kinds[dev % len(kinds)]
             title, summary = WORDINGS[kind][k % len(WORDINGS[kind])]
@@ -121,10 +127,11 @@ def plan(seed: int, developments: int, noise: int) -> list[Report]:
             title = title.replace("{p}", PLACES[dev % len(PLACES)])
             summary = summary.replace("{p}", PLACES[dev % len(PLACES)])
             feed = FEEDS[(dev + k) % 4][0]
+            age = SPACING * (developments - dev) - timedelta(hours=2 * k)
         text_n = f"{n:,}"
         reports.append(Report(seq=seq, feed=feed, guid=f"soak-{seed}-{seq}", url=f"https://{feed}.example/a/{seq}",
                               title=title.replace("{n}", text_n),
-                              summary=summary.replace("{n}", text_n), development=dev))
+                              summary=summary.replace("{n}", text_n), development=dev, age=age))
     return _unique_titles(reports)
 
 
@@ -135,17 +142,21 @@ def _unique_titles(reports: list[Report]) -> list[Report]:
     for r in reports:
         n = seen.get(r.title, 0)
         seen[r.title] = n + 1
-        out.append(r if n == 0 else Report(r.seq, r.feed, r.guid, r.url, f"{r.title}, update {n}", r.summary,
-                                           r.development))
+        out.append(r if n == 0 else replace(r, title=f"{r.title}, update {n}"))
     return out
 
 
-def rss(feed: str, outlet: str, entries: list[tuple[Report, datetime]]) -> bytes:
-    """An RSS 2.0 document of the entries published so far, newest first."""
+def max_age_days(developments: int) -> int:
+    """A polling.max_age_days under which no planned report counts as too old to alert."""
+    return (SPACING * (developments + 2)).days + 1
+
+
+def rss(feed: str, outlet: str, entries: list[Report], base: datetime) -> bytes:
+    """An RSS 2.0 document of the entries published so far (in publication order), newest first."""
     rows = [
         f"<item><title>{escape(r.title)}</title><link>{escape(r.url)}</link><guid>{escape(r.guid)}</guid>"
-        f"<pubDate>{format_datetime(when)}</pubDate><description>{escape(r.summary)}</description></item>"
-        for r, when in reversed(entries)
+        f"<pubDate>{format_datetime(base - r.age)}</pubDate><description>{escape(r.summary)}</description></item>"
+        for r in reversed(entries)
     ]
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{escape(outlet)}</title>'
             f"<link>https://{feed}.example/</link><language>en</language>{''.join(rows)}</channel></rss>").encode()

@@ -7,16 +7,23 @@ defence for anything a library logs on its own (a URL in an aiohttp exception, s
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 SECRET_ENV = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 REDACTED = "[redacted]"
 
 
 def secret_values(env: Mapping[str, str], webhook_envs: Iterable[str]) -> list[str]:
-    names = [*SECRET_ENV, *webhook_envs]
+    values = {v for n in [*SECRET_ENV, *webhook_envs] if len(v := env.get(n, "").strip()) >= 8}
+    for v in list(values):
+        if "://" in v:  # a webhook URL: its path and its long parts are secret on their own too
+            parts = urlsplit(v)
+            values.update(p for p in (parts.path, parts.query) if len(p) >= 8)
+            values.update(seg for seg in re.split(r"[/?&=]", f"{parts.path}?{parts.query}") if len(seg) >= 12)
     # Longest first, so a URL is blanked whole before a token inside it would be.
-    return sorted({v for n in names if len(v := env.get(n, "")) >= 8}, key=len, reverse=True)
+    return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -25,6 +25,7 @@ from bot.core.watch import Watch
 from bot.model import Item, Match, Story, StorySource
 
 MAX_KEYS = 64
+PRIOR_STORIES = 20
 FACT_KINDS = {"person": "actor", "place": "place", "org": "actor", "weapon": "weapon"}
 
 
@@ -41,14 +42,17 @@ def story_keys(watch: Watch, item: Item) -> tuple[str, ...]:
 
 
 def _keys(watch: Watch, facts: Facts) -> tuple[str, ...]:
-    """Index keys: specific entities, figures, dates, then the item's headline stems."""
+    """Index keys: specific entities, figures, dates and unknown names; headline stems only when
+    those are few (common words would make every story a candidate)."""
     rules = watch.stories
     keys = [f"e:{e}" for e in sorted(facts.entities)
             if (ent := watch.entity(e)) is not None and ent.weight >= rules.key_min_weight]
     keys += [f"n:{n}" for n in sorted(facts.numbers)]
     keys += [f"d:{d}" for d in sorted(facts.dates)]
-    lead = sorted((s for s, w in facts.stems.items() if w >= 1.0), key=lambda s: (-len(s), s))
-    keys += [f"t:{s}" for s in lead[: rules.max_term_keys]]
+    keys += [f"p:{n}" for n in sorted(facts.names, key=lambda n: (-len(n), n))[:4]]
+    if len(keys) < 3:
+        lead = sorted((s for s, w in facts.stems.items() if w >= 1.0), key=lambda s: (-len(s), s))
+        keys += [f"t:{s}" for s in lead[: rules.max_term_keys]]
     return tuple(keys)
 
 
@@ -60,7 +64,9 @@ def candidate_since(watch: Watch, item: Item) -> datetime:
 
 
 def _idf(facts: Facts, stories: Sequence[StoryFacts]) -> dict[str, float]:
-    n = len(stories) + 1
+    """Rarity of each stem among the candidates, smoothed as if PRIOR_STORIES more stories lacked
+    it: with two candidates, one sharing a word says little about how rare the word is."""
+    n = len(stories) + PRIOR_STORIES
     return {s: math.log(1 + n / (1 + sum(1 for f in stories if s in f.stems))) for s in facts.stems}
 
 

@@ -104,10 +104,10 @@ class Term:
     raw: str
     words: tuple[Word, ...]
     lang: str = "any"
+    universal: bool = field(init=False)
 
-    @property
-    def universal(self) -> bool:
-        return self.lang == "any" or script(self.words[0].text) != "latin"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "universal", self.lang == "any" or script(self.words[0].text) != "latin")
 
     @property
     def fuzzy_text(self) -> str | None:
@@ -162,8 +162,10 @@ class Lexicon:
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
         """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
         hits: list[Hit] = []
+        joined = " ".join(tokens)
+        scan = tuple(e for e in self.scan if e[1].words[0].text in joined)  # most are absent: skip early
         for i, tok in enumerate(tokens):
-            cands = (*self.exact.get(tok, ()), *self.prefix.get(tok[:2], ()), *self.scan)
+            cands = self.exact.get(tok, ()) + self.prefix.get(tok[:2], ()) + scan
             for tag, term in cands:
                 if not (term.universal or term.lang == lang or lang == "any"):
                     continue
@@ -177,15 +179,19 @@ class Lexicon:
     def _near_misses(self, tokens: Sequence[str], lang: str, found: set[str]) -> list[Hit]:
         windows: dict[int, list[str]] = {}
         out: list[Hit] = []
+        starts = {t[:1] for t in tokens}
         for tag, term, text in self.fuzzy:
             if term.raw in found or not (term.universal or term.lang == lang or lang == "any"):
+                continue
+            if text[:1] not in starts:  # a near miss keeps its first letter (checked below too)
                 continue
             n = len(term.words)
             for size in (n - 1, n, n + 1):
                 if size < 1 or size > len(tokens):
                     continue
-                grams = windows.setdefault(size, [" ".join(tokens[i:i + size])
-                                                  for i in range(len(tokens) - size + 1)])
+                if size not in windows:
+                    windows[size] = [" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)]
+                grams = windows[size]
                 best = process.extractOne(text, grams, scorer=fuzz.ratio, score_cutoff=self.fuzzy_ratio)
                 if best is not None and best[0][:1] == text[:1]:
                     out.append(Hit(tag, term.raw, best[2], best[2] + size, round(best[1] / 100, 3)))

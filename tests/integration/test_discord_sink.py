@@ -16,13 +16,19 @@ from discord.http import Route
 
 from bot.model import Destination, Link, Message, StoryCard
 from bot.platforms.base import PermanentDeliveryError, RetryableDeliveryError
-from bot.platforms.discord.sink import DiscordBotSink, DiscordWebhookSink, make_discord_sink, nonce_for
+from bot.platforms.discord.sink import (
+    DEFAULT_API_BASE,
+    DiscordBotSink,
+    DiscordWebhookSink,
+    make_discord_sink,
+    nonce_for,
+)
 from tests.fakes.discord_server import GOOD_TOKEN, WEBHOOK_CHANNEL, FakeDiscord, limit_problems
 
 CHANNEL = "123456789012345678"
 HOOK_ID = "223456789012345678"
 HOOK_TOKEN = "T" * 68
-HOOK_URL = f"https://discord.com/api/webhooks/{HOOK_ID}/{HOOK_TOKEN}"
+HOOK_URL = f"http://127.0.0.1:9/api/v10/webhooks/{HOOK_ID}/{HOOK_TOKEN}"  # requests go to Route.BASE
 T0 = datetime(2024, 5, 3, 6, 0, tzinfo=UTC)
 DEST = Destination(name="desk", platform="discord", channel=CHANNEL)
 
@@ -278,6 +284,6 @@ def test_factory_builds_sinks_and_honours_api_base() -> None:
         assert Route.BASE == "http://127.0.0.1:9/api/v10"
         hook = Destination(name="h", platform="discord-webhook", webhook_env="HOOK")
         assert isinstance(make_discord_sink(hook, {"HOOK": HOOK_URL}), DiscordWebhookSink)
-        assert Route.BASE == "https://discord.com/api/v10"
+        assert Route.BASE == DEFAULT_API_BASE
     finally:
         Route.BASE = old

@@ -28,7 +28,9 @@ DEFAULT_API_BASE = "https://discord.com/api/v10"
 HISTORY_LIMIT = 50  # how far back find_sent looks
 TIMEOUT = 60.0  # per operation, including discord.py's own retries
 THREAD_EXISTS = 160004  # Discord's error code: "a thread has already been created for this message"
-WEBHOOK_URL = re.compile(r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9.\-_]{60,}")
+# Any http(s) base (Discord's own, a proxy, a test server) ending in /webhooks/<id>/<token>:
+# requests go to discord.http.Route.BASE whatever host the URL names.
+WEBHOOK_URL = re.compile(r"^https?://[^/\s]+(?:/[^\s]*)?/webhooks/([0-9]{17,20})/([A-Za-z0-9.\-_]{60,})/?$")
 T = TypeVar("T")
 
 
@@ -224,7 +226,7 @@ class DiscordWebhookSink:
         self._session = session
         self._own_session = session is None
         self._hook: discord.Webhook | None = None
-        if not WEBHOOK_URL.search(url):  # the same shape discord.py's Webhook.from_url accepts
+        if not WEBHOOK_URL.search(url):
             raise ValueError(f"destination {dest.name}: the webhook URL is not a Discord webhook URL")
 
     @property
@@ -235,7 +237,9 @@ class DiscordWebhookSink:
         if self._hook is None:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
-            self._hook = discord.Webhook.from_url(self._url, session=self._session)
+            found = WEBHOOK_URL.search(self._url)
+            assert found is not None  # checked in __init__
+            self._hook = discord.Webhook.partial(int(found.group(1)), found.group(2), session=self._session)
         return self._hook
 
     async def send(self, message: Message) -> str:

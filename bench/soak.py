@@ -1,0 +1,315 @@
+"""Crash-safety soak: run the real `deskwatch run`, SIGKILL it at chosen moments, restart, repeat.
+
+Feeds keep publishing (several outlets per development, so stories grow and alerts are edited,
+plus noise); fake Discord and Slack servers live in this process, so they keep every post across
+restarts. Each kill is aimed at one window — a feed fetch in flight, the database writes after a
+fetch, a post or an edit in flight, the post-crash history read — or at a random moment. After
+the last restart the bot runs until nothing is pending; then every published item must be in the
+database, every relevant story posted exactly once per destination, its post showing every
+source, and `PRAGMA integrity_check` ok (after every kill, too). Exit 1 otherwise.
+
+    .venv/bin/python -m bench.soak [--kills 30] [--seed 1] [--developments 24] [--noise 30] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/soak.py` as well as `python -m bench.soak`
+    sys.path.insert(0, str(ROOT))
+
+from bench.soak_check import Figures, discord_posts, integrity, read_db, slack_posts, verdict  # noqa: E402
+from bench.soak_content import FEEDS, Report, max_age_days, plan  # noqa: E402
+from bench.soak_fakes import Feeds, Monitor, SlowDiscord, SlowSlack  # noqa: E402
+from tests.fakes.discord_server import GOOD_TOKEN  # noqa: E402
+
+WATCH = "dprk-russia"
+DISCORD_CHANNEL = "1200000000000000001"
+SLACK_CHANNEL = "C0SOAKDESK"
+DESTINATIONS = ("duty-discord", "duty-slack")
+# What a kill waits for: the Monitor kind, and how far into that window to strike (seconds).
+AIMS: dict[str, tuple[str, float]] = {
+    "fetch": ("fetch", 0.05),  # a feed request in flight
+    "store": ("fetched", 0.25),  # a feed answer went out: the bot parses, stores, matches, routes
+    "post": ("post", 0.05),  # a post in flight: before or after the fake has stored it
+    "edit": ("edit", 0.05),  # an edit in flight
+    "recovery": ("history", 0.05),  # find_sent reading the channel after a crash
+    "random": ("", 0.0),
+}
+
+
+@dataclass(frozen=True)
+class SoakOptions:
+    kills: int = 30
+    seed: int = 1
+    developments: int = 24
+    noise: int = 30
+    latency: tuple[float, float] = (0.05, 0.3)
+    boot: tuple[float, float] = (0.3, 1.5)  # time alive before a kill is aimed (import + first tick ≈ 1.7 s)
+    aim_timeout: float = 3.0  # a window that does not come in this time: kill anyway
+    publish_every: float | None = None  # seconds between publications; None: spread over the kills
+    quiesce_timeout: float = 60.0
+    max_seconds: float = 300.0  # the kill phase stops early past this (the run is reported as short)
+    workdir: Path | None = None  # keep files here (else a temp dir, removed afterwards)
+
+
+@dataclass(frozen=True)
+class Kill:
+    aim: str
+    hit: bool  # the aimed window came (else the kill fell at the timeout)
+    busy: tuple[str, ...]  # what the fakes had in flight at the kill
+    alive: float
+    integrity: str
+
+
+@dataclass
+class SoakResult:
+    figures: Figures
+    kills: list[Kill] = field(default_factory=list)
+    seconds: float = 0.0
+    quiesced: bool = True
+    recovered: int = 0  # posts the bot found already made after a crash (log lines)
+    log_path: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.figures.failed or not self.quiesced or any(k.integrity != "ok" for k in self.kills)
+
+
+def write_config(path: Path, db: Path, urls: dict[str, str], developments: int) -> None:
+    feeds = "".join(f'\n[[feeds]]\nname = "{n}"\nsource = "{o}"\nurl = "{urls[n]}"\nlanguage = "en"\n'
+                    for n, o in FEEDS)
+    subs = "".join(f'\n[[subscriptions]]\nwatch = "{WATCH}"\ndestination = "{d}"\nmode = "instant"\n'
+                   for d in DESTINATIONS)
+    path.write_text(f"""# Written by bench/soak.py for one soak run.
+[storage]
+path = "{db}"
+
+[polling]
+interval = 1
+min_interval = 1
+max_interval = 4
+tick = 1
+per_host = 5
+total_timeout = 10.0
+max_age_days = {max_age_days(developments)}
+
+[[watches]]
+name = "{WATCH}"
+file = "{ROOT / 'config' / 'watches' / 'dprk-russia.toml'}"
+{feeds}
+[[destinations]]
+name = "{DESTINATIONS[0]}"
+platform = "discord"
+channel = "{DISCORD_CHANNEL}"
+max_alerts_per_hour = 100000
+
+[[destinations]]
+name = "{DESTINATIONS[1]}"
+platform = "slack"
+channel = "{SLACK_CHANNEL}"
+max_alerts_per_hour = 100000
+{subs}""", "utf-8")
+
+
+class Bot:
+    """`deskwatch run` as a child process in its own process group (so a kill takes it whole)."""
+
+    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
+        self.config, self.env, self.log = config, env, log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.started = 0.0
+
+    async def start(self, life: int) -> None:
+        with self.log.open("a", encoding="utf-8") as out:
+            out.write(f"\n===== life {life} =====\n")
+            out.flush()
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config), cwd=ROOT, env=self.env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)
+        self.started = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def stop(self, sig: signal.Signals = signal.SIGKILL, grace: float = 10.0) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        try:
+            await asyncio.wait_for(self.proc.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            await self.proc.wait()
+        self.proc = None
+
+
+def bot_env(discord_api: str, slack_api: str) -> dict[str, str]:
+    drop = ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DESKWATCH_CONFIG", "DISCORD_GUILD_ID")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.lower().endswith("_proxy")}
+    return {**env, "DISCORD_TOKEN": GOOD_TOKEN, "DISCORD_API_BASE_URL": discord_api,
+            "SLACK_BOT_TOKEN": "xoxb-soak", "SLACK_API_URL": slack_api, "DESKWATCH_CHAT_COMMANDS": "off",
+            "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
+
+
+async def _aim(monitor: Monitor, rng: random.Random, aim: str, opts: SoakOptions) -> bool:
+    kind, depth = AIMS[aim]
+    if not kind:
+        await asyncio.sleep(rng.uniform(0.0, 3.0))
+        return True
+    hit = await monitor.wait_for(kind, opts.aim_timeout)
+    if hit:
+        await asyncio.sleep(rng.uniform(0.0, depth))
+    return hit
+
+
+async def _publisher(feeds: Feeds, reports: list[Report], every: float) -> None:
+    for r in reports:
+        feeds.publish(r)
+        await asyncio.sleep(every)
+
+
+async def _quiesce(path: Path, feeds: Feeds, timeout: float) -> bool:
+    """Until every published item is stored and processed and no delivery is pending, three
+    checks in a row (half a second apart)."""
+    calm, deadline = 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        try:
+            db = read_db(str(path), WATCH)
+        except Exception:  # noqa: BLE001 - not created yet, or busy: look again
+            calm = 0
+            continue
+        done = all(db.items.get(r.key) for r in feeds.published) and not db.active
+        calm = calm + 1 if done else 0
+        if calm >= 3:
+            return True
+    return False
+
+
+async def run_soak(opts: SoakOptions) -> SoakResult:
+    rng = random.Random(opts.seed)
+    monitor = Monitor(latency=opts.latency, rng=random.Random(opts.seed + 1))
+    work = opts.workdir or Path(tempfile.mkdtemp(prefix="deskwatch-soak-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db, config, log = work / "soak.db", work / "soak.toml", work / "bot.log"
+    feeds = Feeds(monitor, datetime.now(UTC))
+    discord, slack = SlowDiscord(monitor=monitor), SlowSlack(monitor=monitor)
+    reports = plan(opts.seed, opts.developments, opts.noise)
+    kills: list[Kill] = []
+    bot: Bot | None = None
+    publisher: asyncio.Task[None] | None = None
+    start = time.monotonic()
+    try:
+        urls = await feeds.start()
+        await discord.start()
+        await slack.start()
+        write_config(config, db, urls, opts.developments)
+        bot = Bot(config, bot_env(discord.api, slack.api_url), log)
+        every = opts.publish_every or max(0.05, opts.kills * 2.5 / max(len(reports), 1))
+        publisher = asyncio.create_task(_publisher(feeds, reports, every))
+        for n in range(opts.kills):
+            if time.monotonic() - start > opts.max_seconds:
+                break
+            await bot.start(n)
+            await asyncio.sleep(rng.uniform(*opts.boot))
+            aim = rng.choice(sorted(AIMS))
+            hit = await _aim(monitor, rng, aim, opts)
+            busy, alive = tuple(monitor.busy()), time.monotonic() - bot.started
+            await bot.stop(signal.SIGKILL)
+            kills.append(Kill(aim, hit, busy, alive, integrity(str(db)) if db.exists() else "no database yet"))
+        publisher.cancel()
+        for r in reports[len(feeds.published):]:
+            feeds.publish(r)
+        await bot.start(len(kills))
+        quiesced = await _quiesce(db, feeds, opts.quiesce_timeout)
+        await bot.stop(signal.SIGTERM)
+        snapshot = read_db(str(db), WATCH)
+        posts = [*discord_posts(discord.channels, DISCORD_CHANNEL, DESTINATIONS[0]),
+                 *slack_posts(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
+        edits = {DESTINATIONS[0]: len(discord.sent("PATCH", "")), DESTINATIONS[1]: len(slack.calls("chat.update"))}
+        figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits)
+        recovered = log.read_text("utf-8", "replace").count("was already posted before a restart")
+        return SoakResult(figures, kills, time.monotonic() - start, quiesced, recovered,
+                          str(log) if opts.workdir else "")
+    finally:
+        if publisher is not None:
+            publisher.cancel()
+        if bot is not None:
+            await bot.stop(signal.SIGKILL)
+        await discord.close()
+        await slack.close()
+        await feeds.close()
+        if opts.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(result: SoakResult, opts: SoakOptions) -> str:
+    f, kills = result.figures, result.kills
+    aims = {a: [k for k in kills if k.aim == a] for a in sorted(AIMS)}
+    busy: dict[str, int] = {}
+    for k in kills:
+        for b in k.busy or ("nothing",):
+            busy[b] = busy.get(b, 0) + 1
+    bad_checks = sum(k.integrity != "ok" for k in kills)
+    lines = [
+        f"deskwatch soak — seed {opts.seed}: {len(kills)} kills (SIGKILL) in {result.seconds:.1f} s",
+        "  aimed at:   " + ", ".join(f"{a} {len(ks)} (window came {sum(k.hit for k in ks)})"
+                                     for a, ks in aims.items() if ks),
+        "  in flight:  " + ", ".join(f"{b} {n}" for b, n in sorted(busy.items())),
+        f"  items:      published {f.published} (relevant by design {f.expected_relevant}), stored {f.stored}, "
+        f"relevant by the bot {f.relevant}, misjudged {f.misjudged}",
+        f"  stories:    {f.stories}; posts " + ", ".join(f"{d} {n}" for d, n in f.posts.items())
+        + "; edits " + ", ".join(f"{d} {n}" for d, n in f.edits.items())
+        + f"; found already posted after a crash {result.recovered}",
+        f"  lost {len(f.lost)}, duplicates {len(f.duplicates)}, stale posts {len(f.stale)}, "
+        f"unexpected posts {len(f.unexpected)}, still pending {len(f.active)}",
+        f"  integrity:  {f.integrity} at the end; {len(kills) - bad_checks}/{len(kills)} ok after a kill",
+    ]
+    if len(kills) < opts.kills:
+        lines.append(f"  NOTE: stopped after {len(kills)} of {opts.kills} kills (--max-seconds {opts.max_seconds:g})")
+    if not result.quiesced:
+        lines.append("  NOTE: the bot did not settle (items unprocessed or deliveries pending) in time")
+    for title, rows in (("LOST", f.lost), ("DUPLICATE", f.duplicates), ("STALE", f.stale),
+                        ("UNEXPECTED", f.unexpected), ("PENDING", f.active)):
+        lines += [f"  {title}: {r}" for r in rows[:20]]
+    if result.log_path:
+        lines.append(f"  bot log: {result.log_path}")
+    lines.append("RESULT: " + ("FAIL" if result.failed else "PASS"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--kills", type=int, default=30)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--developments", type=int, default=24)
+    p.add_argument("--noise", type=int, default=30)
+    p.add_argument("--max-seconds", type=float, default=300.0)
+    p.add_argument("--keep", metavar="DIR", type=Path, default=None, help="keep the database, config and bot log here")
+    args = p.parse_args(argv)
+    opts = SoakOptions(kills=args.kills, seed=args.seed, developments=args.developments, noise=args.noise,
+                       max_seconds=args.max_seconds, workdir=args.keep)
+    result = asyncio.run(run_soak(opts))
+    print(report(result, opts))
+    return 1 if result.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""The soak's verdict: what the feeds published against what the database and the fakes hold.
+
+`read_db` snapshots the bot's SQLite file (read directly, as an operator would); `discord_posts`
+and `slack_posts` turn the fakes' channels into neutral `Post`s keyed by delivery marker;
+`verdict` is pure and says what was lost, duplicated or left stale. An alert's marker is
+"deskwatch:alert:<story id>:<destination>", so a second post with one marker is a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.soak_content import Report
+
+MARKER = re.compile(r"deskwatch:[^\s·]+")
+
+
+@dataclass(frozen=True)
+class DbSnapshot:
+    items: Mapping[str, bool]  # item key -> processed
+    relevant: Mapping[str, bool]  # item key -> the watch's decision
+    story_of: Mapping[str, str]  # item key -> story id
+    story_urls: Mapping[str, tuple[str, ...]]  # story id -> its sources' URLs
+    active: tuple[str, ...] = ()  # deliveries still pending or sending
+    integrity: str = "ok"
+
+
+@dataclass(frozen=True)
+class Post:
+    destination: str
+    marker: str
+    blob: str  # the message as the platform holds it now (after any edits), as JSON text
+
+
+@dataclass(frozen=True)
+class Figures:
+    published: int
+    expected_relevant: int
+    stored: int
+    relevant: int
+    misjudged: int
+    stories: int
+    posts: Mapping[str, int]
+    edits: Mapping[str, int]
+    lost: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    active: tuple[str, ...] = ()
+    integrity: str = "ok"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.lost or self.duplicates or self.stale or self.unexpected) or self.integrity != "ok"
+
+
+def alert_marker(story_id: str, destination: str) -> str:
+    return f"deskwatch:alert:{story_id}:{destination}"
+
+
+def integrity(path: str) -> str:
+    with sqlite3.connect(path) as conn:
+        return "; ".join(str(r[0]) for r in conn.execute("PRAGMA integrity_check"))
+
+
+def read_db(path: str, watch: str) -> DbSnapshot:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        items = {k: bool(p) for k, p in conn.execute("SELECT key, processed FROM items")}
+        relevant = {k: bool(r) for k, r in conn.execute("SELECT item_key, relevant FROM matches WHERE watch = ?",
+                                                         (watch,))}
+        story_of: dict[str, str] = {}
+        urls: dict[str, list[str]] = {}
+        for sid, key, url in conn.execute("SELECT story_id, item_key, url FROM story_sources ORDER BY story_id, pos"):
+            story_of[key] = sid
+            urls.setdefault(sid, []).append(url)
+        active = tuple(r[0] for r in conn.execute(
+            "SELECT id FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY id"))
+        check = "; ".join(str(r[0]) for r in conn.execute("PRAGMA integrity_check"))
+    finally:
+        conn.close()
+    return DbSnapshot(items, relevant, story_of, {k: tuple(v) for k, v in urls.items()}, active, check)
+
+
+def discord_posts(channels: Mapping[str, list[dict[str, Any]]], channel: str, destination: str) -> list[Post]:
+    out = []
+    for msg in channels.get(channel, []):
+        texts = [msg.get("content") or ""] + [(e.get("footer") or {}).get("text", "") for e in msg.get("embeds") or []]
+        found = [m for t in texts for m in MARKER.findall(t)]
+        out.append(Post(destination, found[0] if found else "", json.dumps(msg, ensure_ascii=False)))
+    return out
+
+
+def slack_posts(messages: Mapping[str, list[dict[str, Any]]], channel: str, destination: str) -> list[Post]:
+    out = []
+    for msg in messages.get(channel, []):
+        if msg.get("thread_ts"):
+            continue  # a reply in a thread under an alert, not a post of its own
+        marker = str(((msg.get("metadata") or {}).get("event_payload") or {}).get("marker", ""))
+        out.append(Post(destination, marker, json.dumps(msg, ensure_ascii=False)))
+    return out
+
+
+def verdict(published: Sequence[Report], db: DbSnapshot, posts: Sequence[Post], destinations: Sequence[str],
+            edits: Mapping[str, int]) -> Figures:
+    """Every published item stored and judged; every relevant one in a story; every such story
+    posted exactly once per destination, its post showing every source (updates were edits)."""
+    lost: list[str] = []
+    by_marker = Counter((p.destination, p.marker) for p in posts)
+    final = {(p.destination, p.marker): p.blob for p in posts}
+    stories: set[str] = set()
+    for r in published:
+        where = f"{r.feed} #{r.seq} {r.title[:50]!r}"
+        if r.key not in db.items:
+            lost.append(f"{where}: published, never stored")
+        elif not db.items[r.key] or r.key not in db.relevant:
+            lost.append(f"{where}: stored, never matched")
+        elif db.relevant[r.key]:
+            sid = db.story_of.get(r.key)
+            if sid is None:
+                lost.append(f"{where}: relevant, in no story")
+            else:
+                stories.add(sid)
+    stale: list[str] = []
+    for sid in sorted(stories):
+        for dest in destinations:
+            marker = alert_marker(sid, dest)
+            if by_marker[(dest, marker)] == 0:
+                lost.append(f"story {sid}: never posted to {dest}")
+                continue
+            missing = [u for u in db.story_urls.get(sid, ()) if u not in final[(dest, marker)]]
+            if missing:
+                stale.append(f"story {sid} on {dest}: the post lacks {len(missing)} of its sources")
+    wanted = {(d, alert_marker(s, d)) for s in stories for d in destinations}
+    duplicates = [f"{m} posted {n} times to {d}" for (d, m), n in sorted(by_marker.items()) if n > 1]
+    unexpected = [f"{d}: a post with marker {m or '(none)'}" for (d, m) in sorted(by_marker) if (d, m) not in wanted]
+    misjudged = sum(1 for r in published if r.key in db.relevant and db.relevant[r.key] != r.relevant)
+    return Figures(
+        published=len(published), expected_relevant=sum(r.relevant for r in published),
+        stored=sum(1 for r in published if r.key in db.items),
+        relevant=sum(1 for r in published if db.relevant.get(r.key)), misjudged=misjudged,
+        stories=len(stories), posts={d: sum(1 for p in posts if p.destination == d) for d in destinations},
+        edits=dict(edits), lost=tuple(lost), duplicates=tuple(duplicates), stale=tuple(stale),
+        unexpected=tuple(unexpected), active=db.active, integrity=db.integrity,
+    )
