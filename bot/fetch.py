@@ -112,11 +112,15 @@ class Fetcher:
         self.polling = polling
         self._resolver = resolver  # tests inject a fake: no real DNS lookups in the suite
         self._session: aiohttp.ClientSession | None = None
+        # Politeness limits are ours, taken BEFORE the timeout starts: a slow feed must not eat
+        # the time budget of the feeds queued behind it on the same host.
+        self._slots = asyncio.Semaphore(polling.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(
             limit=self.polling.concurrency,
-            limit_per_host=self.polling.per_host,
+            limit_per_host=0,  # enforced by self._hosts
             ttl_dns_cache=DNS_CACHE_SECONDS,
             resolver=self._resolver,
         )
@@ -146,6 +150,11 @@ class Fetcher:
         public addresses only, except hosts in this allow-list.
         """
         host = urlsplit(state.url).hostname or "?"
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.polling.per_host))
+        async with self._slots, per_host:
+            return await self._fetch(state, guard, host)
+
+    async def _fetch(self, state: FeedState, guard: Sequence[str] | None, host: str) -> FetchResult:
         try:
             async with asyncio.timeout(self.polling.total_timeout):
                 return await self._follow(state, guard)
