@@ -31,5 +31,9 @@ bench-quality: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/python bench/cluster_scale.py
 
+# Crash-safety soak: the real bot SIGKILLed 30+ times against local fakes (a few minutes, offline).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -212,8 +212,9 @@ def _details(rows: Sequence[Mapping[str, Any]], ours: Mapping[str, Mapping[str, 
         print(f"  {g}: {' '.join(members)}")
     for r in rows:
         o = ours[r["id"]]
+        why = [x for x in o["reasons"] if x.startswith(("joins", "new story", "adds", "repeats"))]
         if o["story"]:
-            print(f"  {r['id']} {r['story'] or '-'}: {o['reasons'][-1]}")
+            print(f"  {r['id']} {r['story'] or '-'}: {' | '.join(why)}")
 
 
 if __name__ == "__main__":

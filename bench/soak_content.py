@@ -103,18 +103,19 @@ class Report:
 
 
 def plan(seed: int, developments: int, noise: int) -> list[Report]:
-    """The publication order: each development's reports come from distinct outlets, spread out
-    so that later ones arrive after the first has been alerted (and must become edits)."""
+    """The publication order: developments start all through the run, and each one's further
+    reports (other outlets, other wordings) follow its first, so that they arrive after the first
+    has been alerted and must become edits."""
     rng = random.Random(seed)
-    slots: list[tuple[int | None, int]] = []  # (development or None, report number)
+    slots: list[tuple[float, int | None, int]] = []  # (when, in [0, 1]; development or None; report number)
     for d in range(developments):
-        slots += [(d, k) for k in range(rng.randint(2, 4))]
-    slots += [(None, k) for k in range(noise)]
-    rng.shuffle(slots)
-    slots.sort(key=lambda s: s[1] if s[0] is not None else rng.random() * 3)  # first reports first
+        start = rng.uniform(0.0, 0.75)  # developments begin all through the run, each then grows
+        slots += [(start + k * rng.uniform(0.04, 0.12), d, k) for k in range(rng.randint(2, 4))]
+    slots += [(rng.random(), None, k) for k in range(noise)]
+    slots.sort(key=lambda s: s[0])
     kinds = sorted(WORDINGS)
     reports = []
-    for seq, (dev, k) in enumerate(slots):
+    for seq, (_, dev, k) in enumerate(slots):
         if dev is None:
             title, summary = NOISE[seq % len(NOISE)]
             n = 100 + seq * 7

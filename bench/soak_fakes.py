@@ -52,12 +52,12 @@ class Monitor:
     def end(self, kind: str) -> None:
         self.in_flight[kind] -= 1
 
-    async def wait_for(self, kind: str, timeout: float) -> bool:
-        """Until the next request of `kind` arrives (True), or `timeout` seconds pass (False)."""
-        start = self.seen[kind]
+    async def wait_for(self, kind: str, timeout: float, nth: int = 1) -> bool:
+        """Until the `nth` next request of `kind` arrives (True), or `timeout` seconds pass (False)."""
+        goal = self.seen[kind] + nth
         try:
             async with self._changed:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.seen[kind] > start), timeout)
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.seen[kind] >= goal), timeout)
         except TimeoutError:
             return False
         return True

@@ -185,8 +185,10 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     if total < watch.stories.join_threshold:
         return Assignment(None, round(total, 3), (
             f"new story: closest is {best.id} at {total:.2f} < {watch.stories.join_threshold:g} ({why})",), ())
+    fresh = _new_facts(watch, facts, sf)
+    adds = "adds " + "; ".join(fresh) if fresh else "repeats what the story already has"
     return Assignment(best.id, round(total, 3), (
-        f"joins {best.id}: {total:.2f} ≥ {watch.stories.join_threshold:g} ({why})",), _new_facts(watch, facts, sf))
+        f"joins {best.id}: {total:.2f} ≥ {watch.stories.join_threshold:g} ({why})", adds), fresh)
 
 
 def _new_facts(watch: Watch, facts: Facts, sf: StoryFacts) -> tuple[str, ...]:

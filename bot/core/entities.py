@@ -52,7 +52,7 @@ def stem(token: str) -> str | None:
 
 
 def item_facts(watch: Watch, item: Item, reading: Reading | None = None) -> Facts:
-    reading = reading or read_item(watch, item)
+    reading = reading or read_item(watch, item, fuzzy=False)  # exact spellings suffice to compare
     ents: dict[str, float] = {}
     for p in reading.tagged("ent:"):
         eid = p.hit.tag[4:]

@@ -66,7 +66,8 @@ def _still_open(sentence: str, open_before: bool) -> bool:
     return state
 
 
-def read_item(watch: Watch, item: Item) -> Reading:
+def read_item(watch: Watch, item: Item, fuzzy: bool = True) -> Reading:
+    """Every hit in the item; `fuzzy=False` skips near-miss spellings (cheaper, for clustering)."""
     weights = {"title": watch.title_weight, "lead": watch.lead_weight, "tail": watch.tail_weight}
     lang = (item.lang or "any").split("-")[0].split("_")[0].casefold()
     placed: list[Placed] = []
@@ -76,7 +77,7 @@ def read_item(watch: Watch, item: Item) -> Reading:
         tokens = tokenize(text)
         all_tokens.append(tuple(tokens))
         all_fields.append(fld)
-        hits = watch.lexicon.find(tokens, lang)
+        hits = watch.lexicon.find(tokens, lang, fuzzy)
         after = min((h.end for h in hits if h.tag == "bg:after"), default=None)
         before = max((h.start for h in hits if h.tag == "bg:before"), default=None)
         for h in hits:
