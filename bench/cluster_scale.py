@@ -86,14 +86,14 @@ async def probe(store: SqliteStore, watch: Watch, rng: random.Random, ents: Sequ
         t0 = time.perf_counter()
         keys = cluster.story_keys(watch, it)
         tk = time.perf_counter()
-        cands = await store.story_candidates(watch.name, keys, cluster.candidate_since(watch, it), 50)
+        cands = await store.story_candidates(watch.name, keys, cluster.candidate_since(watch, it), cluster.MAX_CANDIDATES)
         t1 = time.perf_counter()
         cluster.assign(watch, it, m, cands, now)
         t2 = time.perf_counter()
         since = cluster.candidate_since(watch, it)
         kset = set(keys)
         hits = sorted((s for s in stories if s.last_published >= since and kset & set(s.keys)),
-                      key=lambda s: -len(kset & set(s.keys)))[:50]
+                      key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
         t3 = time.perf_counter()
         keys_ms.append((tk - t0) * 1000)
         ncands += len(cands)

@@ -55,6 +55,8 @@ SYLL = ("ver", "niz", "mal", "bol", "star", "nov", "kras", "bel", "cher", "zel",
         "sos", "kam", "oz", "rech", "gor", "pol", "lip", "vod")
 MID = ("ob", "an", "ets", "ov", "ish", "el", "ud", "ar", "ok", "in", "ast", "yr")
 END = ("ovka", "ino", "evo", "yanka", "oye", "ichi", "ivka", "any", "ets", "uha", "ki", "ovo")
+UNIT_END = ("gol", "san", "ri", "dong", "bong", "gang", "chon", "ryong", "pho", "won", "sil", "dam")
+OP_END = ("ite", "ara", "ion", "elle", "orum", "anth", "ixa", "undra", "ello", "ossa", "yth", "arel")
 WORDS = len(SYLL) * len(MID) * len(END)  # invented names: one of each kind per development
 # (title, lead) per phrasing; {v} village, {r} region, {n} figure, {u} unit nickname, {o} operation.
 EVENTS: tuple[tuple[tuple[str, str], ...], ...] = (
@@ -144,10 +146,12 @@ class Report:
     published: datetime
 
 
-def _name(d: int, salt: int) -> str:
-    """An invented capitalised word, different for every d < WORDS (7 and 11 are coprime to WORDS+1)."""
-    i = (d * (7 if salt else 1) + salt * 1009) % WORDS
-    return (SYLL[i % len(SYLL)] + MID[(i // len(SYLL)) % len(MID)] + END[i // (len(SYLL) * len(MID))]).capitalize()
+def _name(d: int, kind: int) -> str:
+    """An invented capitalised word, one per d < WORDS and kind (village, unit, operation): the
+    multipliers are coprime to WORDS and each kind has its own endings, so no two coincide."""
+    i = (d * (1013, 7, 13)[kind]) % WORDS
+    ends = (END, UNIT_END, OP_END)[kind]
+    return (SYLL[i % len(SYLL)] + MID[(i // len(SYLL)) % len(MID)] + ends[i // (len(SYLL) * len(MID))]).capitalize()
 
 
 def burst(items: int, feeds: int) -> list[Report]:

@@ -160,7 +160,8 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         reasons: tuple[str, ...] = ("already in story",)
     else:
         since = cluster.candidate_since(watch, item)
-        cands = await store.story_candidates(watch.name, cluster.story_keys(watch, item), since, 50)
+        cands = await store.story_candidates(watch.name, cluster.story_keys(watch, item), since,
+                                             cluster.MAX_CANDIDATES)
         a = cluster.assign(watch, item, m, cands, now)
         reasons = a.reasons
         if a.story_id is not None:

@@ -25,6 +25,7 @@ from bot.core.watch import Watch
 from bot.model import Item, Match, Story, StorySource
 
 MAX_KEYS = 64
+MAX_CANDIDATES = 12  # stories compared per item; more did not change the dev figures, and cost time
 PRIOR_STORIES = 20
 FACT_KINDS = {"person": "actor", "place": "place", "org": "actor", "weapon": "weapon"}
 
