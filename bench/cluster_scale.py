@@ -86,11 +86,11 @@ async def probe(store: SqliteStore, watch: Watch, rng: random.Random, ents: Sequ
         t0 = time.perf_counter()
         keys = cluster.story_keys(watch, it)
         tk = time.perf_counter()
-        cands = await store.story_candidates(watch.name, keys, cluster.candidate_since(watch, it), cluster.MAX_CANDIDATES)
+        since = cluster.candidate_since(watch, it)
+        cands = await store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
         t1 = time.perf_counter()
         cluster.assign(watch, it, m, cands, now)
         t2 = time.perf_counter()
-        since = cluster.candidate_since(watch, it)
         kset = set(keys)
         hits = sorted((s for s in stories if s.last_published >= since and kset & set(s.keys)),
                       key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
@@ -126,6 +126,8 @@ async def main_async(sizes: Sequence[int], probes: int) -> None:
                 keys, lookup, full, scan, same, ncands = await probe(store, watch, rng, ents, size, probes, stories)
                 print(f"{size:>7} stories (+{built:.1f} s to save; {ncands:.0f} candidates per item)")
                 print(f"  story_keys (pure, per item)    {fmt(keys)}")
+                index = [a - b for a, b in zip(lookup, keys, strict=True)]
+                print(f"  index lookup (story_candidates) {fmt(index)}")
                 print(f"  lookup (keys + story_candidates)  {fmt(lookup)}")
                 print(f"  assign (lookup + scoring)      {fmt(full)}")
                 print(f"  baseline in-memory key scan    {fmt(scan)}   "

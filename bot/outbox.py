@@ -142,7 +142,10 @@ async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Deliver
         report.edited += 1
         return
 
-    ref = await sink.find_sent(marker) if row.status == "sending" else None
+    # A digest may take several posts and a send can stop part-way (a long 429, a 5xx): finding
+    # its first part says nothing about the rest, so a digest is sent again (Discord's nonces make
+    # the repeated parts no-ops) rather than marked sent with its later stories never posted.
+    ref = await sink.find_sent(marker) if row.status == "sending" and row.kind != "digest" else None
     if ref is not None:
         report.recovered += 1
         log.info("delivery %s was already posted before a restart; not re-sending", row.id)

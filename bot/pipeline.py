@@ -40,6 +40,8 @@ class Context:
     check_age: bool = True  # replay turns this off: an archive is old by definition
     make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
     extra_feeds: dict[str, FeedSettings] = field(default_factory=dict)  # added by slash command
+    # Feeds are polled concurrently: the flood counter and digest row are read-modify-write.
+    flood_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def feed(self, name: str) -> FeedSettings | None:
         return self.settings.feed(name) or self.extra_feeds.get(name)
@@ -222,6 +224,11 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
 async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
     """Past the destination's max_alerts_per_hour, new stories are collected into one digest sent
     when the hour is over, instead of posting hundreds of alerts (nothing is dropped)."""
+    async with ctx.flood_lock:  # without it, concurrent feeds all read the same count
+        return await _flood_step(ctx, destination, story, now)
+
+
+async def _flood_step(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
     dest = ctx.settings.destination(destination)
     limit = dest.max_alerts_per_hour if dest else 30
     hour = now.replace(minute=0, second=0, microsecond=0)

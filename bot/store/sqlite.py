@@ -245,7 +245,12 @@ class SqliteStore:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise RuntimeError("SqliteStore is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+        result = await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+        # A cursor must never leave the worker thread: freeing it here would touch the connection
+        # from the wrong thread (SQLITE_MISUSE at random under load). Fail loudly in development.
+        if isinstance(result, sqlite3.Cursor):
+            raise TypeError("SqliteStore internal call returned a cursor; return plain values")
+        return result
 
     def _c(self) -> Conn:
         assert self._conn is not None, "SqliteStore is not open"
@@ -363,11 +368,17 @@ class SqliteStore:
         return [_item(r) for r in rows]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:
-        if events:
-            await self._write(lambda c: c.executemany(
-                "INSERT INTO item_events (item_key, at, event, detail, story_id, destination) "
-                "VALUES (?,?,?,?,?,?)",
-                [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]))
+        rows = [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]
+
+        def run(c: Conn) -> None:
+            # Return nothing: a Cursor handed back to the event-loop thread would be freed there,
+            # resetting its statement from the wrong thread while the worker uses the connection
+            # (seen as a random "bad parameter or other API misuse" under load).
+            c.executemany("INSERT INTO item_events (item_key, at, event, detail, story_id, destination) "
+                          "VALUES (?,?,?,?,?,?)", rows)
+
+        if rows:
+            await self._write(run)
 
     async def item_events(self, key: str) -> list[ItemEvent]:
         rows = await self._rows("SELECT * FROM item_events WHERE item_key = ? ORDER BY at, id", (key,))
