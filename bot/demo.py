@@ -109,7 +109,9 @@ async def run_demo() -> int:
             await _cycle(ctx, now)
             banner("Digest — what the briefing channel gets")
             for sub in settings.subscriptions:
-                if sub.mode == "digest":
+                if sub.mode == "digest":  # the briefing covers the sample week, not just one day
+                    await ctx.store.set_meta(f"digest:{sub.watch}:{sub.destination}",
+                                             (START - timedelta(days=7)).isoformat())
                     await queue_digest(ctx, sub, now + timedelta(minutes=5), force=True)
             await deliver_pending(ctx, now + timedelta(minutes=5))
             digest_file = next((d.path for d in settings.destinations if d.path), None)
@@ -129,7 +131,7 @@ async def run_demo() -> int:
             states = await ctx.store.feed_states()
             print(f"feeds: {len(states)}; requests served: {sum(server.hits.values())} "
                   f"({sum(n for k, n in server.hits.items() if k.endswith('304'))} answered 304)")
-            print(f"stories: {len(await ctx.store.latest_stories(1000))}; round 3 new items: {report}")
+            print(f"stories: {len(await ctx.store.latest_stories(1000))}; new items in round 3: {report}")
             print(f"posts per alert marker: max {max(sends.values(), default=0)}; duplicates: {dupes}")
         finally:
             await close_context(ctx, factory)

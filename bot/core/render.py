@@ -91,8 +91,8 @@ def digest_message(stories: Sequence[Story], *, marker: str, title: str, since: 
                    now: datetime, threshold: float = 1.0) -> Message:
     ordered = order_for_digest(stories)
     cards = tuple(story_card(s, threshold=threshold) for s in ordered)
-    span = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "latest"
+    span = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
     n = len(cards)
-    text = f"{n} {'story' if n == 1 else 'stories'} {span}." if n else f"Nothing new {span}."
+    text = f"{n} {'story' if n == 1 else 'stories'}{span}, strongest first." if n else f"Nothing new{span}."
     return Message(kind="digest", title=title, text=text, stories=cards,
                    footer=f"digest · {now:%Y-%m-%d %H:%M} UTC", marker=marker, created=now)

@@ -179,12 +179,11 @@ class ConsoleSink:
             sev = self._style(card.severity, f"[{card.severity}]")
             lines.append("")
             lines.append(f"{n:>3}. {sev} {self._style('bold', one_line(card.title))}")
-            others = len(card.links) - 1
-            more = f" + {others} more" if others > 0 else ""
-            lines.append(f"     first: {one_line(card.first.outlet)} ({when(card.first)}){more}"
-                         f" · {', '.join(map(one_line, card.languages))} · story {one_line(card.story_id)}")
-            if card.first.url:
-                lines.append(f"     {self._style('url', one_line(card.first.url))}")
+            lines.append(f"     {', '.join(map(one_line, card.languages))} · story {one_line(card.story_id)}"
+                         f" · first reported by {one_line(card.first.outlet)} ({when(card.first)})")
+            for link in card.links:
+                url = self._style("url", one_line(link.url)) if link.url else "(no link)"
+                lines.append(f"       - {one_line(link.outlet)} · {one_line(link.lang)} · {when(link)}  {url}")
         return lines
 
     def _fields(self, fields: tuple[tuple[str, str], ...]) -> list[str]:

@@ -76,12 +76,13 @@ def _card_md(card: StoryCard, *, heading: bool) -> list[str]:
 
 
 def _digest_md(cards: tuple[StoryCard, ...]) -> list[str]:
+    """One compact entry per story, with every source link (first one first)."""
     out = []
     for n, card in enumerate(cards, start=1):
-        more = f" + {len(card.links) - 1} more" if len(card.links) > 1 else ""
-        out.append(f"{n}. **{md_escape(card.title)}** ({card.severity}) — first: "
-                   f"{md_link(card.first.outlet, card.first.url)}, {_when(card.first)}{more} · "
+        out.append(f"{n}. **{md_escape(card.title)}** ({card.severity}) · "
                    f"{md_escape(', '.join(card.languages))} · story {md_escape(card.story_id)}")
+        out += [f"   - {md_link(link.outlet, link.url)} · {md_escape(link.lang)} · {_when(link)}"
+                + (" (first)" if i == 0 else "") for i, link in enumerate(card.links)]
     return [*out, ""] if out else []
 
 

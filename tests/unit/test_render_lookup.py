@@ -82,6 +82,7 @@ def test_digest_orders_strongest_first() -> None:
     assert [card.story_id for card in m.stories] == ["s-b", "s-c", "s-a"] and m.text.startswith("3 stories")
     empty = digest_message([], marker="d", title="Digest", since=T, now=T)
     assert empty.text.startswith("Nothing new")
+    assert digest_message([a], marker="d", title="Digest", since=None, now=T).text == "1 story, strongest first."
 
 
 @pytest.mark.parametrize(
