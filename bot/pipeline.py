@@ -40,6 +40,9 @@ class Context:
     check_age: bool = True  # replay turns this off: an archive is old by definition
     make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
     extra_feeds: dict[str, FeedSettings] = field(default_factory=dict)  # added by slash command
+    # Feeds are fetched concurrently, but items are matched and merged one at a time: two outlets
+    # reporting the same development in one cycle must see each other's story.
+    story_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Feeds are polled concurrently: the flood counter and digest row are read-modify-write.
     flood_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -132,11 +135,11 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
     for item in items:
-        await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
-        for watch in ctx.settings.watches:
-            outcome = await process_one(ctx, watch, item, now, subs, report)
-            outcomes.append(outcome)
-        await ctx.store.mark_processed([item.key])
+        async with ctx.story_lock:
+            await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
+            for watch in ctx.settings.watches:
+                outcomes.append(await process_one(ctx, watch, item, now, subs, report))
+            await ctx.store.mark_processed([item.key])
     return outcomes
 
 

@@ -175,3 +175,22 @@ async def test_a_flooded_channel_gets_an_hourly_digest_instead_of_more_alerts() 
     assert None not in stories and len(stories) == 5 and posted == stories
     events = [e.event for i in burst for e in await ctx.store.item_events(i.key)]
     assert events.count("deferred") == 3
+
+
+async def test_two_outlets_in_one_cycle_make_one_story_even_when_processed_concurrently(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(tmp_path / "race.db"))  # real awaits between lookup and save
+    await store.open()
+    sink = RecordingSink("desk")
+    ctx = Context(settings=settings("desk"), store=store, sinks={"desk": sink}, check_age=False)
+    await store.add_items([DEPLOY, DEPLOY_2])
+    await asyncio.gather(process_items(ctx, [DEPLOY], T0 + timedelta(hours=3)),
+                         process_items(ctx, [DEPLOY_2], T0 + timedelta(hours=3)))
+    first, second = await store.story_of_item(DEPLOY.key), await store.story_of_item(DEPLOY_2.key)
+    assert first is not None and second is not None and first.id == second.id
+    await deliver_pending(ctx, T0 + timedelta(hours=3))
+    assert len(sink.sends) == 1
+    await store.close()
