@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quality bench-scale soak clean
+.PHONY: demo test lint bench bench-quality bench-scale bench-load soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench-quality: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/cluster_scale.py
+
+# Burst load: 2,000 feeds, 5,000 relevant reports, rate-limited Discord + Slack fakes (a few minutes).
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 # Crash-safety soak: the real bot SIGKILLed 30+ times against local fakes (a few minutes, offline).
 soak: $(STAMP)

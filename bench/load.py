@@ -38,8 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
-from bot.model import Delivery, Destination, Item, ItemEvent, Subscription  # noqa: E402
-from bot.store.sqlite import SqliteStore, ts  # noqa: E402
+from bot.model import Delivery, Destination, Item, Subscription  # noqa: E402
 from tests.fakes.discord_server import GOOD_TOKEN, FakeDiscord  # noqa: E402
 from tests.fakes.slack_server import FakeSlack  # noqa: E402
 
@@ -203,15 +202,26 @@ def feed_xml(n: int, reports: Sequence[Report]) -> bytes:
     return "".join(out).encode()
 
 
-def serve(bodies: dict[int, bytes], port_q: mp.Queue) -> None:  # type: ignore[type-arg]
+def feed_bodies(reports: Sequence[Report], feeds: int) -> dict[int, bytes]:
+    by_feed: dict[int, list[Report]] = {}
+    for r in reports:
+        by_feed.setdefault(r.feed, []).append(r)
+    return {n: feed_xml(n, by_feed.get(n, [])) for n in range(feeds)}
+
+
+def feed_app(bodies: Mapping[int, bytes]) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         body = bodies.get(int(request.match_info["n"]), b"")
         return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
 
+    app = web.Application()
+    app.router.add_get("/feed/{n}.xml", handle)
+    return app
+
+
+def serve(bodies: dict[int, bytes], port_q: mp.Queue[int]) -> None:
     async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{n}.xml", handle)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(feed_app(bodies), access_log=None)
         await runner.setup()
         first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
         await first.start()
@@ -388,33 +398,18 @@ async def drain(ctx: Any, start: datetime, give_up: timedelta) -> Drain:
     return out
 
 
-class Store(SqliteStore):
-    """SqliteStore minus one bug this benchmark found: `record_events` hands the executemany
-    cursor back to the event-loop thread, whose garbage collection then resets a statement while
-    the store's own thread uses the connection (sqlite3 InterfaceError "bad parameter or other API
-    misuse" under load). Until bot/store/sqlite.py is fixed, record events the same way, minus that."""
-
-    async def record_events(self, events: Sequence[ItemEvent]) -> None:
-        rows = [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination)
-                for e in events]
-        if rows:
-            await self._write(lambda c: c.executemany(
-                "INSERT INTO item_events (item_key, at, event, detail, story_id, destination) "
-                "VALUES (?,?,?,?,?,?)", rows) and None)
-
-
-def settings_for(port: int, feeds: int, db: str) -> Any:
+def settings_for(urls: Sequence[str], db: str, max_alerts: int = 30) -> Any:
     from bot.config_load import load_settings
     from bot.settings import FeedSettings, StorageSettings
 
     base = load_settings(str(ROOT / "config" / "deskwatch.toml"))
     watch = base.watches[0].name
-    dests = (Destination("load-discord", "discord", channel=DISCORD_CHANNEL),
-             Destination("load-slack", "slack", channel=SLACK_CHANNEL),
+    dests = (Destination("load-discord", "discord", channel=DISCORD_CHANNEL, max_alerts_per_hour=max_alerts),
+             Destination("load-slack", "slack", channel=SLACK_CHANNEL, max_alerts_per_hour=max_alerts),
              Destination("naive-discord", "discord", channel=NAIVE_DISCORD_CHANNEL, max_alerts_per_hour=10**9),
              Destination("naive-slack", "slack", channel=NAIVE_SLACK_CHANNEL, max_alerts_per_hour=10**9))
-    return replace(base, feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n), language="en",
-                                                  source=f"Outlet {n}") for n in range(feeds)),
+    return replace(base, feeds=tuple(FeedSettings(name=f"feed{n}", url=url, language="en", source=f"Outlet {n}")
+                                     for n, url in enumerate(urls)),
                    destinations=dests, storage=StorageSettings(path=db),
                    subscriptions=tuple(Subscription(watch, d) for d in ("load-discord", "load-slack")))
 
@@ -433,7 +428,8 @@ class Figures:
     limit: int = 0
 
 
-async def run(port: int, reports: Sequence[Report], feeds: int, limits: Limits) -> Figures:
+async def run(urls: Sequence[str], reports: Sequence[Report], limits: Limits, max_alerts: int = 30) -> Figures:
+    """One cycle over `urls` (feed n serves the reports with feed == n), then both drains."""
     from bot.app import close_context, open_context
     from bot.core.match import match_item
     from bot.pipeline import poll_due_feeds
@@ -443,14 +439,14 @@ async def run(port: int, reports: Sequence[Report], feeds: int, limits: Limits) 
     await discord.start()
     await slack.start()
     tmp = tempfile.mkdtemp(prefix="deskwatch-load-")
-    settings = settings_for(port, feeds, os.path.join(tmp, "load.db"))
+    settings = settings_for(urls, os.path.join(tmp, "load.db"), max_alerts)
     watch = settings.watches[0]
     t0 = time.process_time()
     fig.relevant = sum(match_item(watch, as_item(r)).relevant for r in reports)
     fig.match_ms = (time.process_time() - t0) / max(len(reports), 1) * 1000
     env = {"DISCORD_TOKEN": GOOD_TOKEN, "DISCORD_API_BASE_URL": discord.api,
            "SLACK_BOT_TOKEN": "xoxb-load", "SLACK_API_URL": slack.api_url}
-    ctx, factory = await open_context(settings, env=env, store=Store(settings.storage.path))
+    ctx, factory = await open_context(settings, env=env)
     try:
         t0 = time.perf_counter()
         fig.cycle = await poll_due_feeds(ctx, NOW)
@@ -490,8 +486,8 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits) -> tuple[str,
     c = fig.cycle
     lines = [
         f"deskwatch load benchmark: {args.feeds} feeds, {args.items} new reports in one cycle; chat fakes allow "
-        f"{args.rate:g} msg/s per channel (burst {args.burst}), every {args.long_every}th request waits "
-        f"{args.long_wait:g} s",
+        f"{args.rate:g} msg/s per channel (burst {args.burst}), "
+        + (f"every {args.long_every}th request waits {args.long_wait:g} s" if args.long_every else "no long 429s"),
         f"items {c.new_items}  relevant {fig.relevant} (match_item alone: {fig.match_ms:.2f} ms CPU per item)  "
         f"stories {fig.stories}  failed feeds {c.failed}",
         f"cycle (poll + match + cluster + route) {fig.cycle_wall:.1f} s wall, "
@@ -537,17 +533,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # retries are expected here; the figures say how many
     reports = burst(args.items, args.feeds)
-    by_feed: dict[int, list[Report]] = {}
-    for r in reports:
-        by_feed.setdefault(r.feed, []).append(r)
-    bodies = {n: feed_xml(n, by_feed.get(n, [])) for n in range(args.feeds)}
-    q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    bodies = feed_bodies(reports, args.feeds)
+    q: mp.Queue[int] = mp.Queue()
     proc = mp.Process(target=serve, args=(bodies, q), daemon=True)
     proc.start()
     limits = Limits((DISCORD_CHANNEL, SLACK_CHANNEL, NAIVE_DISCORD_CHANNEL, NAIVE_SLACK_CHANNEL),
                     args.rate, args.burst, args.long_every, args.long_wait)
     try:
-        fig = asyncio.run(run(q.get(timeout=60), reports, args.feeds, limits))
+        port = q.get(timeout=60)
+        fig = asyncio.run(run([feed_url(port, n) for n in range(args.feeds)], reports, limits))
     finally:
         proc.terminate()
     text, ok = report(fig, args, limits)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.render import alert_message, digest_message, thread_note, update_message
+from bot.core.render import alert_message, digest_message, order_for_digest, thread_note, update_message
 from bot.model import Delivery, Destination, ItemEvent, Message, Story, Subscription
 from bot.pipeline import Context
 from bot.platforms.base import PermanentDeliveryError, RetryableDeliveryError, Sink
@@ -119,44 +119,80 @@ async def _hold(ctx: Context, row: Delivery, why: str, now: datetime, report: De
 
 async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Delivery, now: datetime,
                        report: DeliveryReport) -> None:
+    if row.kind == "digest":
+        await _deliver_digest(ctx, sink, row, now, report)
+        return
     store = ctx.store
     marker = marker_for(row)
-    if row.kind == "digest":
-        stories = [s for sid in row.story_ids if (s := await store.story(sid)) is not None]
-        message = digest_message(stories, marker=marker, title=row.title or "Digest", since=None, now=now,
-                                 threshold=_threshold(ctx, stories))
-    else:
-        story = await store.story(row.story_id or "")
-        if story is None:
-            await store.save_delivery(replace(row, status="failed", last_error="story not found"))
-            report.failed += 1
-            return
-        stories = [story]
-        message = _story_message(ctx, story, marker, now, edit=row.ref is not None)
-
+    story = await store.story(row.story_id or "")
+    if story is None:
+        await store.save_delivery(replace(row, status="failed", last_error="story not found"))
+        report.failed += 1
+        return
+    message = _story_message(ctx, story, marker, now, edit=row.ref is not None)
     if row.ref is not None:  # already posted: the story grew, edit it in place
         await sink.edit(row.ref, message)
-        if dest.thread_replies and stories:
-            await sink.reply(row.ref, thread_note(stories[0], marker=marker))
-        await _sent(ctx, row, row.ref, stories, now, "updated")
+        if dest.thread_replies:
+            await sink.reply(row.ref, thread_note(story, marker=marker))
+        await _sent(ctx, row, row.ref, [story], now, "updated")
         report.edited += 1
         return
-
-    # A digest may take several posts and a send can stop part-way (a long 429, a 5xx): finding
-    # its first part says nothing about the rest, so a digest is sent again (Discord's nonces make
-    # the repeated parts no-ops) rather than marked sent with its later stories never posted.
-    ref = await sink.find_sent(marker) if row.status == "sending" and row.kind != "digest" else None
+    ref = await sink.find_sent(marker) if row.status == "sending" else None
     if ref is not None:
         report.recovered += 1
         log.info("delivery %s was already posted before a restart; not re-sending", row.id)
-        if row.kind == "alert":  # the post may show an older version of the story
-            await sink.edit(ref, message)
-        await _sent(ctx, row, ref, stories, now, "alerted" if row.kind == "alert" else "digested")
+        await sink.edit(ref, message)  # the post may show an older version of the story
+        await _sent(ctx, row, ref, [story], now, "alerted")
         return
     await store.save_delivery(replace(row, status="sending", attempts=row.attempts + 1))
     ref = await sink.send(message)
-    await _sent(ctx, row, ref, stories, now, "alerted" if row.kind == "alert" else "digested")
+    await _sent(ctx, row, ref, [story], now, "alerted")
     report.sent += 1
+
+
+async def _deliver_digest(ctx: Context, sink: Sink, row: Delivery, now: datetime, report: DeliveryReport) -> None:
+    """A digest is posted page by page, each page one platform message with its own marker, and
+    the row records how many pages are out (`sent_version`). An interruption (429, 5xx, crash)
+    resumes at the first page not yet posted: nothing is skipped and nothing is posted twice."""
+    stories = [s for sid in row.story_ids if (s := await ctx.store.story(sid)) is not None]
+    pages = digest_pages(sink, stories, row, now, _threshold(ctx, stories))
+    ref = row.ref
+    for n in range(row.sent_version, len(pages)):
+        found = await sink.find_sent(pages[n].marker) if row.status == "sending" and n == row.sent_version else None
+        if found is not None:
+            report.recovered += 1
+        else:
+            row = replace(row, status="sending", attempts=row.attempts + 1)
+            await ctx.store.save_delivery(row)
+            found = await sink.send(pages[n])
+        ref = found
+        row = replace(row, status="sending", sent_version=n + 1, ref=ref, last_error="")
+        await ctx.store.save_delivery(row)  # progress: this page is out
+    await _sent(ctx, row, ref or "", stories, now, "digested")
+    report.sent += 1
+
+
+def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime, threshold: float) -> list[Message]:
+    """Split a digest into pages that each fit one platform message (deterministic for the same
+    stories, so a resumed digest has the same pages)."""
+    ordered = order_for_digest(stories)
+    title = row.title or "Digest"
+    groups: list[list[Story]] = []
+    for story in ordered:
+        trial = [*groups[-1], story] if groups else [story]
+        probe = digest_message(trial, marker=marker_for(row) + "#p00", title=f"{title} (page 00/00)", since=None,
+                               now=now, threshold=threshold)
+        if groups and sink.parts(probe) <= 1:
+            groups[-1].append(story)
+        else:
+            groups.append([story])
+    if not groups:
+        groups = [[]]
+    many = len(groups) > 1
+    return [digest_message(g, marker=f"{marker_for(row)}#p{i + 1}" if many else marker_for(row),
+                           title=f"{title} (page {i + 1}/{len(groups)})" if many else title, since=None, now=now,
+                           threshold=threshold)
+            for i, g in enumerate(groups)]
 
 
 def _story_message(ctx: Context, story: Story, marker: str, now: datetime, edit: bool) -> Message:
@@ -174,7 +210,7 @@ def _threshold(ctx: Context, stories: list[Story]) -> float:
 
 async def _sent(ctx: Context, row: Delivery, ref: str, stories: list[Story], now: datetime,
                 event: str) -> None:
-    v = stories[0].version if row.kind == "alert" and stories else 0
+    v = stories[0].version if row.kind == "alert" and stories else row.sent_version
     await ctx.store.save_delivery(replace(row, status="sent", ref=ref, sent_version=v, last_error="",
                                           next_attempt=None, attempts=row.attempts + 1))
     await ctx.store.set_destination_health(row.destination, True, "ok", now)

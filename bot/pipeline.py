@@ -43,8 +43,6 @@ class Context:
     # Feeds are fetched concurrently, but items are matched and merged one at a time: two outlets
     # reporting the same development in one cycle must see each other's story.
     story_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Feeds are polled concurrently: the flood counter and digest row are read-modify-write.
-    flood_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def feed(self, name: str) -> FeedSettings | None:
         return self.settings.feed(name) or self.extra_feeds.get(name)
@@ -226,12 +224,8 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
 
 async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
     """Past the destination's max_alerts_per_hour, new stories are collected into one digest sent
-    when the hour is over, instead of posting hundreds of alerts (nothing is dropped)."""
-    async with ctx.flood_lock:  # without it, concurrent feeds all read the same count
-        return await _flood_step(ctx, destination, story, now)
-
-
-async def _flood_step(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
+    when the hour is over, instead of posting hundreds of alerts (nothing is dropped). Runs under
+    story_lock (via process_items), so the count and the digest's story list are not raced."""
     dest = ctx.settings.destination(destination)
     limit = dest.max_alerts_per_hour if dest else 30
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -240,16 +234,20 @@ async def _flood_step(ctx: Context, destination: str, story: Story, now: datetim
     if count < limit:
         await ctx.store.set_meta(key, str(count + 1))
         return False
-    digest_id = f"digest:flood-{hour:%Y%m%dT%H}:{destination}"
-    row = await ctx.store.delivery(digest_id)
-    if row is None:
-        row = Delivery(id=digest_id, destination=destination, kind="digest", created=now,
-                       next_attempt=hour + timedelta(hours=1),
-                       title=f"More stories this hour ({hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC)")
-        await ctx.store.enqueue([row])
-    if story.id not in row.story_ids and row.status == "pending":
-        await ctx.store.save_delivery(replace(row, story_ids=(*row.story_ids, story.id)))
-    return True
+    for n in range(1, 100):  # the hour's digest, or a follow-up if that one is already going out
+        digest_id = f"digest:flood-{hour:%Y%m%dT%H}{'' if n == 1 else f'-{n}'}:{destination}"
+        row = await ctx.store.delivery(digest_id)
+        if row is None:
+            row = Delivery(id=digest_id, destination=destination, kind="digest", created=now,
+                           next_attempt=max(now, hour + timedelta(hours=1)),
+                           title=f"More stories this hour ({hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC)")
+            await ctx.store.enqueue([row])
+        if story.id in row.story_ids:
+            return True
+        if row.status == "pending" and row.attempts == 0:
+            await ctx.store.save_delivery(replace(row, story_ids=(*row.story_ids, story.id)))
+            return True
+    return False  # pathological: alert it rather than lose it
 
 
 def _reopen(d: Delivery, now: datetime) -> Delivery:

@@ -55,6 +55,10 @@ class Sink(Protocol):
     async def reply(self, ref: str, message: Message) -> None:
         """Post a short follow-up in a thread under `ref` (destinations with thread_replies)."""
 
+    def parts(self, message: Message) -> int:
+        """How many platform messages `send` would post for this message (digests may need several;
+        the outbox pages long digests so each page is one post and progress is recorded)."""
+
     async def find_sent(self, marker: str) -> str | None:
         """After a crash between outbox write and send: the ref of a recent post carrying
         `marker`, or None if it was never posted (then a re-send is safe)."""

@@ -103,6 +103,9 @@ class ConsoleSink:
     async def reply(self, ref: str, message: Message) -> None:
         self._write(self._render(message, banner=f"UPDATE  reply to {one_line(ref)}"))
 
+    def parts(self, message: Message) -> int:
+        return 1
+
     async def find_sent(self, marker: str) -> str | None:
         # A terminal keeps no history we can read back; re-printing after a crash is harmless.
         return None

@@ -138,6 +138,9 @@ class FileSink:
     async def reply(self, ref: str, message: Message) -> None:
         await self._append(self._render(message, op="reply", ref=ref))
 
+    def parts(self, message: Message) -> int:
+        return 1
+
     async def find_sent(self, marker: str) -> str | None:
         if not marker:
             return None

@@ -91,6 +91,9 @@ class WebhookSink:
     async def reply(self, ref: str, message: Message) -> None:
         await self._post_op(message, "reply", ref)
 
+    def parts(self, message: Message) -> int:
+        return 1
+
     async def find_sent(self, marker: str) -> str | None:
         # A generic webhook cannot be asked what it received. Re-sending is safe because the
         # receiver sees the same Idempotency-Key (the marker) and can drop the duplicate.

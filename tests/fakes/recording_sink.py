@@ -42,6 +42,9 @@ class RecordingSink:
         self._maybe_fail()
         self.replies.append((ref, message))
 
+    def parts(self, message: Message) -> int:
+        return 1 + len(message.stories) // 4  # a long digest needs several posts
+
     async def find_sent(self, marker: str) -> str | None:
         return next((ref for ref, m in self.posts.items() if m.marker == marker), None)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Mute
+from bot.model import Item, Mute
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, CycleReport, process_backlog, process_items
 from bot.platforms.base import PermanentDeliveryError, RetryableDeliveryError
@@ -194,3 +194,76 @@ async def test_two_outlets_in_one_cycle_make_one_story_even_when_processed_concu
     await deliver_pending(ctx, T0 + timedelta(hours=3))
     assert len(sink.sends) == 1
     await store.close()
+
+
+def _burst(n: int) -> list[Item]:
+    topics = ["captured in Kursk", "killed near Sudzha", "shells shipped by rail", "treaty ratified",
+              "memorial museum opened", "engineers sent to clear mines", "howitzers delivered",
+              "missiles fired at Kharkiv",
+              "rotation of troops arrives", "wounded soldiers treated in Moscow", "medals awarded by Putin",
+              "commanders visit the front"]
+    return [item(f"North Korean troops {topics[i % len(topics)]}, report {i} on forces fighting for Russia",
+                 f"North Korean soldiers fighting for Russia: development number {i}, {topics[i % len(topics)]}.",
+                 source=f"Outlet {i}", published=T0 + timedelta(days=5 * i)) for i in range(n)]
+
+
+async def test_a_long_digest_goes_out_page_by_page_and_resumes_where_it_stopped() -> None:
+    ctx, sinks = await ctx_with("brief")
+    sub = replace(ctx.settings.subscriptions[0], mode="digest")
+    ctx.settings = replace(ctx.settings, subscriptions=(sub,))
+    items = _burst(10)
+    for it in items:
+        await process_items(ctx, [it], it.published)
+    now = T0 + timedelta(days=60)
+    await ctx.store.set_meta(f"digest:{sub.watch}:brief", T0.isoformat())
+    n = await queue_digest(ctx, sub, now)
+    assert n >= 8
+    sink = sinks["brief"]
+    sink.fail_next = []
+    # page 3 hits a server error: pages 1-2 are out, the rest waits for the retry
+    original_send = sink.send
+    calls = {"n": 0}
+
+    async def flaky_send(message):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RetryableDeliveryError("HTTP 503 from server", retry_after=60)
+        return await original_send(message)
+
+    sink.send = flaky_send  # type: ignore[method-assign]
+    await deliver_pending(ctx, now)
+    assert len(sink.sends) == 2
+    await deliver_pending(ctx, now + timedelta(minutes=2))
+    posted = [c.story_id for m in sink.sends for c in m.stories]
+    assert len(sink.sends) > 2 and len(posted) == len(set(posted)) == n  # every story once
+    assert all(m.kind == "digest" and "(page" in m.title for m in sink.sends)
+    assert len({m.marker for m in sink.sends}) == len(sink.sends)
+
+
+async def test_a_crash_inside_a_digest_resumes_without_reposting() -> None:
+    ctx, sinks = await ctx_with("brief")
+    sub = replace(ctx.settings.subscriptions[0], mode="digest")
+    ctx.settings = replace(ctx.settings, subscriptions=(sub,))
+    for it in _burst(9):
+        await process_items(ctx, [it], it.published)
+    now = T0 + timedelta(days=60)
+    await ctx.store.set_meta(f"digest:{sub.watch}:brief", T0.isoformat())
+    n = await queue_digest(ctx, sub, now)
+    sink = sinks["brief"]
+    original_send = sink.send
+    calls = {"n": 0}
+
+    async def dying_send(message):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        ref = await original_send(message)
+        if calls["n"] == 2:
+            raise SimulatedCrash(ref)  # page 2 reached the channel, then the process died
+        return ref
+
+    sink.send = dying_send  # type: ignore[method-assign]
+    with pytest.raises(SimulatedCrash):
+        await deliver_pending(ctx, now)
+    report = await deliver_pending(Context(settings=ctx.settings, store=ctx.store, sinks=ctx.sinks), now)
+    assert report.recovered == 1
+    posted = [c.story_id for m in sink.sends for c in m.stories]
+    assert len(posted) == len(set(posted)) == n

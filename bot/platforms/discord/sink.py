@@ -194,6 +194,9 @@ class DiscordBotSink:
         for i, payload in enumerate(to_payloads(message)):
             await self._post(target, payload, nonce_for(message.marker + "#reply", i), **extra)
 
+    def parts(self, message: Message) -> int:
+        return len(to_payloads(message))
+
     async def find_sent(self, marker: str) -> str | None:
         http = await self._client()
         history: list[Any] = await _guard(http.logs_from(self.channel, HISTORY_LIMIT), self._where, self.timeout)
@@ -275,6 +278,9 @@ class DiscordWebhookSink:
     async def reply(self, ref: str, message: Message) -> None:
         # A webhook can neither start a thread on a message nor reply to one: post a follow-up.
         await self.send(message)
+
+    def parts(self, message: Message) -> int:
+        return len(to_payloads(message))
 
     async def find_sent(self, marker: str) -> str | None:
         # Webhook tokens can fetch a message by id but cannot list the channel, so there is

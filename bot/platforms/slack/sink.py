@@ -224,6 +224,9 @@ class SlackBotSink:
             self._bot_id = resp.get("bot_id") or ""
         return self._bot_id or None
 
+    def parts(self, message: Message) -> int:
+        return len(to_payloads(message))
+
     async def find_sent(self, marker: str) -> str | None:
         if not marker:
             return None
@@ -266,6 +269,9 @@ class SlackWebhookSink:
 
     async def reply(self, ref: str, message: Message) -> None:
         await self.send(message)
+
+    def parts(self, message: Message) -> int:
+        return len(to_payloads(message))
 
     async def find_sent(self, marker: str) -> str | None:
         return None  # a webhook cannot read the channel back
