@@ -10,8 +10,8 @@ Content-Type `application/json`: discord.py treats anything else as text.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,3 +251,13 @@ class FakeDiscord:
                 msg["edited_timestamp"] = "2024-05-03T12:05:00+00:00"
                 return self._json(msg)
         return self._json({"message": "Unknown Message", "code": 10008}, 404)
+
+
+@asynccontextmanager
+async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A started fake with discord.py pointed at it; shared by the Discord test modules."""
+    server = FakeDiscord()
+    await server.start()
+    with server.routed():
+        yield server
+    await server.close()

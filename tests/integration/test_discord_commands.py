@@ -15,7 +15,7 @@ from bot.commands import Caller, CommandsAPI, Reply
 from bot.model import Message
 from bot.platforms.discord.client import build_client
 from bot.platforms.discord.commands import BOUNDS, NEEDS_MANAGE, DeskwatchGroup
-from tests.fakes.discord_server import APP_ID, GOOD_TOKEN, FakeDiscord, limit_problems
+from tests.fakes.discord_server import APP_ID, GOOD_TOKEN, FakeDiscord, limit_problems, running_fake_discord
 
 GUILD, CHANNEL, USER = "300000000000000001", "300000000000000002", "300000000000000003"
 MANAGE_CHANNELS = 1 << 4
@@ -67,11 +67,8 @@ def interaction(client: discord.Client, sub: str, options: list[dict[str, Any]],
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    with server.routed():
+    async with running_fake_discord() as server:
         yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from bot.platforms.discord.sink import (
     make_discord_sink,
     nonce_for,
 )
-from tests.fakes.discord_server import GOOD_TOKEN, WEBHOOK_CHANNEL, FakeDiscord, limit_problems
+from tests.fakes.discord_server import GOOD_TOKEN, WEBHOOK_CHANNEL, FakeDiscord, limit_problems, running_fake_discord
 
 CHANNEL = "123456789012345678"
 HOOK_ID = "223456789012345678"
@@ -52,11 +52,8 @@ def alert(n: int = 1, **kw: Any) -> Message:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    with server.routed():
+    async with running_fake_discord() as server:
         yield server
-    await server.close()
 
 
 @pytest.fixture
