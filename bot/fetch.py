@@ -21,7 +21,8 @@ from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from bot.core.addresses import addresses_problem
 from bot.core.parse import looks_like_html
@@ -105,8 +106,35 @@ class _Inflater:
         return b"".join(self.parts)
 
 
+class RefusedAddress(OSError):
+    """A guarded host resolved to an address feeds added by chat users may not reach."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves like `inner`, then refuses private/loopback/link-local/metadata answers. aiohttp
+    connects to exactly the addresses returned here, so a DNS answer that changes between the
+    pre-check and the connection (rebinding) is caught too."""
+
+    def __init__(self, inner: AbstractResolver, allow: Sequence[str]) -> None:
+        self.inner = inner
+        self.allow = tuple(allow)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        infos = await self.inner.resolve(host, port, family)
+        problem = addresses_problem(host, [str(i["host"]) for i in infos], self.allow)
+        if problem:
+            raise RefusedAddress(0, problem)
+        return infos
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
 class Fetcher:
-    """One shared session for every feed; use as `async with Fetcher(polling) as f:`."""
+    """One shared session for every feed (and one for feeds added by chat users, whose every
+    connection is address-checked); use as `async with Fetcher(polling) as f:`."""
 
     def __init__(self, polling: PollingSettings, *, resolver: AbstractResolver | None = None) -> None:
         self.polling = polling
@@ -116,15 +144,16 @@ class Fetcher:
         # the time budget of the feeds queued behind it on the same host.
         self._slots = asyncio.Semaphore(polling.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._guarded: dict[tuple[str, ...], aiohttp.ClientSession] = {}
 
-    async def __aenter__(self) -> Fetcher:
+    def _new_session(self, resolver: AbstractResolver | None) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self.polling.concurrency,
             limit_per_host=0,  # enforced by self._hosts
             ttl_dns_cache=DNS_CACHE_SECONDS,
-            resolver=self._resolver,
+            resolver=resolver,
         )
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.polling.total_timeout, sock_connect=self.polling.connect_timeout),
             headers={
@@ -134,14 +163,27 @@ class Fetcher:
             },
             auto_decompress=False,  # we inflate ourselves, under the size cap
         )
+
+    def _session_for(self, guard: Sequence[str] | None) -> aiohttp.ClientSession | None:
+        if guard is None or self._session is None:
+            return self._session
+        key = tuple(guard)
+        if key not in self._guarded:
+            self._guarded[key] = self._new_session(GuardedResolver(self._resolver or DefaultResolver(), key))
+        return self._guarded[key]
+
+    async def __aenter__(self) -> Fetcher:
+        self._session = self._new_session(self._resolver)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in [self._session, *self._guarded.values()]:
+            if session is not None:
+                await session.close()
+        self._session = None
+        self._guarded.clear()
 
     async def fetch(self, state: FeedState, *, guard: Sequence[str] | None = None) -> FetchResult:
         """GET the feed once. Never raises (cancellation aside).
@@ -164,7 +206,9 @@ class Fetcher:
             return _net(f"could not connect to {host} within {self.polling.connect_timeout:g} s")
         except TimeoutError:
             return _net(f"timed out after {self.polling.total_timeout:g} s")
-        except aiohttp.ClientConnectorDNSError:
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                return FetchResult("http-error", error=f"refused: {exc.os_error.strerror}")
             return _net(f"DNS lookup failed for {host}")
         except aiohttp.ClientSSLError:
             return _net(f"TLS handshake or certificate problem with {host}")
@@ -187,7 +231,8 @@ class Fetcher:
             return _net(f"unexpected error fetching {where(state.url)} ({type(exc).__name__})")
 
     async def _follow(self, state: FeedState, guard: Sequence[str] | None = None) -> FetchResult:
-        if self._session is None:
+        session = self._session_for(guard)
+        if session is None:
             raise RuntimeError("use Fetcher as an async context manager")
         headers = {}
         if state.etag:
@@ -196,9 +241,9 @@ class Fetcher:
             headers["If-Modified-Since"] = state.last_modified
         url, seen = state.url, {state.url}
         for _ in range(self.polling.max_redirects + 1):
-            if guard is not None and (problem := await host_problem(url, guard)):
+            if guard is not None and (problem := await host_problem(url, guard, self._resolver)):
                 return FetchResult("http-error", error=f"refused: {problem}")
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status not in REDIRECTS:
                     return await self._read(resp, state, url)
                 location = resp.headers.get("Location", "").strip()
@@ -264,17 +309,21 @@ class Fetcher:
         return result
 
 
-async def host_problem(url: str, allow: Sequence[str]) -> str | None:
+async def host_problem(url: str, allow: Sequence[str], resolver: AbstractResolver | None = None) -> str | None:
     """Resolve the URL's host and say why it may not be fetched (None: it may)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if not host:
         return "the URL has no host"
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        if resolver is not None:
+            addresses = [str(i["host"]) for i in await resolver.resolve(host, parts.port or 443)]
+        else:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+            addresses = [str(info[4][0]) for info in infos]
     except OSError:
         return f"DNS lookup failed for {host}"
-    return addresses_problem(host, [str(info[4][0]) for info in infos], allow)
+    return addresses_problem(host, addresses, allow)
 
 
 def _server_now(date: str | None) -> datetime:

@@ -3,9 +3,11 @@ refuses private hosts, and the fetcher re-checks every hop (redirects included).
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.commands import Caller
 from bot.commands_impl import Commands, load_added_feeds
@@ -81,3 +83,32 @@ async def test_fetch_guard_checks_redirect_targets() -> None:
         assert server.hits["/inside.xml"] == 0
         # unguarded (a feed from the operator's config): fetched normally
         assert (await fetcher.fetch(state)).outcome == "ok"
+
+
+class RebindingResolver(AbstractResolver):
+    """Answers a public address first (the pre-check), then loopback (the connection)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.calls = 0
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        self.calls += 1
+        ip = "93.184.216.34" if self.calls == 1 else "127.0.0.1"
+        return [{"hostname": host, "host": ip, "port": port or self.port, "family": socket.AF_INET, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_dns_rebinding_between_check_and_connect_is_refused() -> None:
+    async with FeedServer() as server:
+        url = server.feed("/inside.xml", make_rss("inside", 1))
+        port = int(url.split(":")[2].split("/")[0])
+        resolver = RebindingResolver(port)
+        async with Fetcher(PollingSettings(), resolver=resolver) as fetcher:
+            result = await fetcher.fetch(FeedState(name="f", url=f"http://rebind.test:{port}/inside.xml"), guard=())
+        assert result.outcome == "http-error" and "refused: rebind.test resolves to 127.0.0.1" in result.error
+        assert resolver.calls == 2 and server.hits["/inside.xml"] == 0
