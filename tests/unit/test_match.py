@@ -48,6 +48,8 @@ IRRELEVANT = [
     ("k-pop", "en", "BTS plans a world tour after members finish military service", ""),
     ("restaurant", "en", "A Korean BBQ restaurant opens downtown", "The chef grills at the table."),
     ("missile test", "en", "North Korea test-fires a new ICBM into the sea", "Japan protested the launch."),
+    ("launch at sea with a Moscow aside", "en", "North Korea fires ballistic missile into East Sea",
+     "The launch came as Pyongyang deepens ties with Moscow."),
     ("war news, no DPRK", "en", "Ukrainian forces capture Russian soldiers near Kursk", "Kyiv says 40 were taken."),
     ("background mention", "en", "North Korea launches a new destroyer",
      "Kim watched the ceremony on Friday, amid reports of its troops fighting in Russia's Kursk region."),
