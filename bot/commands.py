@@ -7,7 +7,6 @@ in core/lookup.py (pure); this module only does the I/O around it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,9 +84,6 @@ class CommandsAPI:
         """Parse `text` as "<subcommand> <args…>" (Slack's /deskwatch) and run it; unknown or
         malformed input gets a one-sentence error plus the help."""
         raise NotImplementedError
-
-
-DigestPoster = Callable[[str], Awaitable[int]]  # destination name -> stories posted
 
 
 def destination_for(caller: Caller, configured: dict[str, str]) -> str:

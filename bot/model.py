@@ -7,7 +7,7 @@ what we store (Item, Story, Delivery, FeedState), what we decide (Match) and wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -275,4 +275,3 @@ class Message:
     footer: str = ""
     marker: str = ""  # delivery/story marker embedded in the post so a restart can find it
     created: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

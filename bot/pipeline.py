@@ -199,7 +199,7 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
     if not is_new:
         for d in await store.alert_deliveries_for_story(story.id):
             if d.status == "sent" and d.sent_version < story.version:
-                await store.save_delivery(_reopen(d, now))
+                await store.save_delivery(_reopen(d))
         return
     mutes = await store.mutes(now)
     text = f"{item.title} {item.summary}".casefold()
@@ -250,5 +250,5 @@ async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) 
     return False  # pathological: alert it rather than lose it
 
 
-def _reopen(d: Delivery, now: datetime) -> Delivery:
+def _reopen(d: Delivery) -> Delivery:
     return replace(d, status="pending", next_attempt=None, attempts=0, last_error="")
