@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core import cluster  # noqa: E402
+from bot.core.stories import cluster  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.model import Item, Match, Story  # noqa: E402
 from bot.store.sqlite import SqliteStore  # noqa: E402

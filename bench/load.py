@@ -431,7 +431,7 @@ class Figures:
 async def run(urls: Sequence[str], reports: Sequence[Report], limits: Limits, max_alerts: int = 30) -> Figures:
     """One cycle over `urls` (feed n serves the reports with feed == n), then both drains."""
     from bot.app import close_context, open_context
-    from bot.core.match import match_item
+    from bot.core.relevance.match import match_item
     from bot.pipeline import poll_due_feeds
 
     fig = Figures()

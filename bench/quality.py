@@ -28,8 +28,8 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core import cluster  # noqa: E402
-from bot.core.match import match_item  # noqa: E402
+from bot.core.relevance.match import match_item  # noqa: E402
+from bot.core.stories import cluster  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.model import Item, Story  # noqa: E402
 

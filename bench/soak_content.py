@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
-from bot.core.normalize import canonical_url, item_key
+from bot.core.feed.normalize import canonical_url, item_key
 
 # (feed name, outlet shown to readers). The first three carry the watch, the last two mix in noise.
 FEEDS: tuple[tuple[str, str], ...] = (

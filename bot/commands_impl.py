@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 from bot.commands import Caller, CommandsAPI, Reply, destination_for
 from bot.config_load import check_schedule
 from bot.core import lookup
-from bot.core.normalize import canonical_url
+from bot.core.feed.normalize import canonical_url
 from bot.fetch import host_problem
 from bot.model import Item, Mute, Story, Subscription
 from bot.outbox import deliver_pending, queue_digest

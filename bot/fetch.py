@@ -25,7 +25,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from bot.core.addresses import addresses_problem
-from bot.core.parse import looks_like_html
+from bot.core.feed.parse import looks_like_html
 from bot.model import FeedState, FetchResult
 from bot.settings import PollingSettings
 

@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.core import cluster, normalize, parse, schedule
-from bot.core.match import match_item
+from bot.core import schedule
+from bot.core.feed import normalize, parse
+from bot.core.relevance.match import match_item
+from bot.core.stories import cluster
 from bot.core.watch import Watch
 from bot.fetch import Fetcher
 from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Story, Subscription

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.core.normalize import normalize_entry
+from bot.core.feed.normalize import normalize_entry
 from bot.model import Entry, Item
 from bot.pipeline import Context, process_items
 from bot.settings import FeedSettings, Settings

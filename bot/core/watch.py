@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.core.text import Lexicon, Term, build_lexicon, fold
+from bot.core.relevance.terms import Lexicon, Term, build_lexicon, fold
 from bot.core.watch_check import Checker
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from bot.core.text import Term, parse_term
+from bot.core.relevance.terms import Term, parse_term
 
 T = TypeVar("T")
 LANG_KEY = re.compile(r"^(?:[a-z]{2,3}(?:_[a-z]{2,4})?|any)$")

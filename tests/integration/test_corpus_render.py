@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.normalize import normalize_entry
-from bot.core.parse import parse_feed
+from bot.core.feed.normalize import normalize_entry
+from bot.core.feed.parse import parse_feed
 from bot.core.render import alert_message, digest_message
 from bot.model import Story, StorySource
 from bot.platforms.discord.format import to_payloads as discord_payloads

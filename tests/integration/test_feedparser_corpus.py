@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.normalize import normalize_entry
-from bot.core.parse import parse_feed
+from bot.core.feed.normalize import normalize_entry
+from bot.core.feed.parse import parse_feed
 from bot.settings import FeedSettings
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "feedparser-tests"

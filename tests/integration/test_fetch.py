@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.core.parse import parse_feed
+from bot.core.feed.parse import parse_feed
 from bot.fetch import Fetcher, parse_max_age, parse_retry_after
 from bot.model import FeedState
 from bot.settings import PollingSettings

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core import cluster
-from bot.core.match import match_item
+from bot.core.relevance.match import match_item
+from bot.core.stories import cluster
 from bot.model import Item, Story
 from tests.unit.test_watch import config_watch
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.match import match_item
-from bot.core.text import build_lexicon, fold, parse_term, sentences, tokenize
+from bot.core.relevance.match import match_item
+from bot.core.relevance.terms import build_lexicon, fold, parse_term, sentences, tokenize
 from bot.model import Item
 from tests.unit.test_watch import config_watch
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.normalize import canonical_url, html_to_text, item_key, normalize_entry, title_hash
+from bot.core.feed.normalize import canonical_url, html_to_text, item_key, normalize_entry, title_hash
 from bot.model import Entry
 from bot.settings import FeedSettings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.parse import MAX_SUMMARY, MAX_TITLE, looks_like_html, parse_feed, strip_prolog
+from bot.core.feed.parse import MAX_SUMMARY, MAX_TITLE, looks_like_html, parse_feed, strip_prolog
 
 URL = "https://news.example.org/feed.xml"
 

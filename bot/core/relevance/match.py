@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bot.core.reading import Placed, Reading, read_item
+from bot.core.relevance.placement import Placed, Reading, read_item
 from bot.core.watch import Watch
 from bot.model import Item, Match
 

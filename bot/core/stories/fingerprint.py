@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.entities import Facts
+from bot.core.stories.facts import Facts
 
 MAX_TEXTS = 6  # headline texts kept for near-duplicate comparison (most recent win)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.core.figures import dates, figures, years
-from bot.core.reading import Reading, read_item
-from bot.core.text import fold, script, sentences
+from bot.core.relevance.placement import Reading, read_item
+from bot.core.relevance.terms import fold, script, sentences
+from bot.core.stories.figures import dates, figures, years
 from bot.core.watch import Watch
 from bot.model import Item
 

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from rapidfuzz import fuzz
 
-from bot.core.entities import Facts, item_facts
-from bot.core.story_facts import StoryFacts
+from bot.core.stories.facts import Facts, item_facts
+from bot.core.stories.fingerprint import StoryFacts
 from bot.core.watch import Watch
 from bot.model import Item, Match, Story, StorySource
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.text import Hit, sentences, tokenize
+from bot.core.relevance.terms import Hit, sentences, tokenize
 from bot.core.watch import Watch
 from bot.model import Item
 

@@ -1,0 +1,1 @@
+"""Feed stage: bytes to entries (parse) and entries to items (normalize, urls, html)."""

@@ -1,0 +1,102 @@
+"""Feed HTML to plain text: tags gone, entities decoded, invisible characters removed, NFKC.
+
+Idempotent (text that went through it comes out unchanged), and nothing that looks like markup
+survives: what still resembles a tag or entity after a few rounds is defanged.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+MAX_INPUT = 100_000  # html_to_text never looks further than this
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe", "object"})
+_BLOCK = frozenset(
+    {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure"}
+    | {"footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p"}
+    | {"pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+)
+# zero-width and bidi-control characters, soft hyphen, BOM, C0/C1 controls (\t \n kept)
+_INVISIBLE_RANGES = ((0x00, 0x09), (0x0B, 0x0D), (0x0E, 0x20), (0x7F, 0xA0), (0xAD, 0xAE), (0x200B, 0x2010))
+_INVISIBLE: dict[int, str | None] = {
+    **{c: None for lo, hi in (*_INVISIBLE_RANGES, (0x202A, 0x202F), (0x2060, 0x2070)) for c in range(lo, hi)},
+    0xFEFF: None,
+    0x0D: "\n",
+}
+_TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
+_TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY_LIKE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text nodes; drops scripts, styles and their kin; blocks become line breaks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:  # <br/>; a self-closed <script/> opens nothing
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(self.skip - 1, 0)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def _strip_tags(s: str) -> str:
+    parser = _TextExtractor()
+    try:
+        parser.feed(s)
+        parser.close()
+    except Exception:  # the stdlib parser can trip on broken declarations: fall back to a regex
+        return html.unescape(re.sub(r"<[^>]*>?", " ", s))
+    return "".join(parser.parts)
+
+
+def _fold(s: str) -> str:
+    lines = (" ".join(line.split()) for line in s.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _once(s: str) -> str:
+    # a tag cut off by a length limit would otherwise come out as text
+    text = _strip_tags(_TRAILING_TAG.sub("", s)).translate(_INVISIBLE)
+    return _fold(unicodedata.normalize("NFKC", text))
+
+
+def _defang(s: str) -> str:
+    """Make leftover markup inert: `<b` → `< b`, a decodable `&name;` → `& name;`."""
+    s = _TAG_LIKE.sub("< ", s)
+    return _ENTITY_LIKE.sub(lambda m: m[0] if html.unescape(m[0]) == m[0] else "& " + m[0][1:], s)
+
+
+def html_to_text(s: str) -> str:
+    """Plain text from feed HTML: tags gone, entities decoded, NFKC, whitespace folded.
+
+    Feeds often escape twice (`&amp;#8217;`), so decoding repeats until nothing changes; what
+    still looks like markup after a few rounds is defanged so no tag ever survives.
+    """
+    cur = _once(s[:MAX_INPUT])
+    for _ in range(3):
+        nxt = _once(cur)
+        if nxt == cur:
+            break
+        cur = nxt
+    return _defang(cur)

@@ -1,0 +1,59 @@
+"""Turn a parsed Entry into an Item: plain text, canonical URL, UTC time and a stable identity.
+
+Every helper here is idempotent (applying it twice changes nothing), so a value that went
+through normalisation can be normalised again safely, e.g. when a story is rebuilt from items.
+Pure: the fetch time is passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core.feed.html import MAX_INPUT, html_to_text
+from bot.core.feed.urls import canonical_url
+from bot.core.identity import item_key, title_hash
+from bot.model import Entry, Item
+from bot.settings import FeedSettings
+
+MAX_TITLE = 1_000
+FUTURE_SLACK = timedelta(hours=1)  # clock skew we accept before calling a date bogus
+
+__all__ = ["MAX_INPUT", "canonical_url", "html_to_text", "item_key", "normalize_entry", "title_hash"]
+
+
+def _language(tag: str | None) -> str:
+    primary = (tag or "").strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary.isascii() and primary.isalpha() and 2 <= len(primary) <= 3 else ""
+
+
+def _published(entry: Entry, fetched: datetime) -> tuple[datetime, bool]:
+    if entry.published is None:
+        return fetched, False
+    when = entry.published
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return (fetched, True) if when > fetched + FUTURE_SLACK else (when, True)
+
+
+def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
+    """One Entry → one Item. Never raises on odd data; a missing date becomes the fetch time."""
+    title = " ".join(html_to_text(entry.title).split())[:MAX_TITLE]
+    summary = html_to_text(entry.summary)
+    if not title and summary:  # title-less posts (microblogs) still need a headline
+        title = " ".join(summary.split())[:200]
+    url = canonical_url(entry.link or "")
+    published, dated = _published(entry, fetched)
+    return Item(
+        key=item_key(feed.name, entry.guid, url, title, summary),
+        feed=feed.name,
+        source=feed.outlet,
+        url=url,
+        title=title,
+        summary=summary,
+        published=published,
+        fetched=fetched,
+        lang=_language(entry.lang) or _language(feed.language) or feed.language,
+        tier=feed.tier,
+        guid=entry.guid,
+        title_hash=title_hash(entry.title),
+        dated=dated,
+    )

@@ -1,0 +1,1 @@
+"""Relevance stage: terms, where they sit (placement), features, the fitted model, the verdict."""

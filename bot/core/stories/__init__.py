@@ -1,0 +1,1 @@
+"""Story stage: facts of a report, a story's bounded fingerprint, and the merge decision."""
