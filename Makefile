@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quality bench-scale bench-load soak clean
+.PHONY: demo test lint bench bench-quality bench-scale bench-load bench-backtest soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench-quality: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/cluster_scale.py
+
+# Live-path backtest: the labelled dev corpora released day by day through local feeds, the real
+# fetch → store → match → story → outbox path, scored against the gold labels (about a minute).
+bench-backtest: $(STAMP)
+	$(BIN)/python bench/backtest.py
 
 # Burst load: 2,000 feeds, 5,000 relevant reports, rate-limited Discord + Slack fakes (a few minutes).
 bench-load: $(STAMP)
