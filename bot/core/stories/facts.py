@@ -77,21 +77,93 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None) -> Fact
 
 def names(watch: Watch, item: Item) -> frozenset[str]:
     """Capitalised words inside sentences of the summary (titles are often Title Case) that are
-    neither stop words nor terms the watch already knows: unlisted people, units, outlets."""
+    neither stop words nor terms the watch already knows: unlisted people, units, places.
+
+    Outlets are not names of a story: every report from one outlet carries its name ("Yonhap said",
+    "(Reuters) —", "SEOUL, Nov. 4 (Yonhap) --"), so counting it would join unrelated reports from the
+    same outlet. Dropped: the item's own outlet name words, a dateline, agency credits in parentheses,
+    and outlet names in attributions ("KCNA reported", "according to NK News")."""
     lang = (item.lang or "any").split("-")[0].casefold()
+    own_outlet = set(_TOKENS.findall(fold(item.source)))
+    summary = _PAREN.sub(lambda p: " " * len(p.group()) if _is_credit(p.group(1)) else p.group(),
+                         _DATELINE.sub("", item.summary, count=1))
     out: set[str] = set()
-    for sentence in sentences(item.summary):
+    for sentence in sentences(summary):
         caps = list(_CAPITALISED.finditer(sentence))
+        outlets = _outlet_words(sentence, caps)
         for n, m in enumerate(caps):
             first = m.start() == 0 or sentence[: m.start()].strip() in ('"', "“", "«", "(", "‘")
             next_is_cap = n + 1 < len(caps) and sentence[m.end():caps[n + 1].start()].strip(" -") == ""
+            if n in outlets:
+                continue
             if first and not next_is_cap:
                 continue  # a sentence's first word is capitalised anyway, unless a name starts there
             for tok in _TOKENS.findall(fold(m.group())):
-                if (len(tok) >= 4 and tok not in watch.stopwords and tok not in watch.lexicon.vocabulary
-                        and not watch.lexicon.find([tok], lang, False)):
+                if (len(tok) >= 4 and tok not in own_outlet and tok not in watch.stopwords
+                        and tok not in watch.lexicon.vocabulary and not watch.lexicon.find([tok], lang, False)):
                     out.add(tok)
     return frozenset(out)
+
+
+# Words outlets are named with: the big wire agencies and broadcasters, and the generic words in
+# outlet names (Yonhap News Agency, Korea Herald, Kyiv Independent). Outlets credit themselves and
+# each other in every report, so their names say nothing about which development a report is on.
+# Deliberately generic and short (well-known wires, not the outlets of any feed list or corpus): a
+# word here only drops a capitalised run in a credit or attribution, or when the run is nothing but
+# such words ("Reuters could not verify…").
+_OUTLET_WORDS = frozenset(fold(w) for w in (
+    "Reuters", "AP", "AFP", "Yonhap", "KCNA", "KNS", "TASS", "ТАСС", "RIA", "РИА", "Interfax", "Интерфакс",
+    "Інтерфакс", "Ukrinform", "Укрінформ", "UNIAN", "УНІАН", "Xinhua", "Kyodo", "EFE", "ANSA", "DPA",
+    "Bloomberg", "BBC", "CNN", "NHK", "Sputnik",  # wire agencies and broadcasters
+    "News", "Novosti", "Новости", "Agency", "Agence", "Agenzia", "Agencia", "Times", "Post", "Daily",
+    "Herald", "Independent", "Press", "Presse", "Radio", "TV", "Television", "Journal", "Gazette",  # generic
+))
+_CAP = "A-ZÀ-ÞА-ЯЁІЇЄҐ"
+# A dateline opening the summary: ALL-CAPS place, optional date, optional (Agency), then a dash:
+# "SEOUL, Nov. 4 (Yonhap) --", "KYIV —", "(Reuters) -".
+_DATELINE = re.compile(rf"^\s*(?:[{_CAP}][{_CAP} .'/-]*[{_CAP}](?:,\s*[\w.]+(?:\s+\d{{1,2}})?(?:,\s*\d{{4}})?)?\s*)?"
+                       r"(?:\([^()]{1,40}\)\s*)?(?:—|–|--|-)\s*")
+_PAREN = re.compile(r"\(([^()]{1,60})\)")
+_CREDIT_FILLERS = frozenset({"via", "photo", "foto", "фото", "and", "by", "file"})
+# Attribution around a capitalised run: "<X> said/reported…", "according to/told/citing <X>", in the
+# main feed languages.
+_SAID_AFTER = re.compile(
+    r"\s*,?\s*(?:said|says|reported|reports|reporting|report|told|wrote|writes|cited|quoted|claimed|stated|"
+    r"added|announced|published|interview|сообщ\w*|переда\w*|повідом\w*|berichte\w*|meldet\w*|"
+    r"rapporte\w*|riporta\w*|scrive|inform(?:ó|a|s|ed))\b", re.IGNORECASE)
+_SAID_BEFORE = re.compile(
+    r"(?<!\w)(?:according to|told|tells|citing|cited by|reported by|quoted by|interview with|via|per|"
+    r"selon|laut|secondo|según|segundo|по данным|по словам|сообщает|сообщил\w*|передает|передаёт|"
+    r"повідомляє|за даними)\s+(?:the\s+|der\s+|die\s+|le\s+|la\s+|il\s+|el\s+)?$", re.IGNORECASE)
+
+
+def _is_credit(inside: str) -> bool:
+    """A parenthesis holding only a credit: "(Yonhap)", "(AP Photo)", "(KCNA via KNS)"."""
+    words = _TOKENS.findall(inside)
+    return (0 < len(words) <= 6 and any(fold(w) in _OUTLET_WORDS for w in words)
+            and all(w[0].isupper() or fold(w) in _CREDIT_FILLERS for w in words))
+
+
+def _outlet_words(sentence: str, caps: list[re.Match[str]]) -> set[int]:
+    """Indexes into caps of capitalised runs that name an outlet: runs made only of outlet words, and
+    runs holding one in an attribution ("the Kyiv Independent reported", "told NK News")."""
+    runs: list[list[int]] = []
+    for n, m in enumerate(caps):
+        if runs and sentence[caps[n - 1].end():m.start()].strip(" -") == "":
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    out: set[int] = set()
+    for run in runs:
+        words = [fold(caps[n].group()) for n in run]
+        tokens = [t for w in words for t in _TOKENS.findall(w)]
+        outlet = [t in _OUTLET_WORDS for t in tokens]
+        if not any(outlet):
+            continue
+        a, b = caps[run[0]].start(), caps[run[-1]].end()
+        if all(outlet) or _SAID_BEFORE.search(sentence[:a]) or _SAID_AFTER.match(sentence, b):
+            out.update(run)
+    return out
 
 
 _TOKENS = re.compile(r"[^\W\d_]+")
