@@ -19,7 +19,7 @@ from bot.core.feed.normalize import canonical_url
 from bot.fetch import host_problem
 from bot.model import Item, Mute, Story, Subscription
 from bot.outbox import deliver_pending, queue_digest
-from bot.pipeline import Context, all_subscriptions
+from bot.pipeline import Context, all_subscriptions, twin_of_duplicate
 from bot.settings import FeedSettings
 
 Clock = Callable[[], datetime]
@@ -103,11 +103,15 @@ class Commands(CommandsAPI):
         u = lookup.check_url(url)
         store = self.ctx.store
         item = await store.item_by_url(canonical_url(u)) or await store.item_by_url(u)
+        # a duplicate link is not stored: answer with the item it repeated (whose path records it)
+        twin = None if item else (await twin_of_duplicate(store, canonical_url(u))
+                                  or await twin_of_duplicate(store, u))
+        item = item or twin
         if item is None:
             return Reply(lookup.why_message(u, None, [], [], None, []))
         return Reply(lookup.why_message(u, item, await store.item_events(item.key), await store.matches(item.key),
                                         await store.story_of_item(item.key),
-                                        await store.deliveries_for_item(item.key)))
+                                        await store.deliveries_for_item(item.key), duplicate=twin is not None))
 
     @friendly
     async def help(self, caller: Caller) -> Reply:

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 
 from bot.core import schedule
 from bot.core.feed import normalize, parse
+from bot.core.identity import IdentityVerdict
 from bot.core.relevance.match import match_item
 from bot.core.stories import cluster
 from bot.core.watch import Watch
 from bot.fetch import Fetcher
-from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Story, Subscription
+from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, Story, Subscription
 from bot.platforms.base import Sink
 from bot.settings import FeedSettings, Settings
 from bot.store.base import Store
@@ -111,10 +112,11 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
     new_state = schedule.after_fetch(
         state, result, entries_seen=len(items), ttl_minutes=parsed.ttl_minutes, interval=interval,
         polling=ctx.settings.polling, now=now, jitter=jitter, problem=parsed.problem or "")
-    new = await ctx.store.add_items(items)
+    added = await ctx.store.add_items(items)
     report.entries += len(items)
-    report.new_items += len(new)
-    await process_items(ctx, new, now, report)
+    report.new_items += len(added.new)
+    await process_items(ctx, added.new, now, report)
+    await record_duplicates(ctx, added.duplicates, now, report)  # after: a twin may be in `new`
     await ctx.store.save_feed_state(new_state)
 
 
@@ -181,6 +183,79 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     await store.record_events([ItemEvent(item.key, now, event, "; ".join(reasons), story_id=story.id)])
     await route(ctx, watch, story, item, is_new, now, subs)
     return ItemOutcome(item, True, m.score, story.id, (*m.reasons, *reasons), is_new)
+
+
+# --- duplicates and syndicated copies (the verdicts of core/identity.py) ---------------------
+
+
+def duplicate_marker(url_or_key: str) -> str:
+    """Meta key naming the twin of a duplicate that was not stored, so `why URL` can find it."""
+    return f"duplicate:{url_or_key}"
+
+
+async def twin_of_duplicate(store: Store, url: str) -> Item | None:
+    """The stored item a duplicate link repeated, if that link was seen as a duplicate."""
+    key = await store.get_meta(duplicate_marker(url)) if url else None
+    return await store.item(key) if key else None
+
+
+async def record_duplicates(ctx: Context, dups: Sequence[tuple[Item, IdentityVerdict]], now: datetime,
+                            report: CycleReport | None = None) -> None:
+    """Record each duplicate on its twin (once), and join each syndicated copy to its twin's story.
+
+    Call after the batch's new items were processed: a copy's twin may be one of them.
+    """
+    report = report or CycleReport()
+    for item, verdict in dups:
+        if verdict.twin is None:
+            continue
+        if verdict.kind == "duplicate":
+            await _note_duplicate(ctx.store, item, verdict, verdict.twin, now)
+        elif verdict.kind == "copy":
+            async with ctx.story_lock:  # the twin's story is read, grown and saved
+                joined = await _join_twin(ctx, item, verdict.twin, now, report)
+            if not joined:
+                # The twin has not been through the filter yet (another feed stored it moments
+                # ago and is matching it now): match the copy as an ordinary report instead.
+                await process_items(ctx, [item], now, report)
+
+
+async def _note_duplicate(store: Store, item: Item, verdict: IdentityVerdict, twin: Item, now: datetime) -> None:
+    if twin.key == item.key:
+        return  # the same entry polled again: nothing worth a line in `why`
+    marker = duplicate_marker(item.url or item.key)
+    if await store.get_meta(marker) is not None:
+        return  # recorded on an earlier poll; feeds repeat their entries every cycle
+    await store.record_events([ItemEvent(twin.key, now, "duplicate",
+                                         f"{verdict.detail}: {item.url or item.title or item.key}")])
+    await store.set_meta(marker, twin.key)
+
+
+async def _join_twin(ctx: Context, item: Item, twin: Item, now: datetime, report: CycleReport) -> bool:
+    """Add a copy to its twin's story as a source; False when the twin is not matched yet."""
+    store = ctx.store
+    twin_matches = await store.matches(twin.key)
+    if not twin_matches:
+        return False
+    story = await store.story_of_item(twin.key)
+    watch = next((w for w in ctx.settings.watches if story and w.name == story.watch), None)
+    if story is None or watch is None:
+        relevant = any(m.relevant for m in twin_matches)  # relevant yet in no story: too old to alert
+        event, why = ("too-old", "was too old to alert") if relevant else ("filtered", "was filtered")
+        await store.record_events([ItemEvent(item.key, now, event, f"same headline as {twin.key}, which {why}")])
+        await store.mark_processed([item.key])
+        return True
+    reason = f"same headline as {twin.url or twin.key} (syndicated copy)"
+    base = next((m for m in twin_matches if m.watch == watch.name), Match(watch.name, True, story.score))
+    match = replace(base, reasons=(reason,))
+    grown = cluster.add_source(story, watch, item, match, cluster.Assignment(story.id, match.score, (reason,), ()))
+    await store.save_match(item.key, match)
+    await store.save_story(grown)
+    await store.record_events([ItemEvent(item.key, now, "merged", reason, story_id=grown.id)])
+    report.merged += 1
+    await route(ctx, watch, grown, item, False, now, await all_subscriptions(ctx))
+    await store.mark_processed([item.key])
+    return True
 
 
 # --- routing into the outbox -----------------------------------------------------------------

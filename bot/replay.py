@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.feed.normalize import normalize_entry
+from bot.core.identity import IdentityVerdict
 from bot.model import Entry, Item
-from bot.pipeline import Context, process_items
+from bot.pipeline import Context, process_items, record_duplicates
 from bot.settings import FeedSettings, Settings
 from bot.store.sqlite import SqliteStore
 
@@ -67,26 +68,29 @@ async def _replay(ctx: Context, rows: Sequence[Mapping[str, Any]]) -> list[dict[
     for row in rows:
         item, now = row_to_item(row, clock)
         clock = max(clock, now)
-        new = await ctx.store.add_items([item])
-        if new:
-            outcomes = await process_items(ctx, new, now)
+        added = await ctx.store.add_items([item])
+        if added.new:
+            outcomes = await process_items(ctx, added.new, now)
             best = max(outcomes, key=lambda o: (o.relevant, o.score))
             out.append({"id": row.get("id"), "relevant": best.relevant, "score": round(best.score, 4),
                         "story": best.story_id, "reasons": list(best.reasons)})
             continue
-        # Already seen (same URL or title as an earlier row): it shares that item's fate.
-        out.append(await _duplicate_result(ctx, row, item))
+        # A duplicate or a syndicated copy of an earlier row: it shares that row's fate (a copy
+        # joins its story as a source, exactly as when polled).
+        await record_duplicates(ctx, added.duplicates, now)
+        [(_, verdict)] = added.duplicates
+        out.append(await _duplicate_result(ctx, row, verdict))
     return out
 
 
-async def _duplicate_result(ctx: Context, row: Mapping[str, Any], item: Item) -> dict[str, Any]:
-    twin = (await ctx.store.item_by_url(item.url)) if item.url else None
+async def _duplicate_result(ctx: Context, row: Mapping[str, Any], verdict: IdentityVerdict) -> dict[str, Any]:
+    twin = verdict.twin
     story = await ctx.store.story_of_item(twin.key) if twin else None
     matches = await ctx.store.matches(twin.key) if twin else []
     score = max((m.score for m in matches), default=0.0)
     return {"id": row.get("id"), "relevant": story is not None or any(m.relevant for m in matches),
             "score": round(score, 4), "story": story.id if story else None,
-            "reasons": [f"duplicate of an earlier item ({twin.url if twin else 'same title'})"]}
+            "reasons": [verdict.detail or "duplicate of an earlier item"]}
 
 
 def read_jsonl(lines: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -2,15 +2,22 @@
 
 Primary key: the GUID (scoped to its feed), else the canonical URL, else a hash of the text.
 Secondary keys: the canonical URL and a hash of the normalised headline, so a GUID that changes
-does not re-alert. Pure: the store only applies what this module decides.
+does not re-alert. The rule (`classify`): same key or URL is a duplicate; the same headline is a
+duplicate from the same outlet, a syndicated copy from another, and new after SAME_TITLE_WINDOW.
+Pure: the store looks the earlier items up and applies what this module decides.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
 from bot.core.feed.html import html_to_text
+from bot.model import Item
 
 _LABEL = re.compile(r"^(?:breaking|update|updated|exclusive|live|video|watch|photos?)\s*[:|-]\s*")
 _GENERIC = frozenset({"live updates", "breaking news", "latest news", "top stories", "news in brief", "untitled"})
@@ -41,3 +48,63 @@ def item_key(feed: str, guid: str | None, url: str, title: str, summary: str) ->
     else:
         kind, basis = "text", f"{feed}\n{title}\n{summary}"
     return f"{kind}:{hashlib.sha256(basis.encode('utf-8', 'replace')).hexdigest()[:32]}"
+
+
+# --- the duplicate rule --------------------------------------------------------------------------
+
+# Two outlets carrying one headline within a few days are one wire report syndicated; the same
+# headline a week later is a new development that happens to be worded alike (a recurring
+# "North Korea fires ballistic missile" headline), so it goes through the filter like any item.
+SAME_TITLE_WINDOW = timedelta(days=3)
+
+VerdictKind = Literal["new", "duplicate", "copy"]
+Basis = Literal["", "guid", "url", "text", "headline"]
+
+
+@dataclass(frozen=True)
+class IdentityVerdict:
+    """What an item is, given the earlier items it shares a key with.
+
+    new: store it and match it. duplicate: the same article again, not stored. copy: another
+    outlet's report with the same headline: stored (its own link) and joined to `twin`'s story
+    as a source instead of being matched as a new development.
+    """
+
+    kind: VerdictKind
+    twin: Item | None = None  # the earlier item it repeats (None when new)
+    basis: Basis = ""  # what the two share
+    detail: str = ""  # plain words for events and replay output
+
+
+def same_outlet(a: Item, b: Item) -> bool:
+    return a.feed == b.feed or a.source.casefold() == b.source.casefold()
+
+
+def _key_kind(key: str) -> Basis:
+    kind = key.partition(":")[0]
+    return "guid" if kind == "guid" else "url" if kind == "url" else "text"
+
+
+def _duplicate(item: Item, twin: Item, basis: Basis) -> IdentityVerdict:
+    return IdentityVerdict("duplicate", twin, basis, f"duplicate of {twin.key} (same {basis}, {item.source})")
+
+
+def classify(item: Item, twins: Sequence[Item], window: timedelta = SAME_TITLE_WINDOW) -> IdentityVerdict:
+    """The duplicate rule. `twins` are earlier items sharing the key, the canonical URL or the title
+    hash (in storage order); anything else in it is ignored."""
+    for twin in twins:
+        if twin.key == item.key:
+            return _duplicate(item, twin, _key_kind(item.key))
+    for twin in twins:
+        if item.url and twin.url == item.url:
+            return _duplicate(item, twin, "url")
+    near = [t for t in twins
+            if item.title_hash and t.title_hash == item.title_hash and abs(item.published - t.published) <= window]
+    for twin in near:
+        if same_outlet(item, twin):  # a GUID or link that changed: the outlet re-published it
+            return _duplicate(item, twin, "headline")
+    if near:
+        first = min(near, key=lambda t: t.published)  # the original, not an earlier copy of it
+        return IdentityVerdict("copy", first, "headline",
+                               f"same headline as {first.url or first.key} (syndicated copy)")
+    return IdentityVerdict("new")

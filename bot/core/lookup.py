@@ -216,7 +216,8 @@ def status_message(*, started: datetime, now: datetime, last_cycle: datetime | N
 
 
 def why_message(url: str, item: Item | None, events: Sequence[ItemEvent], matches: Sequence[Match],
-                story: Story | None, deliveries: Sequence[Delivery]) -> Message:
+                story: Story | None, deliveries: Sequence[Delivery], duplicate: bool = False) -> Message:
+    """The recorded path of an item; `duplicate`: the link was a repeat of `item`, not stored."""
     if item is None:
         return reply("Why: not seen", f"No polled feed has carried this link: {url}. Check `feeds` for the "
                      "outlet's feed health, or whether the outlet is in the feed list at all.")
@@ -232,4 +233,8 @@ def why_message(url: str, item: Item | None, events: Sequence[ItemEvent], matche
               ("Published", f"{item.published:%Y-%m-%d %H:%M} UTC")]
     if story is not None:
         fields.append(("Story", f"{story.id} ({len(story.sources)} sources)"))
+    if duplicate:
+        return reply("Why: a duplicate of an item already seen",
+                     f"{url} was not stored: it repeats {item.url or item.key}, whose recorded path follows.",
+                     fields=tuple(fields), code="\n".join(timeline))
     return reply("Why: the recorded path of this item", item.url, fields=tuple(fields), code="\n".join(timeline))

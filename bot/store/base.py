@@ -7,9 +7,11 @@ Two implementations honour it: SQLite (the default, `sqlite.py`) and an in-memor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.identity import IdentityVerdict
 from bot.model import (
     Delivery,
     FeedState,
@@ -20,6 +22,20 @@ from bot.model import (
     Story,
     Subscription,
 )
+
+
+@dataclass(frozen=True)
+class Added:
+    """What `add_items` did with a batch, each list in input order."""
+
+    new: tuple[Item, ...]  # stored, to be matched as new developments
+    # not new, with the verdict of bot/core/identity.py: a "duplicate" is not stored; a "copy"
+    # (another outlet, same headline) is stored unprocessed, for the caller to join to its twin
+    duplicates: tuple[tuple[Item, IdentityVerdict], ...] = ()
+
+    @property
+    def copies(self) -> tuple[tuple[Item, IdentityVerdict], ...]:
+        return tuple(d for d in self.duplicates if d[1].kind == "copy")
 
 
 class Store(Protocol):
@@ -39,12 +55,12 @@ class Store(Protocol):
     async def save_feed_state(self, state: FeedState) -> None: ...
 
     # --- items ---------------------------------------------------------------------------------
-    async def add_items(self, items: Sequence[Item]) -> list[Item]:
-        """Store items and return ONLY the new ones, in input order.
+    async def add_items(self, items: Sequence[Item]) -> Added:
+        """Store the new items (and syndicated copies); say what became of each.
 
-        An item is not new when its key, its canonical URL (non-empty) or its title hash
-        (non-empty, within the same feed or across feeds) is already stored: a GUID that changes
-        or the same article in two feeds never comes back as new.
+        Each item is classified by `identity.classify` against the stored items (earlier ones in
+        the batch included) sharing its key, canonical URL or title hash (empty values never
+        match): a GUID that changes or the same article in two feeds never comes back as new.
         """
 
     async def unprocessed_items(self, limit: int = 1000) -> list[Item]:

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bot.core.identity import IdentityVerdict, classify
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
+from bot.store.base import Added
 from bot.store.fts import search_terms, text_matches
 
 _ACTIVE = ("pending", "sending")
@@ -45,8 +47,8 @@ class MemoryStore:
         self._feeds: dict[str, FeedState] = {}
         self._items: dict[str, Item] = {}  # insertion order is the SQLite rowid order
         self._seq: dict[str, int] = {}
-        self._urls: set[str] = set()
-        self._hashes: set[str] = set()
+        self._by_url: dict[str, list[str]] = {}  # url -> keys, for the duplicate rule
+        self._by_hash: dict[str, list[str]] = {}  # title hash -> keys
         self._unprocessed: dict[str, None] = {}  # ordered set
         self._events: list[ItemEvent] = []
         self._matches: dict[tuple[str, str], Match] = {}
@@ -88,22 +90,27 @@ class MemoryStore:
         self._feeds[state.name] = _utc(state)
 
     # --- items -----------------------------------------------------------------------------------
-    async def add_items(self, items: Sequence[Item]) -> list[Item]:
+    async def add_items(self, items: Sequence[Item]) -> Added:
         new: list[Item] = []
+        dups: list[tuple[Item, IdentityVerdict]] = []
         for i in map(_utc, items):
-            if i.key in self._items or (i.url and i.url in self._urls) or (
-                i.title_hash and i.title_hash in self._hashes
-            ):
-                continue
-            self._items[i.key] = i
-            self._seq[i.key] = len(self._seq)
-            self._unprocessed[i.key] = None
-            if i.url:
-                self._urls.add(i.url)
-            if i.title_hash:
-                self._hashes.add(i.title_hash)
-            new.append(i)
-        return new
+            verdict = classify(i, self._twins(i))
+            if verdict.kind != "duplicate":
+                self._items[i.key] = i
+                self._seq[i.key] = len(self._seq)
+                self._unprocessed[i.key] = None
+                for index, value in ((self._by_url, i.url), (self._by_hash, i.title_hash)):
+                    if value:
+                        index.setdefault(value, []).append(i.key)
+            if verdict.kind == "new":
+                new.append(i)
+            else:
+                dups.append((i, verdict))
+        return Added(tuple(new), tuple(dups))
+
+    def _twins(self, i: Item) -> list[Item]:
+        keys = {i.key} | set(self._by_url.get(i.url, ())) | set(self._by_hash.get(i.title_hash, ()))
+        return sorted((self._items[k] for k in keys if k in self._items), key=lambda t: self._seq[t.key])
 
     async def unprocessed_items(self, limit: int = 1000) -> list[Item]:
         return [self._items[k] for k in list(self._unprocessed)[:limit]]

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from bot.core.identity import IdentityVerdict, classify
 from bot.model import (
     Delivery,
     FeedState,
@@ -30,6 +31,7 @@ from bot.model import (
     StorySource,
     Subscription,
 )
+from bot.store.base import Added
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
 
@@ -122,26 +124,31 @@ def _event(r: sqlite3.Row) -> ItemEvent:
 
 
 # --- thread-side helpers (run on the worker, given the connection) --------------------------------
-def _is_seen(c: Conn, i: Item) -> bool:
-    if c.execute("SELECT 1 FROM items WHERE key = ?", (i.key,)).fetchone():
-        return True
+def _twins(c: Conn, i: Item) -> list[Item]:
+    """Stored items sharing the key, the URL or the title hash, in storage order."""
     # `<> ''` lets the planner use the partial indexes (and an empty value never matches).
-    if i.url and c.execute("SELECT 1 FROM items WHERE url = ? AND url <> ''", (i.url,)).fetchone():
-        return True
-    return bool(i.title_hash) and c.execute(
-        "SELECT 1 FROM items WHERE title_hash = ? AND title_hash <> ''", (i.title_hash,)
-    ).fetchone() is not None
+    rows = c.execute(
+        "SELECT * FROM items WHERE key = ? UNION SELECT * FROM items WHERE url = ? AND url <> '' "
+        "UNION SELECT * FROM items WHERE title_hash = ? AND title_hash <> '' ORDER BY id",
+        (i.key, i.url, i.title_hash)).fetchall()
+    return [_item(r) for r in rows]
 
 
-def _add_items(c: Conn, items: Sequence[Item]) -> list[Item]:
+def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     new: list[Item] = []
-    # processed = 0 until the pipeline has matched and routed the item (see unprocessed_items)
+    dups: list[tuple[Item, IdentityVerdict]] = []
+    # processed = 0 until the pipeline has matched and routed the item (see unprocessed_items);
+    # the key's UNIQUE constraint stays the last word should the rule ever let a repeat through.
     sql = f"INSERT INTO items ({','.join(_ITEM_COLS)}, processed) VALUES ({_marks(len(_ITEM_COLS))}, 0)"
     for i in items:
-        if not _is_seen(c, i):  # rows inserted earlier in this batch are visible here
+        verdict = classify(i, _twins(c, i))  # rows inserted earlier in this batch are visible here
+        if verdict.kind != "duplicate":
             c.execute(sql, _item_params(i))
+        if verdict.kind == "new":
             new.append(i)
-    return new
+        else:
+            dups.append((i, verdict))
+    return Added(tuple(new), tuple(dups))
 
 
 def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
@@ -326,8 +333,8 @@ class SqliteStore:
                          f"VALUES ({_marks(len(_FEED_COLS))})", _feed_params(state))
 
     # --- items -----------------------------------------------------------------------------------
-    async def add_items(self, items: Sequence[Item]) -> list[Item]:
-        return await self._write(_add_items, items) if items else []
+    async def add_items(self, items: Sequence[Item]) -> Added:
+        return await self._write(_add_items, items) if items else Added(())
 
     async def unprocessed_items(self, limit: int = 1000) -> list[Item]:
         rows = await self._rows("SELECT * FROM items WHERE processed = 0 ORDER BY id LIMIT ?", (limit,))

@@ -114,7 +114,7 @@ async def test_add_items_is_one_transaction(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.IntegrityError):
             await store.add_items([make_item("ok"), broken])
         assert await store.item("ok") is None
-        assert [i.key for i in await store.add_items([make_item("ok")])] == ["ok"]
+        assert [i.key for i in (await store.add_items([make_item("ok")])).new] == ["ok"]
     finally:
         await store.close()
 

@@ -60,7 +60,7 @@ DEDUP_CASES = [
     ("same key", [make_item("a")], [make_item("a", title="edited", title_hash="h2")], []),
     ("guid changed, same url", [make_item("a")],
      [make_item("a2", url="https://news.example/a", title_hash="other")], []),
-    ("same article in another feed", [make_item("a")],
+    ("same article in the outlet's other feed", [make_item("a")],
      [make_item("b", feed="mirror", url="https://mirror.example/b", title_hash="h-a")], []),
     ("empty urls never collide", [make_item("a", url="")], [make_item("b", url="")], ["b"]),
     ("empty title hashes never collide", [make_item("a", title_hash="")],
@@ -78,16 +78,54 @@ DEDUP_CASES = [
 async def test_add_items_returns_only_new(store: Store, case: str, stored: list, batch: list,
                                           expected: list[str]) -> None:
     await store.add_items(stored)
-    new = await store.add_items(batch)
-    assert [i.key for i in new] == expected
-    assert await store.add_items(batch) == []  # a second poll of the same batch adds nothing
+    added = await store.add_items(batch)
+    assert [i.key for i in added.new] == expected
+    assert sorted(i.key for i in (*added.new, *(d for d, _ in added.duplicates))) == sorted(i.key for i in batch)
+    again = await store.add_items(batch)  # a second poll of the same batch adds nothing
+    assert again.new == () and {v.kind for _, v in again.duplicates} <= {"duplicate"}
+
+
+async def test_a_duplicate_comes_back_with_its_verdict_and_is_not_stored(store: Store) -> None:
+    await store.add_items([make_item("a")])
+    moved = make_item("a2", url="https://news.example/a", title_hash="other")
+    added = await store.add_items([moved])
+    [(item, verdict)] = added.duplicates
+    assert item == moved and added.new == ()
+    assert (verdict.kind, verdict.twin and verdict.twin.key, verdict.basis) == ("duplicate", "a", "url")
+    assert verdict.detail == "duplicate of a (same url, Wire)"
+    assert await store.item("a2") is None
+
+
+async def test_same_headline_from_another_outlet_within_days_is_a_stored_copy(store: Store) -> None:
+    await store.add_items([make_item("a")])
+    copy = make_item("h", feed="herald", source="Herald", url="https://herald.example/h", title_hash="h-a",
+                     published=at(60 * 24 * 2))
+    added = await store.add_items([copy])
+    [(item, verdict)] = added.copies
+    assert added.new == () and item == copy
+    assert (verdict.kind, verdict.twin and verdict.twin.key) == ("copy", "a")
+    assert await store.item("h") == copy and await store.item_by_url("https://herald.example/h") == copy
+    # stored unprocessed: a crash before it joins its twin's story does not lose it
+    assert "h" in [i.key for i in await store.unprocessed_items()]
+    again = await store.add_items([copy])
+    assert [v.kind for _, v in again.duplicates] == ["duplicate"]
+
+
+async def test_same_headline_after_the_window_is_new(store: Store) -> None:
+    await store.add_items([make_item("a")])
+    later = make_item("h", feed="herald", source="Herald", url="https://herald.example/h", title_hash="h-a",
+                      published=at(60 * 24 * 10))
+    own_later = make_item("a9", url="https://news.example/a9", title_hash="h-a", published=at(-60 * 24 * 10))
+    added = await store.add_items([later, own_later])  # a recurring headline, from both outlets
+    assert added.new == (later, own_later) and added.duplicates == ()
+    assert await store.item("h") == later
 
 
 async def test_item_round_trip_and_lookup_by_url(store: Store) -> None:
     seoul = timezone(timedelta(hours=9))
     item = make_item("k1", guid=None, lang="ko", tier="wire", dated=False, title="북한군이 이동",
                      published=datetime(2024, 11, 4, 15, 0, 0, 123456, tzinfo=seoul))
-    assert await store.add_items([item]) == [item]
+    assert (await store.add_items([item])).new == (item,)
     got = await store.item("k1")
     assert got == item
     assert got is not None and got.published.utcoffset() == timedelta(0)
