@@ -63,6 +63,7 @@ from bot.app import close_context, open_context  # noqa: E402
 from bot.config_load import load_settings  # noqa: E402
 from bot.core.feed.urls import canonical_url  # noqa: E402
 from bot.core.identity import item_key, title_hash  # noqa: E402
+from bot.embedding import Embedder  # noqa: E402
 from bot.model import Destination, Link, Message, Subscription  # noqa: E402
 from bot.outbox import deliver_pending  # noqa: E402
 from bot.pipeline import Context, poll_due_feeds  # noqa: E402
@@ -133,9 +134,15 @@ def read_labels(path: Path) -> dict[str, Label]:
     return {str(r["id"]): Label(bool(r.get("relevant")), str(r.get("story") or "")) for r in _jsonl(path)}
 
 
+UNDATED = ["end"]  # how undated items are released: "end" (default) or "spread" (set by --undated)
+EMBEDDER: list[Embedder | None] = [None]  # the multilingual signal, when --embedding is given
+
+
 def release_days(items: Sequence[FeedItem]) -> dict[str, date]:
-    """Release day per item: its own date, or for an undated item a day picked by hashing its id
-    over the corpus's date range (deterministic, spread evenly)."""
+    """Release day per item: its own date; an undated item, by default, the day after the last
+    dated one (the corpus lists undated items at its end, and nothing says when they appeared:
+    live, they are news seen late, so they test the "old story: recorded, not alerted" rule).
+    With --undated spread, a day picked by hashing its id over the corpus's date range."""
     dated = [i.published for i in items if i.published is not None]
     first, last = (min(dated), max(dated)) if dated else (date(2025, 1, 1), date(2025, 1, 1))
     span = (last - first).days + 1
@@ -143,6 +150,8 @@ def release_days(items: Sequence[FeedItem]) -> dict[str, date]:
     for item in items:
         if item.published is not None:
             out[item.id] = item.published
+        elif UNDATED[0] == "end":
+            out[item.id] = last + timedelta(days=1)
         else:
             h = int.from_bytes(hashlib.sha256(item.id.encode()).digest()[:8], "big")
             out[item.id] = first + timedelta(days=h % span)
@@ -312,7 +321,8 @@ async def simulate(items: Sequence[FeedItem], settings: Settings) -> LiveRun:
         feeds = CorpusFeeds(server, items, release)
         with tempfile.TemporaryDirectory(prefix="deskwatch-backtest-") as tmp:
             bt = backtest_settings(settings, feeds.feed_settings(), Path(tmp) / "backtest.db")
-            ctx, factory = await open_context(bt, env={}, store=SqliteStore(bt.storage.path))
+            ctx, factory = await open_context(bt, env={}, store=SqliteStore(bt.storage.path),
+                                              embedder=EMBEDDER[0])
             desk = DeskRecorder(DEST)
             ctx.sinks[DEST] = desk
             run = LiveRun(desk.alerts, desk.digests, {}, release, feeds=len(feeds.outlets))
@@ -528,7 +538,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "default: ../shared/corpus/dev.jsonl and dev2.jsonl")
     ap.add_argument("--config", default=str(DEFAULT_CONFIG), help="watches are taken from this config")
     ap.add_argument("-v", "--verbose", action="store_true", help="per-story table, false and impure alerts")
+    ap.add_argument("--undated", choices=("end", "spread"), default="end",
+                    help="release undated items after the dated ones (default) or on hashed days")
+    ap.add_argument("--no-embedding", action="store_true", help="terms only (no multilingual signal)")
     args = ap.parse_args(argv)
+    UNDATED[0] = args.undated
+    if not args.no_embedding:
+        from bench.crossval import DiskCache
+        from bot.embedding import load_embedder
+
+        inner = load_embedder()
+        EMBEDDER[0] = DiskCache(inner) if inner else None
     logging.basicConfig(level=logging.ERROR)
     settings = load_settings(args.config)
     start = time.perf_counter()
@@ -539,6 +559,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report(path.name, run, items, sc, time.perf_counter() - t0, args.verbose), flush=True)
         ok = ok and not run.problems
     print(f"wall time {time.perf_counter() - start:.1f} s")
+    save = getattr(EMBEDDER[0], "save", None)
+    if save is not None:
+        save()
     return 0 if ok else 1
 
 

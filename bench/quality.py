@@ -1,13 +1,19 @@
-"""Quality of the brain on a labelled corpus: relevance P/R/F1 and story clustering (pairwise and
-B-cubed P/R/F1), next to two baselines run in the same process:
-  keyword   — "North Korea"/DPRK/North Korean AND a Russia/war word (substring) marks an item relevant;
-  fuzzy     — rapidfuzz token_sort_ratio of titles ≥ T joins an earlier item's story (newsdedup style).
+"""Quality of the brain on the labelled dev corpora, OUT OF SAMPLE first.
 
-Our system runs exactly as `deskwatch replay` does (bot.replay.replay_rows with the configured
-settings); `--engine local` drives the pure functions with an in-memory candidate list instead.
-Gold labels are read here only, never passed to the system.
+The relevance and story models are refitted (exactly as `deskwatch train` does) without the
+items they are scored on, then the corpus is run through `deskwatch replay`'s live steps:
+  leave-one-story-out — over dev.jsonl + dev2.jsonl: each gold story is held out in turn (with a
+                        share of the irrelevant items); relevance is scored on the held-out items,
+                        stories by B-cubed over the held-out story's reports (a wrong merge with
+                        any other report counts against it);
+  cross-corpus        — fit on dev.jsonl, score dev2.jsonl (the honest direction: the watch's terms
+                        were written with dev.jsonl in view), and the reverse;
+  in-sample           — fitted on both corpora and scored on them (labelled as such).
+Baselines in the same run: a keyword filter ("North Korea" AND a Russia/war word) and rapidfuzz
+headline similarity for stories. Labels are read here only, never passed to replay.
+Embeddings are cached on disk by text (bench/.cache, not committed).
 
-    .venv/bin/python bench/quality.py [--corpus PATH] [--config PATH] [--engine replay|local] [-v]
+    .venv/bin/python bench/quality.py [--no-embedding] [--skip-loso] [-v]
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -28,12 +34,17 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.relevance.match import match_item  # noqa: E402
-from bot.core.stories import cluster  # noqa: E402
+from bot.core.relevance.fit import Example, fit_model  # noqa: E402
+from bot.core.relevance.model import RelevanceModel, feature_names  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
-from bot.model import Item, Story  # noqa: E402
+from bot.embedding import Embedder, load_embedder  # noqa: E402
+from bot.replay import replay_rows  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
+from bot.train import examples, fit_stories, relevant_reports  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev.jsonl"
+CORPORA = (DEFAULT_CORPUS, ROOT.parent / "shared" / "corpus" / "dev2.jsonl")
+FIELDS = ("id", "title", "summary", "source", "url", "published", "lang")
 DEFAULT_CONFIG = ROOT / "config" / "deskwatch.toml"
 KW_ACTOR = ("north korea", "dprk", "north korean")
 KW_WAR = ("russia", "moscow", "kremlin", "putin", "ukrain", "kursk", "war", "troops", "soldier", "military",
@@ -98,61 +109,6 @@ def fuzzy_stories(rows: Sequence[Mapping[str, Any]], relevant: Sequence[bool], t
     return out
 
 
-def _published(row: Mapping[str, Any], clock: datetime) -> tuple[datetime, bool]:
-    raw = str(row.get("published") or "")
-    if not raw:
-        return clock, False
-    dt = datetime.fromisoformat(raw)
-    return (dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt), True
-
-
-def local_run(watch: Watch, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The pipeline's match → candidates → assign → new/add loop, with a list as the store."""
-    stories: dict[str, Story] = {}
-    out: list[dict[str, Any]] = []
-    clock = datetime(2000, 1, 1, tzinfo=UTC)
-    for row in rows:
-        published, dated = _published(row, clock)
-        clock = max(clock, published)
-        item = Item(key=str(row["id"]), feed="bench", source=str(row.get("source") or ""),
-                    url=str(row.get("url") or ""), title=str(row.get("title") or ""),
-                    summary=str(row.get("summary") or ""), published=published, fetched=clock,
-                    lang=str(row.get("lang") or "en"), dated=dated)
-        m = match_item(watch, item)
-        story_id = None
-        reasons = list(m.reasons)
-        if m.relevant:
-            keys = set(cluster.story_keys(watch, item))
-            since = cluster.candidate_since(watch, item)
-            cands = sorted((s for s in stories.values() if s.last_published >= since and keys & set(s.keys)),
-                           key=lambda s: (-len(keys & set(s.keys)), s.id))[:50]
-            a = cluster.assign(watch, item, m, cands, clock)
-            base = stories.get(a.story_id) if a.story_id else None
-            story = cluster.add_source(base, watch, item, m, a) if base else cluster.new_story(watch, item, m)
-            stories[story.id] = story
-            story_id = story.id
-            reasons += a.reasons
-        out.append({"id": row["id"], "relevant": m.relevant, "score": m.score, "story": story_id,
-                    "reasons": reasons})
-    return out
-
-
-def run_system(engine: str, config: Path, rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str]:
-    from bot.settings import load_settings
-
-    settings = load_settings(str(config))
-    if engine in ("auto", "replay"):
-        try:
-            from bot.replay import replay_rows
-
-            return asyncio.run(replay_rows(settings, rows)), "replay (bot.replay.replay_rows)"
-        except ImportError as exc:
-            if engine == "replay":
-                raise
-            print(f"# replay unavailable ({exc}); using the local loop", file=sys.stderr)
-    return local_run(settings.watches[0], rows), "local loop (pure functions, list store)"
-
-
 # --- report ------------------------------------------------------------------------------------
 
 def line(name: str, scores: tuple[float, float, float]) -> str:
@@ -160,61 +116,156 @@ def line(name: str, scores: tuple[float, float, float]) -> str:
     return f"  {name:<34} P {p:.3f}  R {r:.3f}  F1 {f:.3f}"
 
 
+
+# --- fitting on a subset -----------------------------------------------------------------------
+
+class Labelled:
+    """Both corpora with their features, embeddings and report pairs computed once."""
+
+    def __init__(self, watch: Watch, corpora: Sequence[Path], embedder: Embedder | None) -> None:
+        self.watch = watch
+        self.embedder = embedder
+        self.corpora = [[{**json.loads(x), "_corpus": str(p)} for x in p.read_text("utf-8").splitlines() if x.strip()]
+                        for p in corpora]
+        self.rows = [r for c in self.corpora for r in c]
+        self.examples = examples(watch, self.rows, embedder)
+        self.reports = relevant_reports(watch, self.rows, embedder)
+
+    def fit(self, keep: set[str]) -> RelevanceModel:
+        """Models fitted on the rows whose id is in `keep` (pairs: both reports kept)."""
+        exs: list[Example] = [e for r, e in zip(self.rows, self.examples, strict=True) if r["id"] in keep]
+        model = fit_model(exs, feature_names([r.name for r in self.watch.roles]), "cv",
+                          self.embedder.name if self.embedder else "")
+        kept = {str(r["story"]) for r in self.rows if r["id"] in keep and r.get("story")}
+        stories, join, join_unknown, notes = fit_stories(self.watch, [r for r in self.reports if r.story in kept])
+        return replace(model, stories=stories, join_threshold=join, join_unknown_time=join_unknown, notes=notes)
+
+
+def run_replay(settings: Settings, model: RelevanceModel | None, rows: Sequence[Mapping[str, Any]],
+               embedder: Embedder | None) -> dict[str, dict[str, Any]]:
+    w = replace(settings.watches[0], model=model)
+    s = replace(settings, watches=(w,))
+    out = asyncio.run(replay_rows(s, [{k: r.get(k) for k in FIELDS} for r in rows], embedder))
+    return {str(o["id"]): o for o in out}
+
+
+def loso(data: Labelled, settings: Settings) -> tuple[list[bool], list[bool], list[tuple[float, float]], int]:
+    """Held-out predictions: relevance (gold, predicted) and per-report B-cubed (P, R)."""
+    gold_rel: list[bool] = []
+    pred_rel: list[bool] = []
+    b3: list[tuple[float, float]] = []
+    folds = 0
+    for corpus in data.corpora:
+        stories = sorted({str(r["story"]) for r in corpus if r.get("story")})
+        negatives = [r for r in corpus if not r.get("story")]
+        for k, story in enumerate(stories):
+            held = [r for r in corpus if r.get("story") == story]
+            held += [r for i, r in enumerate(negatives) if i % len(stories) == k]
+            held_ids = {str(r["id"]) for r in held}
+            model = data.fit({str(r["id"]) for r in data.rows} - held_ids)
+            ours = run_replay(settings, model, corpus, data.embedder)
+            folds += 1
+            for r in held:
+                gold_rel.append(bool(r["relevant"]))
+                pred_rel.append(bool(ours[str(r["id"])]["relevant"]))
+            b3 += bcubed_items(corpus, ours, story)
+    return gold_rel, pred_rel, b3, folds
+
+
+def bcubed_items(corpus: Sequence[Mapping[str, Any]], ours: Mapping[str, Mapping[str, Any]], story: str
+                 ) -> list[tuple[float, float]]:
+    """B-cubed precision and recall of each report of one gold story, over gold-relevant reports."""
+    rel = [r for r in corpus if r["relevant"]]
+    cluster_of = {str(r["id"]): (ours[str(r["id"])]["story"] if ours[str(r["id"])]["relevant"] else None)
+                  or f"missed:{r['id']}" for r in rel}
+    gold_of = {str(r["id"]): str(r["story"]) for r in rel}
+    out = []
+    for i in (str(r["id"]) for r in rel if r["story"] == story):
+        mine = {j for j in cluster_of if cluster_of[j] == cluster_of[i]}
+        same = {j for j in gold_of if gold_of[j] == story}
+        out.append((len(mine & same) / len(mine), len(mine & same) / len(same)))
+    return out
+
+
+def mean_b3(items: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
+    p = sum(x[0] for x in items) / len(items)
+    r = sum(x[1] for x in items) / len(items)
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def scored(rows: Sequence[Mapping[str, Any]], ours: Mapping[str, Mapping[str, Any]]
+           ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    gold = [bool(r["relevant"]) for r in rows]
+    rel = relevance(gold, [bool(ours[str(r["id"])]["relevant"]) for r in rows])
+    stories = sorted({str(r["story"]) for r in rows if r.get("story")})
+    return rel, mean_b3([x for s in stories for x in bcubed_items(rows, ours, s)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    ap.add_argument("--engine", choices=("auto", "replay", "local"), default="auto")
-    ap.add_argument("-v", "--verbose", action="store_true", help="list every error with its reasons")
+    ap.add_argument("--no-embedding", action="store_true", help="terms only (no multilingual signal)")
+    ap.add_argument("--skip-loso", action="store_true", help="cross-corpus and in-sample only (quicker)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list the cross-corpus errors with reasons")
     args = ap.parse_args(argv)
-    rows = [json.loads(x) for x in args.corpus.read_text("utf-8").splitlines() if x.strip()]
-    inputs = [{k: r.get(k) for k in ("id", "title", "summary", "source", "url", "published", "lang")}
-              for r in rows]
-    started = datetime.now(UTC)
-    results, engine = run_system(args.engine, args.config, inputs)
-    elapsed = (datetime.now(UTC) - started) / timedelta(milliseconds=1)
-    gold_rel = [bool(r["relevant"]) for r in rows]
-    gold_story = {r["id"]: r["story"] for r in rows if r["relevant"]}
-    ours = {r["id"]: r for r in results}
-    kw = [keyword_relevant(r) for r in rows]
-    print(f"corpus {args.corpus} ({len(rows)} items, {sum(gold_rel)} relevant, "
-          f"{len(set(gold_story.values()))} stories); system: {engine}, {elapsed:.0f} ms")
-    print("relevance")
-    print(line("deskwatch", relevance(gold_rel, [bool(ours[r["id"]]["relevant"]) for r in rows])))
-    print(line("baseline keyword filter", relevance(gold_rel, kw)))
-    systems: list[tuple[str, Mapping[str, str | None]]] = [
-        ("deskwatch", {i: ours[i]["story"] for i in ours}),
-        *((f"baseline keyword + fuzzy ≥ {t}", fuzzy_stories(rows, kw, t)) for t in (60, 80)),
-        *((f"baseline gold-rel + fuzzy ≥ {t}", fuzzy_stories(rows, gold_rel, t)) for t in (60, 80)),
-    ]
-    for metric in ("pairwise", "bcubed"):
-        print(f"stories ({metric}, over gold-relevant items)")
-        for name, pred in systems:
-            print(line(name, story_scores(gold_story, pred)[metric]))
-    if args.verbose:
-        _details(rows, ours)
+    import time
+
+    t0 = time.perf_counter()
+    settings = load_settings(str(args.config))
+    watch = settings.watches[0]
+    inner = None if args.no_embedding else load_embedder()
+    from bench.crossval import DiskCache
+
+    emb = DiskCache(inner) if inner else None
+    data = Labelled(watch, CORPORA, emb)
+    if emb:
+        emb.save()
+    dev, dev2 = data.corpora
+    print(f"corpora: dev.jsonl {len(dev)} items, dev2.jsonl {len(dev2)} items; signal: "
+          f"{'terms + ' + emb.name if emb else 'terms only'}")
+    print("OUT OF SAMPLE")
+    if not args.skip_loso:
+        g, p, b3, folds = loso(data, settings)
+        print(f"leave-one-story-out over both corpora ({folds} folds)")
+        print(line("relevance", relevance(g, p)))
+        print(line("stories B-cubed (held-out reports)", mean_b3(b3)))
+    ids = [{str(r["id"]) for r in c} for c in data.corpora]
+    for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
+        ours = run_replay(settings, data.fit(ids[fit_on]), data.corpora[score], emb)
+        rel, b3s = scored(data.corpora[score], ours)
+        print(name)
+        print(line("relevance", rel))
+        print(line("stories B-cubed", b3s))
+        if args.verbose:
+            _details(data.corpora[score], ours)
+    print("BASELINES (no fitting)")
+    for c, name in zip(data.corpora, ("dev", "dev2"), strict=True):
+        kw = [keyword_relevant(r) for r in c]
+        print(line(f"keyword filter, {name}", relevance([bool(r["relevant"]) for r in c], kw)))
+        gold_story = {str(r["id"]): str(r["story"]) for r in c if r["relevant"]}
+        fz = story_scores(gold_story, fuzzy_stories(c, kw, 60))["bcubed"]
+        print(line(f"keyword + fuzzy ≥ 60 stories, {name}", fz))
+    print("IN SAMPLE (fitted on both corpora, scored on them: not a measure of new news)")
+    model = data.fit(set().union(*ids))
+    for c, name in zip(data.corpora, ("dev", "dev2"), strict=True):
+        rel, b3s = scored(c, run_replay(settings, model, c, emb))
+        print(line(f"relevance, {name}", rel))
+        print(line(f"stories B-cubed, {name}", b3s))
+    print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
 
 def _details(rows: Sequence[Mapping[str, Any]], ours: Mapping[str, Mapping[str, Any]]) -> None:
-    print("\nrelevance errors")
     for r in rows:
-        o = ours[r["id"]]
+        o = ours[str(r["id"])]
         if bool(o["relevant"]) != bool(r["relevant"]):
-            kind = "FP" if o["relevant"] else "FN"
-            print(f"  {kind} {r['id']} [{r['lang']}] {o['score']}: {' | '.join(o['reasons'])}")
-    print("\nstories (gold -> predicted)")
+            print(f"    {'FP' if o['relevant'] else 'FN'} {r['id']} [{r['lang']}] {o['score']}: {o['reasons'][0]}")
     by_gold: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         if r["relevant"]:
-            by_gold[r["story"]].append(f"{r['id']}->{ours[r['id']]['story']}")
+            by_gold[str(r["story"])].append(f"{r['id']}->{ours[str(r['id'])]['story']}")
     for g, members in sorted(by_gold.items()):
-        print(f"  {g}: {' '.join(members)}")
-    for r in rows:
-        o = ours[r["id"]]
-        why = [x for x in o["reasons"] if x.startswith(("joins", "new story", "adds", "repeats"))]
-        if o["story"]:
-            print(f"  {r['id']} {r['story'] or '-'}: {' | '.join(why)}")
+        print(f"    {g}: {' '.join(members)}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import aiohttp
 
 from bot.commands_impl import Commands, load_added_feeds
+from bot.embedding import Embedder, load_embedder
 from bot.fetch import Fetcher
 from bot.model import Destination
 from bot.outbox import DeliveryReport, deliver_pending
@@ -73,7 +74,10 @@ class SinkFactory:
 
 
 async def open_context(settings: Settings, *, env: Mapping[str, str] | None = None, store: Store | None = None,
-                       dry_run: bool = False, with_fetcher: bool = True) -> tuple[Context, SinkFactory]:
+                       dry_run: bool = False, with_fetcher: bool = True, embedder: Embedder | None = None
+                       ) -> tuple[Context, SinkFactory]:
+    """Everything a poll cycle needs. `embedder`: the multilingual signal (`load_embedder()`);
+    None runs on term features alone (tests, benchmarks that measure the cheap path)."""
     env = os.environ if env is None else env
     store = store or SqliteStore(settings.storage.path)
     await store.open()
@@ -83,7 +87,7 @@ async def open_context(settings: Settings, *, env: Mapping[str, str] | None = No
         await fetcher.__aenter__()
     session = aiohttp.ClientSession()
     factory = SinkFactory(env=env, session=session, dry_run=dry_run)
-    ctx = Context(settings=settings, store=store, fetcher=fetcher, make_sink=factory)
+    ctx = Context(settings=settings, store=store, fetcher=fetcher, make_sink=factory, embedder=embedder)
     await load_added_feeds(ctx)
     for dest in settings.destinations:
         sink = factory(dest)
@@ -106,7 +110,7 @@ async def close_context(ctx: Context, factory: SinkFactory) -> None:
 
 async def once(settings: Settings, *, dry_run: bool = False) -> tuple[CycleReport, DeliveryReport]:
     """One poll cycle and one delivery pass to every configured destination, then exit."""
-    ctx, factory = await open_context(settings, dry_run=dry_run)
+    ctx, factory = await open_context(settings, dry_run=dry_run, embedder=load_embedder())
     try:
         report = await poll_due_feeds(ctx, utcnow())
         return report, await deliver_pending(ctx, utcnow())
@@ -119,7 +123,7 @@ async def run(settings: Settings) -> None:
     from bot.scheduler import build_scheduler, refresh_digests
 
     env = os.environ
-    ctx, factory = await open_context(settings)
+    ctx, factory = await open_context(settings, embedder=load_embedder())
     scheduler = build_scheduler(ctx, await all_subscriptions(ctx))
 
     async def changed() -> None:

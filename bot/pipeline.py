@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from bot.core import schedule
 from bot.core.feed import normalize, parse
 from bot.core.identity import IdentityVerdict
-from bot.core.relevance.match import match_item
+from bot.core.relevance.match import analyse, decide, needs_embedding
 from bot.core.stories import cluster
+from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
+from bot.embedding import Embedder, embed_async, item_text
 from bot.fetch import Fetcher
 from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, Story, Subscription
 from bot.platforms.base import Sink
@@ -41,6 +43,8 @@ class Context:
     rng: random.Random = field(default_factory=random.Random)
     stopped_platforms: dict[str, str] = field(default_factory=dict)  # platform -> why (bad token)
     check_age: bool = True  # replay turns this off: an archive is old by definition
+    time_unknown_any_age: bool = False  # replay only: an undated row may join a story of any age
+    embedder: Embedder | None = None  # the multilingual signal (None: terms only)
     make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
     extra_feeds: dict[str, FeedSettings] = field(default_factory=dict)  # added by slash command
     # Feeds are fetched concurrently, but items are matched and merged one at a time: two outlets
@@ -148,11 +152,13 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
 async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
                       subs: Sequence[Subscription], report: CycleReport) -> ItemOutcome:
     store = ctx.store
-    m = match_item(watch, item)
+    analysis = analyse(watch, item)
+    vector = await _embedding(ctx, item) if needs_embedding(watch, analysis) else None
+    m = decide(watch, analysis, vector)
     await store.save_match(item.key, m)
     if not m.relevant:
         await store.record_events([ItemEvent(item.key, now, "filtered",
-                                             f"{watch.name}: score {m.score:.2f}; " + "; ".join(m.reasons))])
+                                             f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons))])
         return ItemOutcome(item, False, m.score, None, m.reasons)
     report.relevant += 1
     too_old = ctx.check_age and item.dated and now - item.published > timedelta(
@@ -166,16 +172,24 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
     else:
-        since = cluster.candidate_since(watch, item)
-        cands = await store.story_candidates(watch.name, cluster.story_keys(watch, item), since,
-                                             cluster.MAX_CANDIDATES)
-        a = cluster.assign(watch, item, m, cands, now)
+        if vector is None:  # relevant items are few: compare them by meaning too
+            vector = await _embedding(ctx, item)
+        facts = item_facts(watch, item, analysis.reading, vector)
+        a, cands = await _closest_story(ctx, watch, item, m, facts, now,
+                                        cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
+        if a.story_id is None and not item.dated and not ctx.time_unknown_any_age:
+            old, _ = await _closest_story(ctx, watch, item, m, facts, now, cluster.EPOCH)
+            if old.story_id is not None:  # an undated rehash of old news: record it, do not re-alert
+                await store.record_events([ItemEvent(item.key, now, "old-story", "no date, and it matches a story "
+                                                     "older than the window: recorded, not alerted; "
+                                                     + "; ".join(old.reasons), story_id=old.story_id)])
+                return ItemOutcome(item, True, m.score, None, (*m.reasons, *old.reasons, "old story: not alerted"))
         reasons = a.reasons
         if a.story_id is not None:
             base = next(c for c in cands if c.id == a.story_id)
-            story, is_new = cluster.add_source(base, watch, item, m, a), False
+            story, is_new = cluster.add_source(base, watch, item, m, a, facts), False
         else:
-            story, is_new = cluster.new_story(watch, item, m), True
+            story, is_new = cluster.new_story(watch, item, m, facts), True
         await store.save_story(story)
     event = "new-story" if is_new else "merged"
     report.new_stories += is_new
@@ -256,6 +270,24 @@ async def _join_twin(ctx: Context, item: Item, twin: Item, now: datetime, report
     await route(ctx, watch, grown, item, False, now, await all_subscriptions(ctx))
     await store.mark_processed([item.key])
     return True
+
+
+async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
+    if ctx.embedder is None:
+        return None
+    return await embed_async(ctx.embedder, item_text(item.title, item.summary))
+
+
+async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
+                         since: datetime) -> tuple[cluster.Assignment, list[Story]]:
+    """Candidates sharing a key, plus the latest stories (another language may share no key)."""
+    keyed = await ctx.store.story_candidates(watch.name, cluster.story_keys(watch, item, facts), since,
+                                             cluster.MAX_CANDIDATES)
+    wide = since == cluster.EPOCH  # a report of unknown time in a replay: its story may be anywhere
+    n_recent = cluster.UNKNOWN_TIME_CANDIDATES if wide else cluster.RECENT_CANDIDATES
+    recent = [s for s in await ctx.store.latest_stories(n_recent, watch.name) if s.last_published >= since]
+    cands = list({s.id: s for s in (*keyed, *recent)}.values())
+    return cluster.assign(watch, item, m, cands, now, facts), cands
 
 
 # --- routing into the outbox -----------------------------------------------------------------

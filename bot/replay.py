@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.core.feed.normalize import normalize_entry
 from bot.core.identity import IdentityVerdict
+from bot.embedding import Embedder
 from bot.model import Entry, Item
 from bot.pipeline import Context, process_items, record_duplicates
 from bot.settings import FeedSettings, Settings
@@ -50,13 +51,16 @@ def row_to_item(row: Mapping[str, Any], clock: datetime) -> tuple[Item, datetime
     return normalize_entry(entry, feed, now), now
 
 
-async def replay_rows(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Run rows through the live steps in a fresh temporary store; one result dict per row."""
+async def replay_rows(settings: Settings, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None = None
+                      ) -> list[dict[str, Any]]:
+    """Run rows through the live steps in a fresh temporary store; one result dict per row.
+    A row without a date is "time unknown": it may join a story of any age on content alone."""
     with tempfile.TemporaryDirectory(prefix="deskwatch-replay-") as tmp:
         store = SqliteStore(str(Path(tmp) / "replay.db"))
         await store.open()
         try:
-            ctx = Context(settings=settings, store=store, check_age=False)
+            ctx = Context(settings=settings, store=store, check_age=False, time_unknown_any_age=True,
+                          embedder=embedder)
             return await _replay(ctx, rows)
         finally:
             await store.close()

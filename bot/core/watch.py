@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bot.core.relevance.model import RelevanceModel, feature_names, from_json
 from bot.core.relevance.terms import Lexicon, Term, build_lexicon, fold
 from bot.core.watch_check import Checker
 
@@ -94,6 +95,9 @@ class Watch:
     entities: tuple[Entity, ...] = ()
     stopwords: frozenset[str] = frozenset()
     stories: StoryRules = field(default_factory=StoryRules)
+    model: RelevanceModel | None = None  # fitted weights (the watch's .model.json); None: a prior
+    languages: frozenset[str] = frozenset()  # languages the role terms are written for
+    model_path: str = ""  # where `deskwatch train` writes the fitted model (set by config loading)
     lexicon: Lexicon = field(default_factory=Lexicon, compare=False, hash=False, repr=False)
 
     def role(self, name: str) -> Role | None:
@@ -105,7 +109,7 @@ class Watch:
 
 TOP_KEYS = {"title", "description", "threshold", "story_window_hours", "fields", "matching",
             "background", "roles", "require", "proximity", "exclusions", "entities", "stopwords",
-            "stories", "include"}
+            "stories", "include", "model"}
 
 
 def load_watch(name: str, data: Mapping[str, Any], where: str) -> tuple[Watch | None, list[str]]:
@@ -142,6 +146,8 @@ def load_watch(name: str, data: Mapping[str, Any], where: str) -> tuple[Watch | 
         entities=_entities(c, data, where),
         stopwords=_stopwords(c, data, where),
         stories=_stories(c, data, where),
+        model=_model(c, data, where, [r.name for r in roles]),
+        languages=frozenset(t.lang for r in roles for t in r.terms if t.lang != "any"),
     )
     if c.errors:
         return None, c.errors
@@ -229,6 +235,21 @@ def _entities(c: Checker, data: Mapping[str, Any], where: str) -> tuple[Entity, 
         out.append(Entity(eid, c.get(t, "label", str, w, eid), c.get(t, "kind", str, w, "concept"),
                           c.number(t, "weight", w, 1.0), c.lang_terms(t, w, frozenset({"id"}))))
     return tuple(out)
+
+
+def _model(c: Checker, data: Mapping[str, Any], where: str, roles: list[str]) -> RelevanceModel | None:
+    """The fitted model's content (config loading reads the file the watch's `model` names)."""
+    raw = data.get("model")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        c.err(f"{where}.model", "must name a model file written by `deskwatch train`")
+        return None
+    from bot.core.stories.compare import PAIR_FEATURES  # late: compare.py imports this module
+
+    model, errors = from_json(raw, feature_names(roles), f"{where}.model", PAIR_FEATURES)
+    c.errors.extend(errors)
+    return model
 
 
 def _stopwords(c: Checker, data: Mapping[str, Any], where: str) -> frozenset[str]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.relevance.match import match_item
+from bot.core.relevance.match import match_item, model_of
 from bot.core.relevance.terms import build_lexicon, fold, parse_term, sentences, tokenize
 from bot.model import Item
 from tests.unit.test_watch import config_watch
@@ -39,7 +39,7 @@ RELEVANT = [
 def test_relevant(lang: str, title: str, summary: str) -> None:
     m = match_item(WATCH, item(title, summary, lang))
     assert m.relevant, m.reasons
-    assert m.watch == WATCH.name and m.score >= WATCH.threshold
+    assert m.watch == WATCH.name and m.score >= model_of(WATCH).threshold
 
 
 IRRELEVANT = [
@@ -72,8 +72,8 @@ def test_reasons_say_which_terms_where_and_which_exclusion() -> None:
     m = match_item(WATCH, item("Russian tourists visit North Korea's resort near a missile site"))
     text = " | ".join(m.reasons)
     assert "actor" in text and "'North Korea' in title" in text
-    assert "exclusion 'civilian Russia-DPRK ties" in text
-    assert "threshold" in text
+    assert "exclusion: 'civilian Russia-DPRK ties" in text
+    assert text.startswith("p ") and "model" in text
 
 
 def test_background_hits_are_named_as_background() -> None:

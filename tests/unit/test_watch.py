@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +12,11 @@ from bot.core.watch import Watch, load_watch
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def merged_watch_data(path: Path = CONFIG / "watches" / "dprk-russia.toml") -> dict[str, Any]:
-    """Read a watch file and its includes the way settings does: lists concatenated, tables merged."""
-    data = tomllib.loads(path.read_text("utf-8"))
-    for inc in data.pop("include", []):
-        extra = merged_watch_data(path.parent / inc)
-        for k, v in extra.items():
-            if isinstance(v, list) and isinstance(data.get(k), list):
-                data[k] = [*data[k], *v]
-            elif isinstance(v, dict) and isinstance(data.get(k), dict):
-                data[k] = {**data[k], **v}
-            else:
-                data[k] = v
-    return data
-
-
 def config_watch() -> Watch:
-    watch, errors = load_watch("dprk-russia", merged_watch_data(), "watches[0]")
-    assert errors == [] and watch is not None
-    return watch
+    """The shipped watch with its fitted model, loaded as the bot loads it."""
+    from bot.settings import load_settings
+
+    return load_settings(str(CONFIG / "deskwatch.toml")).watches[0]
 
 
 MINIMAL: dict[str, Any] = {

@@ -1,106 +1,111 @@
-"""Relevance: score an item against a watch and say why, in words an analyst can check.
+"""Relevance: the watch's fitted model weighs what the item says, and says why in plain words.
 
-score = Σ role weight × role strength (best hit's place weight + a quarter of the second best)
-      + proximity bonuses − exclusion penalties (scaled by where the exclusion term sits).
-Relevant when the score reaches the threshold AND one required role combination is present
-with at least `require_strength` each (i.e. in the title or lead, not only in the background).
+One analysis per item (`analyse`: where each term sits, the features) is shared by matching
+and story merging. `decide` turns it into a verdict: the cheap model (terms only) when it is
+sure, the full model (terms + multilingual embedding) when it is not and a vector is given.
+A missing role lowers the probability; it no longer vetoes (a security chief meeting Kim in
+Pyongyang names no troops and is still news on this watch).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from bot.core.relevance.features import (
+    EMBED_FEATURE,
+    LANGUAGE_FEATURE,
+    best_by_role,
+    exclusion_hits,
+    proximity_hits,
+    term_features,
+    where,
+)
+from bot.core.relevance.model import Logistic, RelevanceModel, sigmoid
 from bot.core.relevance.placement import Placed, Reading, read_item
 from bot.core.watch import Watch
 from bot.model import Item, Match
 
-SECOND_HIT_SHARE = 0.25  # a second mention adds a little: repetition is weak evidence
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything read from one item, computed once."""
+
+    item: Item
+    reading: Reading
+    features: dict[str, float]
+    lang: str
 
 
-def _where(p: Placed) -> str:
-    place = f"{p.field}, background" if p.background else p.field
-    near = f" ~{p.hit.score:.2f}" if p.hit.fuzzy else ""
-    return f"'{p.hit.term}'{near} in {place}"
+def language_of(item: Item) -> str:
+    return (item.lang or "any").split("-")[0].split("_")[0].casefold()
 
 
-def role_strengths(watch: Watch, reading: Reading) -> dict[str, tuple[float, float, list[Placed]]]:
-    """role -> (strength, best single hit weight, hits best first)."""
-    by_role: dict[str, list[Placed]] = defaultdict(list)
-    for p in reading.tagged("role:"):
-        by_role[p.hit.tag[5:]].append(p)
-    out: dict[str, tuple[float, float, list[Placed]]] = {}
-    for r in watch.roles:
-        hits = sorted(by_role.get(r.name, []), key=lambda p: -p.weight)
-        best = hits[0].weight if hits else 0.0
-        second = hits[1].weight if len(hits) > 1 else 0.0
-        out[r.name] = (best + SECOND_HIT_SHARE * second, best, hits)
-    return out
-
-
-def _proximity_bonus(watch: Watch, reading: Reading) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    roles = reading.tagged("role:")
-    for prox in watch.proximity:
-        a, b = (f"role:{r}" for r in prox.roles)
-        pairs = [(x, y) for x in roles if x.hit.tag == a and not x.background
-                 for y in roles if y.hit.tag == b and not y.background and y.sentence == x.sentence
-                 and abs(x.hit.start - y.hit.start) <= prox.window]
-        if pairs:
-            x, y = pairs[0]
-            out.append((prox.bonus, f"+{prox.bonus:g} {prox.roles[0]} near {prox.roles[1]} "
-                                    f"('{x.hit.term}' … '{y.hit.term}')"))
-    return out
-
-
-def _penalties(watch: Watch, reading: Reading) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    hits = reading.tagged("excl:")
-    for ex in watch.exclusions:
-        mine = sorted((p for p in hits if p.hit.tag == f"excl:{ex.name}"), key=lambda p: -p.weight)
-        if mine:
-            pen = round(ex.penalty * mine[0].weight, 2)
-            out.append((pen, f"-{pen:g} exclusion '{ex.name}': {_where(mine[0])}"))
-    return out
-
-
-def match_item(watch: Watch, item: Item) -> Match:
+def analyse(watch: Watch, item: Item) -> Analysis:
     reading = read_item(watch, item)
-    strengths = role_strengths(watch, reading)
-    score = 0.0
-    reasons: list[str] = []
-    for r in watch.roles:
-        strength, _, hits = strengths[r.name]
-        if hits:
-            score += r.weight * strength
-            reasons.append(f"{r.name} {r.weight * strength:.2f}: {_where(hits[0])}"
-                           + (f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""))
-    for bonus, why in _proximity_bonus(watch, reading):
-        score += bonus
-        reasons.append(why)
-    for pen, why in _penalties(watch, reading):
-        score -= pen
-        reasons.append(why)
-    combo_ok, combo_why = _required(watch, strengths)
-    relevant = combo_ok and score >= watch.threshold
-    verdict = "≥" if score >= watch.threshold else "<"
-    reasons.append(f"score {score:.2f} {verdict} threshold {watch.threshold:g}")
-    if combo_why:
-        reasons.append(combo_why)
-    return Match(watch=watch.name, relevant=relevant, score=round(score, 3), reasons=tuple(reasons))
+    lang = language_of(item)
+    return Analysis(item, reading, term_features(watch, reading, lang), lang)
 
 
-def _required(watch: Watch, strengths: dict[str, tuple[float, float, list[Placed]]]) -> tuple[bool, str]:
-    if not watch.require:
-        return True, ""
-    missing_best: list[str] = []
-    for combo in watch.require:
-        weak = [r for r in combo if strengths.get(r, (0.0, 0.0, []))[1] < watch.require_strength]
-        if not weak:
-            return True, ""
-        if not missing_best or len(weak) < len(missing_best):
-            missing_best = weak
-    parts = []
-    for r in missing_best:
-        hits = strengths.get(r, (0.0, 0.0, []))[2]
-        parts.append(f"{r} only as background ({_where(hits[0])})" if hits else f"no {r} term")
-    return False, "missing required role: " + ", ".join(parts)
+def prior_model(watch: Watch) -> RelevanceModel:
+    """Used when a watch ships no fitted model: the analyst's role weights and threshold as a
+    logistic model (all required roles in the lead clear it; a missing one rarely does)."""
+    weights = {f"{r.name}.lead": r.weight for r in watch.roles}
+    weights.update({"roles.all_lead": 2.0, "proximity": 1.0, "exclusion": -1.0})
+    return RelevanceModel("prior from the watch's weights (no fitted model)", 0.5,
+                          Logistic(-(watch.threshold + 1.0), weights))
+
+
+def model_of(watch: Watch) -> RelevanceModel:
+    return watch.model if watch.model is not None else prior_model(watch)
+
+
+def needs_embedding(watch: Watch, a: Analysis) -> bool:
+    """Whether the multilingual signal should be computed for this item (it costs ~50 ms)."""
+    m = model_of(watch)
+    return m.wants_embedding(sigmoid(m.cheap.logit(a.features)), a.features.get(LANGUAGE_FEATURE, 0.0) > 0)
+
+
+def decide(watch: Watch, a: Analysis, vector: Sequence[float] | None = None) -> Match:
+    m = model_of(watch)
+    x = dict(a.features)
+    cheap_p = sigmoid(m.cheap.logit(x))
+    used, label = m.cheap, "terms"
+    if vector is not None and m.full is not None and m.probe is not None and m.wants_embedding(
+            cheap_p, x.get(LANGUAGE_FEATURE, 0.0) > 0):
+        x[EMBED_FEATURE] = m.probe.logit(vector)
+        used, label = m.full, "terms + multilingual signal"
+    p = sigmoid(used.logit(x))
+    relevant = p >= m.threshold
+    reasons = [f"p {p:.2f} {'≥' if relevant else '<'} {m.threshold:.2f} ({label}; model {m.version})"]
+    reasons += _contributions(watch, a, used, x)
+    return Match(watch=watch.name, relevant=relevant, score=round(p, 4), reasons=tuple(reasons))
+
+
+def match_item(watch: Watch, item: Item, vector: Sequence[float] | None = None) -> Match:
+    return decide(watch, analyse(watch, item), vector)
+
+
+def _contributions(watch: Watch, a: Analysis, model: Logistic, x: dict[str, float]) -> list[str]:
+    """One line per feature that moved the decision, with the evidence behind it."""
+    roles = best_by_role(watch, a.reading)
+    evidence = {f"{name}.{k}": _role_evidence(hits) for name, hits in roles.items() for k in ("lead", "any", "count")}
+    evidence["proximity"] = "; ".join(w for _, w in proximity_hits(watch, a.reading))
+    evidence["exclusion"] = "; ".join(w for _, w in exclusion_hits(watch, a.reading))
+    evidence[LANGUAGE_FEATURE] = f"no watch terms in '{a.lang}'"
+    evidence[EMBED_FEATURE] = "similarity to labelled relevant news, any language"
+    out = []
+    for f, c in model.contributions(x):
+        ev = evidence.get(f, "")
+        out.append(f"{c:+.2f} {f}" + (f": {ev}" if ev else ""))
+    missing = [r.name for r in watch.roles if not roles.get(r.name)]
+    if missing:
+        out.append("no " + ", ".join(missing) + " term")
+    return out
+
+
+def _role_evidence(hits: Sequence[Placed]) -> str:
+    if not hits:
+        return ""
+    more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
+    return where(hits[0]) + more

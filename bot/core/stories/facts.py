@@ -8,7 +8,9 @@ compare across languages; stems and headline text compare only within a language
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.relevance.placement import Reading, read_item
 from bot.core.relevance.terms import fold, script, sentences
@@ -31,6 +33,8 @@ class Facts:
     names: frozenset[str]  # capitalised words the gazetteer does not know (people, outlets, places)
     text: str  # folded title + lead, for near-duplicate comparison
     lang: str
+    published: datetime | None = None  # None: the report carried no date
+    vector: tuple[float, ...] | None = None  # multilingual embedding, when computed
 
 
 def stem(token: str) -> str | None:
@@ -51,8 +55,9 @@ def stem(token: str) -> str | None:
     return token[:6]
 
 
-def item_facts(watch: Watch, item: Item, reading: Reading | None = None) -> Facts:
-    reading = reading or read_item(watch, item, fuzzy=False)  # exact spellings suffice to compare
+def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
+               vector: Sequence[float] | None = None) -> Facts:
+    reading = reading or read_item(watch, item)
     ents: dict[str, float] = {}
     for p in reading.tagged("ent:"):
         eid = p.hit.tag[4:]
@@ -72,7 +77,8 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None) -> Fact
     raw = f"{item.title}\n{item.summary}"
     found_dates, _ = dates(raw)
     return Facts(ents, frozenset(figures(raw)), frozenset(found_dates), frozenset(years(raw)), stems,
-                 names(watch, item), reading.text_of("title", "lead"), item.lang)
+                 names(watch, item), reading.text_of("title", "lead"), item.lang,
+                 item.published if item.dated else None, tuple(vector) if vector is not None else None)
 
 
 def names(watch: Watch, item: Item) -> frozenset[str]:

