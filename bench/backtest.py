@@ -9,9 +9,9 @@ matching and merging steps directly), every item here travels the live path:
 
 * One RSS 2.0 feed per outlet (`source`), served on 127.0.0.1 (port 0). The server has a "today":
   a feed shows only the items released so far (newest first, up to FEED_SIZE).
-* Items are released on their `published` day. An undated item (`published` "") is released on a
-  day picked by hashing its id over the corpus's date range, and is served WITHOUT a pubDate, so
-  the bot sees it as undated, as it would a live feed's.
+* Items are released on their `published` day. An undated item (`published` "") is served WITHOUT
+  a pubDate, so the bot sees it as undated, as it would a live feed's; its release day is chosen
+  by `--undated` (see release_days: by default with its development's first dated report).
 * Each simulated day (only days on which something is released; an empty day would only bring
   304s) the clock is set to POLL_HOUR UTC of that day, every feed is made due, one poll cycle
   (`pipeline.poll_due_feeds`) and one outbox delivery pass (`outbox.deliver_pending`) run. One
@@ -134,23 +134,35 @@ def read_labels(path: Path) -> dict[str, Label]:
     return {str(r["id"]): Label(bool(r.get("relevant")), str(r.get("story") or "")) for r in _jsonl(path)}
 
 
-UNDATED = ["end"]  # how undated items are released: "end" (default) or "spread" (set by --undated)
+UNDATED = ["story"]  # how undated items are released: "story" (default), "end" or "spread" (--undated)
 EMBEDDER: list[Embedder | None] = [None]  # the multilingual signal, when --embedding is given
 
 
-def release_days(items: Sequence[FeedItem]) -> dict[str, date]:
-    """Release day per item: its own date; an undated item, by default, the day after the last
-    dated one (the corpus lists undated items at its end, and nothing says when they appeared:
-    live, they are news seen late, so they test the "old story: recorded, not alerted" rule).
-    With --undated spread, a day picked by hashing its id over the corpus's date range."""
+def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None = None) -> dict[str, date]:
+    """Release day per item: its own date. An undated item's real day is unknown; three ways to
+    simulate the world (the bot never sees the labels used here):
+      story  — the first dated day of its gold story, i.e. it appeared with the other reports of
+               its development (a feed without dates is still a feed of fresh news); undated items
+               of no dated story are released after the last dated day;
+      end    — all after the last dated day (the corpus lists them at its end): news seen late,
+               which tests the "old story: recorded, not alerted" rule;
+      spread — a day picked by hashing its id over the corpus's date range."""
     dated = [i.published for i in items if i.published is not None]
     first, last = (min(dated), max(dated)) if dated else (date(2025, 1, 1), date(2025, 1, 1))
     span = (last - first).days + 1
+    story_day: dict[str, date] = {}
+    for item in items:
+        lab = labels.get(item.id) if labels is not None else None
+        if item.published is not None and lab is not None and lab.story:
+            story_day[lab.story] = min(story_day.get(lab.story, item.published), item.published)
     out: dict[str, date] = {}
     for item in items:
         if item.published is not None:
             out[item.id] = item.published
-        elif UNDATED[0] == "end":
+        elif UNDATED[0] == "story" and labels is not None and labels.get(item.id) and labels[item.id].story \
+                and story_day.get(labels[item.id].story):
+            out[item.id] = story_day[labels[item.id].story]
+        elif UNDATED[0] in ("end", "story"):
             out[item.id] = last + timedelta(days=1)
         else:
             h = int.from_bytes(hashlib.sha256(item.id.encode()).digest()[:8], "big")
@@ -313,9 +325,8 @@ def backtest_settings(settings: Settings, feeds: tuple[FeedSettings, ...], db: P
                    subscriptions=subs, storage=StorageSettings(path=str(db)))
 
 
-async def simulate(items: Sequence[FeedItem], settings: Settings) -> LiveRun:
+async def simulate(items: Sequence[FeedItem], settings: Settings, release: Mapping[str, date]) -> LiveRun:
     """Release the items day by day and run the live bot on them; return what the desk got."""
-    release = release_days(items)
     days = sorted(set(release.values()))
     async with FeedServer() as server:
         feeds = CorpusFeeds(server, items, release)
@@ -528,8 +539,20 @@ def report(name: str, run: LiveRun, items: Sequence[FeedItem], sc: Scores, wall:
 def run_corpus(path: Path, settings: Settings) -> tuple[LiveRun, list[FeedItem], Scores]:
     """Run one corpus through the live bot in a fresh database, then (only then) score it."""
     items = read_feed_items(path)
-    run = asyncio.run(simulate(items, settings))
+    # The world's schedule may use the gold story to date an undated report (--undated story);
+    # the bot only ever sees the feeds, which carry no label.
+    release = release_days(items, read_labels(path) if UNDATED[0] == "story" else None)
+    run = asyncio.run(simulate(items, settings, release))
     return run, items, score(run, items, read_labels(path), settings)
+
+
+def out_of_sample(settings: Settings, fit_on: Sequence[Path]) -> Settings:
+    """The settings with each watch's models refitted on other labelled corpora."""
+    from bot.train import fit_watch, labelled_rows
+
+    rows, _ = labelled_rows([str(p) for p in fit_on])
+    watches = tuple(replace(w, model=fit_watch(w, rows, EMBEDDER[0], "backtest")) for w in settings.watches)
+    return replace(settings, watches=watches)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -538,9 +561,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "default: ../shared/corpus/dev.jsonl and dev2.jsonl")
     ap.add_argument("--config", default=str(DEFAULT_CONFIG), help="watches are taken from this config")
     ap.add_argument("-v", "--verbose", action="store_true", help="per-story table, false and impure alerts")
-    ap.add_argument("--undated", choices=("end", "spread"), default="end",
-                    help="release undated items after the dated ones (default) or on hashed days")
+    ap.add_argument("--undated", choices=("story", "end", "spread"), default="story",
+                    help="release undated items with their gold story's first report (default), after the "
+                         "dated ones, or on hashed days (see release_days)")
     ap.add_argument("--no-embedding", action="store_true", help="terms only (no multilingual signal)")
+    ap.add_argument("--model", choices=("other", "shipped"), default="other",
+                    help="other (default, out of sample): refit the models on the other dev corpus before "
+                         "replaying one; shipped: the watch's model file (fitted on both: in sample)")
     args = ap.parse_args(argv)
     UNDATED[0] = args.undated
     if not args.no_embedding:
@@ -553,8 +580,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(args.config)
     start = time.perf_counter()
     ok = True
-    for path in args.corpus or DEFAULT_CORPORA:
+    corpora = args.corpus or list(DEFAULT_CORPORA)
+    for path in corpora:
         t0 = time.perf_counter()
+        others = [p for p in DEFAULT_CORPORA if p.resolve() != path.resolve()]
+        if args.model == "other" and others:
+            settings = out_of_sample(settings, others)
+            print(f"(models refitted on {', '.join(p.name for p in others)}: out of sample for {path.name})")
         run, items, sc = run_corpus(path, settings)
         print(report(path.name, run, items, sc, time.perf_counter() - t0, args.verbose), flush=True)
         ok = ok and not run.problems

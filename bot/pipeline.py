@@ -174,11 +174,12 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     else:
         if vector is None:  # relevant items are few: compare them by meaning too
             vector = await _embedding(ctx, item)
-        facts = item_facts(watch, item, analysis.reading, vector)
+        live = not ctx.time_unknown_any_age
+        facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
         a, cands = await _closest_story(ctx, watch, item, m, facts, now,
                                         cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
-        if a.story_id is None and not item.dated and not ctx.time_unknown_any_age:
-            old, _ = await _closest_story(ctx, watch, item, m, facts, now, cluster.EPOCH)
+        if a.story_id is None and not item.dated and live:  # compare by content alone, any age
+            old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now, cluster.EPOCH)
             if old.story_id is not None:  # an undated rehash of old news: record it, do not re-alert
                 await store.record_events([ItemEvent(item.key, now, "old-story", "no date, and it matches a story "
                                                      "older than the window: recorded, not alerted; "

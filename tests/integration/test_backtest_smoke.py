@@ -67,11 +67,11 @@ def test_the_desk_gets_one_alert_per_development_and_the_summary_counts_it(
     calls: list[str] = []
     simulate, read_labels = bt.simulate, bt.read_labels
 
-    async def spy_simulate(items: list[bt.FeedItem], s: bt.Settings) -> bt.LiveRun:
+    async def spy_simulate(items: list[bt.FeedItem], s: bt.Settings, release: dict[str, date]) -> bt.LiveRun:
         calls.append("simulate")
         assert all(type(i) is bt.FeedItem for i in items)
         assert not {"relevant", "story", "note"} & set(bt.FeedItem.__dataclass_fields__)
-        return await simulate(items, s)
+        return await simulate(items, s, release)
 
     def spy_labels(path: Path) -> dict[str, bt.Label]:
         calls.append("labels")
@@ -80,7 +80,9 @@ def test_the_desk_gets_one_alert_per_development_and_the_summary_counts_it(
     monkeypatch.setattr(bt, "simulate", spy_simulate)
     monkeypatch.setattr(bt, "read_labels", spy_labels)
     run, _, sc = bt.run_corpus(corpus, settings)
-    assert calls == ["simulate", "labels"]  # labels are read once, after the run
+    # Labels: once to schedule undated reports with their development (the world's clock, not
+    # the bot's input: the bot only sees the feeds), and once, after the run, to score.
+    assert calls == ["labels", "simulate", "labels"]
 
     # What the bot produced: the rewrite a day later edits the first alert, the undated report
     # joins the capture story, the restaurant is filtered.
@@ -115,8 +117,13 @@ def test_undated_items_are_served_without_pubdate_and_labels_never_reach_the_fee
     assert all(e.find("pubDate") is not None for e in ET.fromstring(alpha).findall("./channel/item"))
     assert run.fates["t-b2"].dated is False and run.fates["t-a1"].dated is True
     last = date(2025, 1, 20)
-    assert run.release["t-b2"] == last + timedelta(days=1)  # undated: released after the dated items
-    assert run.release == bt.release_days(items)  # deterministic
+    assert run.release["t-b2"] == date(2025, 1, 20)  # undated: released with its development's first report
+    assert run.release == bt.release_days(items, bt.read_labels(corpus))  # deterministic
+    bt.UNDATED[0] = "end"
+    try:
+        assert bt.release_days(items)["t-b2"] == last + timedelta(days=1)
+    finally:
+        bt.UNDATED[0] = "story"
     assert all("too-old" not in f.events for f in run.fates.values())
 
 

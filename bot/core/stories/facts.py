@@ -56,7 +56,10 @@ def stem(token: str) -> str | None:
 
 
 def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
-               vector: Sequence[float] | None = None) -> Facts:
+               vector: Sequence[float] | None = None, first_seen_is_time: bool = False) -> Facts:
+    """The report's facts. Its time: the published date; for an undated report, the time it was
+    first seen when `first_seen_is_time` (live polling: a fresh entry is news of that hour), else
+    unknown (a replayed archive row without a date could be from any year)."""
     reading = reading or read_item(watch, item)
     ents: dict[str, float] = {}
     for p in reading.tagged("ent:"):
@@ -78,7 +81,8 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
     found_dates, _ = dates(raw)
     return Facts(ents, frozenset(figures(raw)), frozenset(found_dates), frozenset(years(raw)), stems,
                  names(watch, item), reading.text_of("title", "lead"), item.lang,
-                 item.published if item.dated else None, tuple(vector) if vector is not None else None)
+                 item.published if item.dated or first_seen_is_time else None,
+                 tuple(vector) if vector is not None else None)
 
 
 def names(watch: Watch, item: Item) -> frozenset[str]:
