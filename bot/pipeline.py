@@ -178,8 +178,11 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
         a, cands = await _closest_story(ctx, watch, item, m, facts, now,
                                         cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
-        if a.story_id is None and not item.dated and live:  # compare by content alone, any age
-            old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now, cluster.EPOCH)
+        if a.story_id is None and not item.dated and live:
+            # By content alone, against stories of any age, and only on the strict threshold: a
+            # wrong match here would silence news, which is worse for a desk than a repeat.
+            old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now,
+                                          cluster.EPOCH, lenient=False)
             if old.story_id is not None:  # an undated rehash of old news: record it, do not re-alert
                 await store.record_events([ItemEvent(item.key, now, "old-story", "no date, and it matches a story "
                                                      "older than the window: recorded, not alerted; "
@@ -280,7 +283,7 @@ async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
 
 
 async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
-                         since: datetime) -> tuple[cluster.Assignment, list[Story]]:
+                         since: datetime, lenient: bool = True) -> tuple[cluster.Assignment, list[Story]]:
     """Candidates sharing a key, plus the latest stories (another language may share no key)."""
     keyed = await ctx.store.story_candidates(watch.name, cluster.story_keys(watch, item, facts), since,
                                              cluster.MAX_CANDIDATES)
@@ -288,7 +291,7 @@ async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts
     n_recent = cluster.UNKNOWN_TIME_CANDIDATES if wide else cluster.RECENT_CANDIDATES
     recent = [s for s in await ctx.store.latest_stories(n_recent, watch.name) if s.last_published >= since]
     cands = list({s.id: s for s in (*keyed, *recent)}.values())
-    return cluster.assign(watch, item, m, cands, now, facts), cands
+    return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
 
 
 # --- routing into the outbox -----------------------------------------------------------------

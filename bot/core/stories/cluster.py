@@ -100,10 +100,12 @@ def _best_core(watch: Watch, facts: Facts, sf: StoryFacts, model: Logistic) -> t
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
-           facts: Facts | None = None) -> Assignment:
-    """Pick the story this report belongs to, or none (then the caller starts a new one)."""
+           facts: Facts | None = None, lenient: bool = True) -> Assignment:
+    """Pick the story this report belongs to, or none (then the caller starts a new one).
+    A report of unknown time joins at the threshold fitted for that case when `lenient`, else
+    at the strict one of dated reports."""
     facts = facts or facts_of(watch, item)
-    model, join = pair_model(watch, facts.published is not None)
+    model, join = pair_model(watch, facts.published is not None or not lenient)
     scored = []
     for c in candidates:
         if c.watch != watch.name:
