@@ -26,6 +26,18 @@ class FeedSettings:
         return self.source or self.name
 
 
+# Upper bounds for [polling] values. Larger ones pass TOML but break at run time (a timedelta
+# overflow, a scheduler that exits at start, a fetch that can never finish), so check-config
+# refuses them. They are far beyond any sensible setting.
+MAX_INTERVAL = 7 * 24 * 3600  # seconds: interval, min_interval, max_interval, a feed's interval
+MAX_TICK = 24 * 3600  # seconds between scheduler ticks
+MAX_TIMEOUT = 600.0  # seconds: connect_timeout, total_timeout
+MAX_BYTES = 1_000_000_000  # one response body
+MAX_REDIRECTS = 50
+MAX_CONCURRENCY = 10_000  # concurrency and per_host
+MAX_AGE_DAYS = 36_500.0  # "too old at first sight": a century is already "never"
+
+
 @dataclass(frozen=True)
 class PollingSettings:
     interval: int = 900  # seconds between polls of a healthy feed

@@ -3,10 +3,15 @@
 Healthy feeds are polled at their interval (raised, never lowered, by Cache-Control max-age and
 RSS <ttl>); a 429 waits at least Retry-After; failures back off exponentially with jitter so a
 hundred feeds on one broken host do not retry in lock-step. Pure: `now` and `jitter` come in.
+
+Which feeds are due is decided here too (`is_due`, `due_feeds`; the stores call them), because a
+clock step must not blind polling: a feed polled while the clock was a day ahead would otherwise
+wait a day once the clock is corrected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,6 +20,28 @@ from bot.settings import PollingSettings
 
 JITTER = 0.2  # back-off delays vary by ±20 %
 MAX_DOUBLINGS = 20  # 2**20 intervals is far past any max_interval; stops float overflow
+
+
+def is_due(state: FeedState, now: datetime, max_interval: float) -> bool:
+    """Whether a feed should be polled at `now`.
+
+    Due when never polled or its next poll has come, and also when the stored times cannot be
+    right for this clock: a last attempt or success in the future (the clock stepped back, or was
+    ahead when they were written), or a next poll further ahead than `max_interval` seconds, the
+    longest delay `after_fetch` ever chooses. Polling such a feed once rewrites its times under
+    the current clock.
+    """
+    if state.next_poll is None or state.next_poll <= now:
+        return True
+    if any(t is not None and t > now for t in (state.last_attempt, state.last_success)):
+        return True
+    return (state.next_poll - now).total_seconds() > max_interval
+
+
+def due_feeds(states: Iterable[FeedState], now: datetime, max_interval: float) -> list[FeedState]:
+    """The due feeds, never-polled first (by name), then the longest waiting first."""
+    due = [s for s in states if is_due(s, now, max_interval)]
+    return sorted(due, key=lambda s: (s.next_poll is not None, s.next_poll or now, s.name))
 
 
 def _clamp(seconds: float, polling: PollingSettings) -> float:

@@ -50,7 +50,8 @@ class Store(Protocol):
     async def feed_state(self, name: str) -> FeedState | None: ...
     async def feed_states(self) -> list[FeedState]: ...
     async def due_feeds(self, now: datetime) -> list[FeedState]:
-        """Feeds whose next_poll is None or <= now, oldest first."""
+        """Feeds due at `now` by core/schedule.is_due (next_poll None or reached, or times a clock
+        step left in the future), never-polled first, then oldest next_poll first."""
 
     async def save_feed_state(self, state: FeedState) -> None: ...
 

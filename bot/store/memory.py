@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bot.core import schedule
 from bot.core.identity import IdentityVerdict, classify
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
+from bot.settings import MAX_INTERVAL
 from bot.store.base import Added
 from bot.store.fts import search_terms, text_matches
 
@@ -83,8 +85,8 @@ class MemoryStore:
         return sorted(self._feeds.values(), key=lambda f: f.name)
 
     async def due_feeds(self, now: datetime) -> list[FeedState]:
-        due = [f for f in self._feeds.values() if f.next_poll is None or f.next_poll <= now]
-        return sorted(due, key=lambda f: (f.next_poll is not None, f.next_poll or now, f.name))
+        # the same rule as SqliteStore.due_feeds (core/schedule; it survives clock steps)
+        return schedule.due_feeds(self._feeds.values(), now, MAX_INTERVAL)
 
     async def save_feed_state(self, state: FeedState) -> None:
         self._feeds[state.name] = _utc(state)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.schedule import after_fetch, backoff_delay, parse_problem
+from bot.core.schedule import after_fetch, backoff_delay, due_feeds, is_due, parse_problem
 from bot.model import FeedState, FetchResult
 from bot.settings import PollingSettings
 
@@ -134,3 +134,61 @@ def test_parse_problem_counts_as_failure_and_forgets_validators() -> None:
     assert state.last_error == "the URL returned an HTML page, not a feed"
     assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)
     assert _wait(state) == 900 and state.last_success is None
+
+
+# --- due-ness, and clock steps ----------------------------------------------------------------
+H = timedelta(hours=1)
+MAX = float(POLLING.max_interval)  # 6 h
+
+
+def _polled(at: datetime, wait: timedelta = timedelta(minutes=15)) -> FeedState:
+    """A feed last polled at `at` (by the process clock of the time) and scheduled `wait` later."""
+    return replace(STATE, last_attempt=at, last_success=at, next_poll=at + wait)
+
+
+@pytest.mark.parametrize(
+    ("case", "state", "due"),
+    [
+        ("never polled", STATE, True),
+        ("next poll reached", _polled(NOW - H), True),
+        ("next poll exactly now", _polled(NOW - timedelta(minutes=15)), True),
+        ("next poll ahead, normal", _polled(NOW - timedelta(minutes=5)), False),
+        ("backed off to max_interval", _polled(NOW - timedelta(seconds=1), timedelta(seconds=MAX)), False),
+        # the clock was a day ahead while this feed was polled, then corrected: blind for a day
+        ("polled while the clock was a day ahead", _polled(NOW + 24 * H), True),
+        # the clock stepped back 10 minutes after this poll
+        ("clock stepped back 10 min", _polled(NOW + timedelta(minutes=10)), True),
+        ("last success in the future", replace(STATE, last_success=NOW + H, next_poll=NOW + H), True),
+        # a next poll further ahead than any delay the scheduler chooses (nothing else says why)
+        ("next poll past max_interval", replace(STATE, next_poll=NOW + timedelta(seconds=MAX + 60)), True),
+        ("next poll at max_interval", replace(STATE, next_poll=NOW + timedelta(seconds=MAX)), False),
+    ],
+)
+def test_is_due_and_clock_steps(case: str, state: FeedState, due: bool) -> None:
+    assert is_due(state, NOW, MAX) is due, case
+
+
+def test_due_feeds_orders_never_polled_first_then_oldest() -> None:
+    states = [
+        replace(STATE, name="d-never"),
+        replace(STATE, name="a-never"),
+        replace(_polled(NOW - H), name="b-late"),
+        replace(_polled(NOW - 2 * H), name="c-later"),
+        replace(_polled(NOW - timedelta(minutes=1)), name="e-waiting"),
+        replace(_polled(NOW + 24 * H), name="f-stepped"),
+    ]
+    assert [s.name for s in due_feeds(states, NOW, MAX)] == ["a-never", "d-never", "c-later", "b-late", "f-stepped"]
+
+
+@pytest.mark.parametrize(
+    ("polled_at", "then"),
+    [
+        (NOW + timedelta(days=1), NOW + timedelta(seconds=25)),  # a day ahead for 25 s, then corrected
+        (NOW, NOW - timedelta(minutes=10)),  # the clock stepped 10 minutes back
+    ],
+)
+def test_a_clock_step_does_not_blind_polling(polled_at: datetime, then: datetime) -> None:
+    """A feed polled under a stepped clock is due again as soon as the clock reads right."""
+    state = after_fetch(STATE, FetchResult("ok", status=200), entries_seen=3, ttl_minutes=None, interval=900,
+                        polling=POLLING, now=polled_at, jitter=MID)
+    assert [s.name for s in due_feeds([state], then, MAX)] == ["f"]
