@@ -8,6 +8,7 @@ Secrets are never read here; destinations only name the environment variables th
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,13 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.core.watch import Watch, load_watch
 from bot.model import Destination, Subscription
 from bot.settings import (
+    MAX_AGE_DAYS,
+    MAX_BYTES,
+    MAX_CONCURRENCY,
+    MAX_INTERVAL,
+    MAX_REDIRECTS,
+    MAX_TICK,
+    MAX_TIMEOUT,
     AccessSettings,
     ConfigError,
     FeedSettings,
@@ -89,12 +97,32 @@ class _Checker:
             return default
         return value
 
+    def bounded(self, table: Mapping[str, Any], key: str, kind: type[T], where: str, default: T,
+                high: float) -> T:
+        """A positive, finite number no larger than `high`. TOML accepts nan, inf and 10**30, and
+        each breaks the bot at run time (a timedelta overflow, a fetch that never times out)."""
+        value = self.get(table, key, kind, where, default)
+        if key not in table or value is default or not isinstance(value, int | float):
+            return value
+        problem = (f"must be a finite number, got {value}" if not math.isfinite(value) else
+                   "must be greater than 0" if value <= 0 else
+                   f"must be at most {_number(high)}, got {_number(value)}" if value > high else "")
+        if problem:
+            self.err(f"{where}.{key}", problem)
+            return default
+        return value
+
     def tables(self, doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = doc.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.err(key, f"must be an array of tables ([[{key}]])")
             return []
         return value
+
+
+def _number(x: float) -> str:
+    """1e9 as 1000000000, 2.5 as 2.5, 1e30 as 1e+30: how a person would write it in the file."""
+    return str(int(x)) if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _kind_name(kind: type) -> str:
@@ -155,7 +183,7 @@ def _feeds(c: _Checker, doc: Mapping[str, Any]) -> list[FeedSettings]:
         tier = c.get(t, "tier", str, w, "independent")
         if tier not in TIERS:
             c.err(f"{w}.tier", f"must be one of {', '.join(sorted(TIERS))}")
-        interval = c.positive(t, "interval", int, w, 0) or None
+        interval = c.bounded(t, "interval", int, w, 0, MAX_INTERVAL) or None
         out.append(FeedSettings(name=name, url=url, language=lang.lower(), tier=tier,
                                 interval=interval, source=c.get(t, "source", str, w, "")))
     return out
@@ -326,19 +354,28 @@ def _section(c: _Checker, doc: Mapping[str, Any], key: str) -> Mapping[str, Any]
 def _storage(c: _Checker, doc: Mapping[str, Any]) -> StorageSettings:
     t = _section(c, doc, "storage")
     c.keys(t, {"path"}, "storage")
-    return StorageSettings(path=c.get(t, "path", str, "storage", StorageSettings.path))
+    path = c.get(t, "path", str, "storage", StorageSettings.path)
+    if "path" in t and isinstance(t["path"], str) and not path.strip():
+        # sqlite3 opens "" as a private temporary database: every alert would be forgotten
+        c.err("storage.path", "must not be empty (the SQLite database file, e.g. data/deskwatch.db)")
+        path = StorageSettings.path
+    return StorageSettings(path=path)
+
+
+# [polling] keys: (type, upper bound); every value must also be positive and finite
+_POLLING: dict[str, tuple[type, float]] = {
+    "interval": (int, MAX_INTERVAL), "min_interval": (int, MAX_INTERVAL), "max_interval": (int, MAX_INTERVAL),
+    "tick": (int, MAX_TICK), "connect_timeout": (float, MAX_TIMEOUT), "total_timeout": (float, MAX_TIMEOUT),
+    "max_bytes": (int, MAX_BYTES), "max_redirects": (int, MAX_REDIRECTS), "concurrency": (int, MAX_CONCURRENCY),
+    "per_host": (int, MAX_CONCURRENCY), "max_age_days": (float, MAX_AGE_DAYS),
+}
 
 
 def _polling(c: _Checker, doc: Mapping[str, Any]) -> PollingSettings:
     t = _section(c, doc, "polling")
     d = PollingSettings()
-    fields: dict[str, type] = {
-        "interval": int, "min_interval": int, "max_interval": int, "tick": int,
-        "connect_timeout": float, "total_timeout": float, "max_bytes": int, "max_redirects": int,
-        "concurrency": int, "per_host": int, "max_age_days": float,
-    }
-    c.keys(t, {*fields, "user_agent"}, "polling")
-    values = {k: c.positive(t, k, kind, "polling", getattr(d, k)) for k, kind in fields.items()}
+    c.keys(t, {*_POLLING, "user_agent"}, "polling")
+    values = {k: c.bounded(t, k, kind, "polling", getattr(d, k), high) for k, (kind, high) in _POLLING.items()}
     if values["min_interval"] > values["max_interval"]:
         c.err("polling.min_interval", "must not exceed polling.max_interval")
     return PollingSettings(**values, user_agent=c.get(t, "user_agent", str, "polling", d.user_agent))

@@ -105,3 +105,53 @@ def test_secret_values_never_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK", "https://hooks.example.org/T000/SECRET")
     doc = base(destinations=[{"name": "d", "platform": "webhook", "webhook_env": "HOOK", "nonsense": True}])
     assert not any("SECRET" in e for e in errors_of(doc))
+
+
+# --- values TOML accepts but the bot cannot run with (issue 10 point 9) ----------------------------
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"polling": {"max_age_days": NAN}}, "polling.max_age_days: must be a finite number"),
+        ({"polling": {"max_age_days": INF}}, "polling.max_age_days: must be a finite number"),
+        ({"polling": {"max_age_days": -INF}}, "polling.max_age_days: must be a finite number"),
+        ({"polling": {"max_age_days": 1e9}}, "polling.max_age_days: must be at most 36500"),
+        ({"polling": {"interval": 10**30}}, "polling.interval: must be at most 604800"),
+        ({"polling": {"min_interval": 10**7}}, "polling.min_interval: must be at most 604800"),
+        ({"polling": {"max_interval": 10**9}}, "polling.max_interval: must be at most 604800"),
+        ({"polling": {"tick": 10**12}}, "polling.tick: must be at most 86400"),
+        ({"polling": {"connect_timeout": NAN}}, "polling.connect_timeout: must be a finite number"),
+        ({"polling": {"total_timeout": INF}}, "polling.total_timeout: must be a finite number"),
+        ({"polling": {"total_timeout": 3601}}, "polling.total_timeout: must be at most 600"),
+        ({"polling": {"connect_timeout": 0.0}}, "polling.connect_timeout: must be greater than 0"),
+        ({"polling": {"max_bytes": 10**20}}, "polling.max_bytes: must be at most 1000000000"),
+        ({"polling": {"max_redirects": 10**6}}, "polling.max_redirects: must be at most 50"),
+        ({"polling": {"concurrency": 10**9}}, "polling.concurrency: must be at most 10000"),
+        ({"polling": {"per_host": 10**9}}, "polling.per_host: must be at most 10000"),
+        (
+            {"feeds": [{"name": "a", "url": "https://x/y", "language": "en", "interval": 10**30}]},
+            "feeds[0].interval: must be at most 604800",
+        ),
+        ({"storage": {"path": ""}}, "storage.path: must not be empty"),
+        ({"storage": {"path": "   "}}, "storage.path: must not be empty"),
+    ],
+)
+def test_values_that_break_at_run_time_are_refused(override: dict[str, object], expected: str) -> None:
+    errs = errors_of(base(**override))
+    assert any(e.startswith(expected) for e in errs), errs
+
+
+@pytest.mark.parametrize(
+    "polling",
+    [
+        {"interval": 604800, "max_interval": 604800, "min_interval": 604800},
+        {"tick": 86400, "connect_timeout": 600, "total_timeout": 600.0, "max_age_days": 0.5},
+        {"max_bytes": 1_000_000_000, "max_redirects": 50, "concurrency": 10_000, "per_host": 10_000},
+    ],
+)
+def test_the_bounds_themselves_are_accepted(polling: dict[str, object]) -> None:
+    settings = settings_from_dict(base(polling=polling), base_dir=REPO / "config")
+    for key, value in polling.items():
+        assert getattr(settings.polling, key) == value
