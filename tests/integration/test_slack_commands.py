@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlencode
@@ -120,7 +121,26 @@ async def test_command_is_routed_and_answered_ephemerally(app: AsyncApp, fake: F
 
 
 async def test_public_reply_goes_in_channel(app: AsyncApp, fake: FakeSlack) -> None:
-    assert (await run(app, fake, "digest"))["response_type"] == "in_channel"
+    assert (await run(app, fake, "digest", user="UCONF"))["response_type"] == "in_channel"
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [("UCONF", True), ("UADMIN", True), ("UOWNER", True), ("UPLAIN", False), ("UGUEST", False), ("UNOBODY", False)],
+)
+@pytest.mark.parametrize("text", ["digest", "DIGEST", "  digest now"])
+async def test_digest_is_for_managers_only(
+    app: AsyncApp, fake: FakeSlack, stub: StubCommands, user: str, allowed: bool, text: str
+) -> None:
+    """Like Discord (Manage Channels): posting a digest to the channel is a manager's call."""
+    posted = await run(app, fake, text, user=user)
+    title = posted["blocks"][0]["text"]["text"]  # type: ignore[index]
+    if allowed:
+        assert title == "Done" and [t for _, t in stub.calls] == [text.strip()]
+    else:
+        assert title == "Not allowed" and stub.calls == []  # refused before the command runs
+        assert posted["response_type"] == "ephemeral"
+        assert "admin" in str(posted["text"])
 
 
 @pytest.mark.parametrize(
@@ -172,6 +192,36 @@ async def test_bad_signature_is_refused(
         hdrs = {**signed(body), **headers}
     resp = await app.async_dispatch(bolt_request(body, hdrs))
     assert resp.status == 401 and stub.calls == []
+
+
+@pytest.mark.parametrize("stamp", ["abc", "", " ", "1e9", "12:00", "9" * 5000, "１２３", "-5"])
+async def test_a_malformed_timestamp_is_a_400_with_one_log_line(
+    app: AsyncApp, fake: FakeSlack, stub: StubCommands, stamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = form(fake, "latest", "UCONF")
+    with caplog.at_level(logging.DEBUG):
+        resp = await app.async_dispatch(bolt_request(body, {**signed(body), "x-slack-request-timestamp": stamp}))
+    assert resp.status == 400 and stub.calls == []
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in caplog.text
+    refusals = [r for r in caplog.records if "X-Slack-Request-Timestamp" in r.getMessage()]
+    assert len(refusals) == 1 and "\n" not in refusals[0].getMessage()
+
+
+async def test_a_malformed_timestamp_over_http_is_a_400(app: AsyncApp, fake: FakeSlack, stub: StubCommands) -> None:
+    web_app = web.Application()
+    web_app.add_routes(http_routes(app))
+    server = TestServer(web_app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        body = form(fake, "status", "UCONF")
+        async with aiohttp.ClientSession() as session:
+            headers = {**signed(body), "x-slack-request-timestamp": "not-a-number"}
+            async with session.post(server.make_url("/slack/events"), data=body, headers=headers) as resp:
+                assert resp.status == 400
+        assert stub.calls == []
+    finally:
+        await server.close()
 
 
 async def test_without_signing_secret_http_requests_are_refused(fake: FakeSlack, stub: StubCommands) -> None:

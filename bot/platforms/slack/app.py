@@ -2,7 +2,10 @@
 
 Subcommand parsing is `CommandsAPI.run_text`'s job; here we only decide who may change settings
 (a configured admin id, or a workspace admin/owner per users.info) and map the Reply to blocks.
-Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification.
+`digest` posts to the whole channel, so it is refused here to non-managers, as Discord refuses
+it without Manage Channels (the settings commands check `can_manage` themselves).
+Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification; an HTTP
+request whose timestamp header is not a number gets 400 before bolt (which would answer 500).
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import Caller, CommandsAPI, Reply
+from bot.core.lookup import split_command
 from bot.model import Message
 from bot.platforms.slack.format import to_payloads
 from bot.platforms.slack.sink import make_web_client
@@ -30,6 +36,11 @@ COMMAND = "/deskwatch"
 HTTP_PATH = "/slack/events"
 ADMIN_CACHE_SECONDS = 300.0  # a demoted admin keeps rights this long at most
 MAX_RESPONSES = 5  # Slack accepts up to five posts to one response_url
+MANAGER_ONLY = frozenset({"digest"})  # the other manager commands are gated by Commands itself
+TIMESTAMP_HEADER = "x-slack-request-timestamp"
+MAX_TIMESTAMP_DIGITS = 15  # Unix seconds have 10; int() of thousands of digits is itself an error
+DENIED = ("Only workspace admins and owners (or users listed in the bot's access.slack_admins) "
+          "can do that in this channel.")
 
 
 class AdminCheck:
@@ -68,6 +79,27 @@ class AdminCheck:
         return verdict
 
 
+def _refusal() -> Reply:
+    return Reply(Message(kind="reply", title="Not allowed", text=DENIED))
+
+
+class _App(AsyncApp):
+    """AsyncApp that answers 400 to an HTTP request whose timestamp header is not a number.
+
+    Bolt's signature check calls int() on that header, and a ValueError there becomes a 500 and
+    a logged traceback for anyone who sends a bad header. A missing header is left to bolt (it
+    reads it as 0: too old, 401); Socket Mode requests have no headers and are not checked.
+    """
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        if req.mode != "socket_mode" and TIMESTAMP_HEADER in req.headers:
+            stamp = (req.headers[TIMESTAMP_HEADER] or [""])[0]
+            if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_TIMESTAMP_DIGITS):
+                log.warning("refused a Slack request: X-Slack-Request-Timestamp %.40r is not a number", stamp)
+                return BoltResponse(status=400, body="bad X-Slack-Request-Timestamp")
+        return await super().async_dispatch(req)
+
+
 def _failure() -> Reply:
     text = "The command failed on our side. The operator can find the details in the bot's log."
     return Reply(Message(kind="reply", title="Something went wrong", text=text))
@@ -90,7 +122,7 @@ def build_app(
         client = make_web_client(bot_token, api_url)
     if not signing_secret:
         signing_secret = secrets.token_hex(32)  # never "": an empty HMAC key would be forgeable
-    app = AsyncApp(
+    app = _App(
         name="deskwatch",
         client=client,
         signing_secret=signing_secret,
@@ -109,8 +141,12 @@ def build_app(
             user=user,
             can_manage=await is_admin(user),
         )
+        text = str(command.get("text", "")).strip()
         try:
-            reply = await commands.run_text(caller, str(command.get("text", "")).strip())
+            if split_command(text)[0] in MANAGER_ONLY and not caller.can_manage:
+                reply = _refusal()
+            else:
+                reply = await commands.run_text(caller, text)
         except Exception:
             log.exception("/deskwatch %r failed", command.get("text", ""))
             reply = _failure()
