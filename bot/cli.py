@@ -16,8 +16,10 @@ from pathlib import Path
 from bot.config_load import config_path, load_settings
 from bot.settings import ConfigError, Settings
 from bot.store.base import Store
+from bot.store.sqlite import DatabaseUnusable
 
 log = logging.getLogger("deskwatch")
+MAX_REPORTED_ROWS = 20  # replay: bad lines named one by one; past this, only counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  - {e}", file=sys.stderr)
         return 2
     _protect_secrets(settings)
+    try:
+        return _command(args, settings, path)
+    except DatabaseUnusable as exc:  # damaged, unreadable or too new: the message says what to do
+        print(f"deskwatch: {exc}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: Settings, path: str | None) -> int:
     if args.command == "check-config":
         print(f"{config_path(path)}: OK — {len(settings.feeds)} feeds, {len(settings.watches)} watches, "
               f"{len(settings.destinations)} destinations, {len(settings.subscriptions)} subscriptions")
@@ -131,16 +141,22 @@ async def _once(settings: Settings, dry_run: bool) -> int:
 
 
 async def _replay(settings: Settings, path: str) -> int:
-    from bot.replay import read_jsonl, replay_rows
+    from bot.replay import read_archive, replay_rows
 
     try:
-        text = Path(path).read_text("utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         print(f"deskwatch replay: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    rows, errors = read_jsonl(text.splitlines())
-    for e in errors:
+    rows, errors = read_archive(data)  # a bad line is reported and skipped; the others still run
+    for e in errors[:MAX_REPORTED_ROWS]:
         print(f"deskwatch replay: {path} {e}; skipped", file=sys.stderr)
+    if len(errors) > MAX_REPORTED_ROWS:
+        print(f"deskwatch replay: {path}: {len(errors) - MAX_REPORTED_ROWS} more bad lines skipped", file=sys.stderr)
+    if not rows:  # an empty result must not look like a clean backtest
+        print(f"deskwatch replay: no valid row in {path} ({len(errors)} bad lines); nothing replayed",
+              file=sys.stderr)
+        return 2
     from bot.embedding import load_embedder
 
     for result in await replay_rows(settings, rows, load_embedder()):

@@ -141,6 +141,8 @@ def load_settings(path: str | None = None) -> Settings:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError([f"{p}: not valid TOML ({exc})"]) from None
+    except RecursionError:  # tomllib recurses once per nesting level: ~500 deep exhausts the stack
+        raise ConfigError([f"{p}: not valid TOML (arrays or tables nested too deeply)"]) from None
     return settings_from_dict(doc, base_dir=p.parent, source_path=str(p))
 
 
@@ -216,6 +218,9 @@ def _read_watch_file(c: _Checker, path: Path, where: str) -> dict[str, Any]:
         return {}
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         c.err(where, f"{path} is not valid TOML ({exc})")
+        return {}
+    except RecursionError:
+        c.err(where, f"{path} is not valid TOML (arrays or tables nested too deeply)")
         return {}
     if isinstance(data.get("model"), str):  # the fitted model file, next to the watch file
         model_file = path.parent / data["model"]

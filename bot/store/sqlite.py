@@ -229,6 +229,10 @@ def _save_delivery(c: Conn, d: Delivery) -> None:
     _link_delivery(c, d)
 
 
+class DatabaseUnusable(Exception):
+    """SqliteStore.open() cannot use the file; the message is one line for the operator."""
+
+
 class SqliteStore:
     """Store on one SQLite file (or ":memory:"); see bot/store/base.py for the contract."""
 
@@ -290,14 +294,28 @@ class SqliteStore:
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
+        """Open (creating or migrating) the file; raise DatabaseUnusable, whose message names the
+        file and what to do, when it is damaged, unreadable or newer than this code."""
         if self._executor is not None:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskwatch-sqlite")
         try:
             self._conn = await self._call(self._connect)
-        except BaseException:
+        except BaseException as exc:
             self._executor.shutdown(wait=True)
             self._executor = None
+            where = f"the database {self.path}"
+            if isinstance(exc, RuntimeError):  # migrate(): the file's schema is newer than ours
+                raise DatabaseUnusable(f"cannot use {where}: {exc}; upgrade deskwatch, or restore a backup "
+                                       "made by this version") from exc
+            if isinstance(exc, sqlite3.OperationalError | OSError):  # cannot open, locked, no space
+                raise DatabaseUnusable(f"cannot open {where} ({exc}): check the path, its permissions and "
+                                       "free space, and that no other program locks it; if the file is "
+                                       "damaged, restore a backup") from exc
+            if isinstance(exc, sqlite3.DatabaseError):  # "file is not a database", "malformed"
+                raise DatabaseUnusable(f"cannot use {where} ({exc}): the file is damaged or is not a "
+                                       "deskwatch database; restore a backup, or move it away to start "
+                                       "an empty one") from exc
             raise
 
     async def close(self) -> None:
