@@ -8,15 +8,23 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config_load import config_path, load_settings
 from bot.settings import ConfigError, Settings
 from bot.store.base import Store
 from bot.store.sqlite import DatabaseUnusable
+
+if TYPE_CHECKING:
+    from bot.outbox import DeliveryReport
+    from bot.pipeline import CycleReport
 
 log = logging.getLogger("deskwatch")
 MAX_REPORTED_ROWS = 20  # replay: bad lines named one by one; past this, only counted
@@ -132,12 +140,62 @@ def _protect_secrets(settings: Settings) -> None:
 async def _once(settings: Settings, dry_run: bool) -> int:
     from bot.app import once
 
-    cycle, sent = await once(settings, dry_run=dry_run)
+    if dry_run:
+        return await _dry_run(settings)
+    cycle, sent = await once(settings)
+    _report_once(cycle, sent)
+    return 0
+
+
+async def _dry_run(settings: Settings) -> int:
+    """`once --dry-run`: the same cycle against a temporary copy of the database.
+
+    `once(dry_run=True)` prints instead of posting, but still records what it did (feeds polled,
+    items stored, alerts "sent"), so a later real run would skip the alerts it only printed. On a
+    copy, none of that reaches the real database; a missing database stays missing.
+    """
+    from bot.app import once
+
+    real = settings.storage.path
+    print(f"deskwatch: DRY RUN — alerts are printed, not posted; {real} is not changed "
+          "(the cycle runs on a temporary copy)", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="deskwatch-dry-run-") as tmp:
+        copy = str(Path(tmp) / "dry-run.db")
+        if real != ":memory:" and Path(real).exists():
+            try:
+                _copy_database(real, copy)
+            except sqlite3.Error as exc:
+                raise DatabaseUnusable(f"cannot read the database {real} to copy it for the dry run ({exc}); "
+                                       "check its permissions, and if the file is damaged, restore a backup"
+                                       ) from exc
+        try:
+            cycle, sent = await once(replace(settings, storage=replace(settings.storage, path=copy)), dry_run=True)
+        except DatabaseUnusable as exc:  # e.g. newer than this code: name the real file, not the copy
+            raise DatabaseUnusable(str(exc).replace(copy, real)) from exc
+    _report_once(cycle, sent)
+    print("deskwatch: DRY RUN — nothing was posted and the database is unchanged", file=sys.stderr)
+    return 0
+
+
+def _copy_database(source: str, target: str) -> None:
+    """A consistent copy with SQLite's backup API (safe while `deskwatch run` writes to it; the
+    WAL's committed pages are included), opened read-only so the source is never changed."""
+    src = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _report_once(cycle: CycleReport, sent: DeliveryReport) -> None:
     print(f"polled {cycle.feeds} feeds ({cycle.failed} failing): {cycle.new_items} new items, "
           f"{cycle.relevant} relevant, {cycle.new_stories} new stories, {cycle.merged} merged; "
           f"deliveries: {sent.sent} sent, {sent.edited} edited, {sent.retrying} retrying, {sent.held} held",
           file=sys.stderr)
-    return 0
 
 
 async def _replay(settings: Settings, path: str) -> int:
