@@ -229,8 +229,9 @@ def _save_delivery(c: Conn, d: Delivery) -> None:
     _link_delivery(c, d)
 
 
-class DatabaseUnusable(Exception):
-    """SqliteStore.open() cannot use the file; the message is one line for the operator."""
+class DatabaseUnusable(RuntimeError):
+    """SqliteStore.open() cannot use the file; the message is one line for the operator.
+    (A RuntimeError, as migrate's "newer than this deskwatch" refusal was before it.)"""
 
 
 class SqliteStore:
