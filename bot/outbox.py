@@ -1,38 +1,74 @@
-"""Deliver what the outbox holds: alerts, edits of grown stories, digests.
+"""Deliver what the outbox holds: alerts, edits of grown stories, thread notes, digests.
 
-A row is marked "sending" (and committed) before the platform call and "sent" with the
-platform's reference after it. A row found "sending" with no reference after a restart may or may
-not have been posted: the sink is asked to find its marker before anything is re-sent. Errors
-never drop a row: retryable ones wait (back-off or Retry-After), a bad token stops that platform,
-a missing channel or permission holds the destination's rows until it recovers.
+One delivery pass at a time per database. Two passes over the same rows would each read a row as
+due and each post it, so inside a process an asyncio.Lock (one per store) makes a second pass —
+the digest job, `/deskwatch digest` — wait for the running one, and across processes sharing the
+database a pass holds the store's "outbox" lease (holder "host:pid:random"): it renews the lease
+while it works and releases it at the end. A process that cannot take the lease delivers nothing
+and stands by (one log line when that starts, one when it ends); a holder that died stops renewing,
+and its lease is taken over once it expires — at once if the holder was a process on this host
+that no longer runs (a SIGKILLed bot restarting).
+
+A row is marked "sending" (and committed) before the platform call and "sent" with the platform's
+reference after it. A row found "sending" — after a crash, or after an answer that leaves it open
+whether the post went out — is looked for before anything is re-sent: `find_sent` for a post, and
+`find_reply` (offered by the sinks that can read a thread) for the note under a grown story.
+
+A failure of one row never stops the pass for the others. Any exception (the sinks' retryable
+errors, or one nobody planned for, such as an answer that cannot be parsed) counts one attempt and
+backs off exponentially up to MAX_BACKOFF; after MAX_ATTEMPTS the row is `failed` with its reason.
+A rate limit is not counted: the platform said when to come back. A bad token stops that platform,
+a missing channel or permission holds the destination's rows until it recovers, and a message the
+platform refuses as invalid fails at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
+import sys
+import time
+import weakref
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from bot.core.render import alert_message, digest_message, order_for_digest, thread_note, update_message
 from bot.model import Delivery, Destination, ItemEvent, Message, Story, Subscription
 from bot.pipeline import Context
-from bot.platforms.base import PermanentDeliveryError, RetryableDeliveryError, Sink
+from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
+from bot.store.base import Store
 
 log = logging.getLogger("deskwatch.outbox")
 HOLD = timedelta(minutes=15)  # how long an unhealthy destination waits before the next try
+FIRST_BACKOFF = timedelta(seconds=30)  # after a row's first failed attempt; doubles per attempt
 MAX_BACKOFF = timedelta(hours=1)
+# A row that failed this many times in a row is given up (`failed`, with its reason): with the
+# back-off above that is about six hours of trying, long past the point an alert is news.
+MAX_ATTEMPTS = 12
+LEASE_NAME = "outbox"
+# A holder renews every RENEW_EVERY seconds; one that stops (killed, hung) loses the lease after
+# LEASE_TTL, so a standby waits at most that long — a few ticks, not a lost alert.
+LEASE_TTL = timedelta(seconds=60)
+RENEW_EVERY = 15.0
+_HOST = socket.gethostname()
 
 
 @dataclass
 class DeliveryReport:
     sent: int = 0
     edited: int = 0
-    recovered: int = 0  # found already posted after a crash: not re-sent
+    recovered: int = 0  # found already posted (after a crash or an unreadable answer): not re-sent
     retrying: int = 0
     held: int = 0
     failed: int = 0
+    standby: bool = False  # another process holds this database's delivery lease: nothing was done
 
 
 def resolve_destination(ctx: Context, name: str) -> Destination | None:
@@ -50,24 +86,161 @@ def marker_for(row: Delivery) -> str:
     return f"deskwatch:{row.id}"
 
 
+# --- one pass at a time ------------------------------------------------------------------------
+
+
+@dataclass
+class _Passes:
+    """This process's delivery state for one store (one database)."""
+
+    holder: str  # the lease holder id: "host:pid:random" (random: two stores in one process differ)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loop: asyncio.AbstractEventLoop | None = None
+    standby: bool = False  # as last logged, so the standby line is written once per change
+
+
+# Keyed by the store object (not the Context, which tests and commands rebuild around one store).
+_PASSES: weakref.WeakKeyDictionary[Store, _Passes] = weakref.WeakKeyDictionary()
+
+
+def _passes(store: Store) -> _Passes:
+    state = _PASSES.get(store)
+    if state is None:
+        state = _PASSES[store] = _Passes(holder=f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}")
+    loop = asyncio.get_running_loop()
+    if state.loop is not loop:  # an asyncio.Lock serves one event loop
+        state.lock, state.loop = asyncio.Lock(), loop
+    return state
+
+
+def _holder_is_gone(holder: str) -> bool:
+    """True only when it is certain: the holder was a process on this host that no longer runs.
+    Anything else (another host, a pid that answers) waits for the lease to expire."""
+    parts = holder.rsplit(":", 2)
+    host, pid = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
+    if host != _HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():  # this pid, but not one of our stores: a previous life (container restart)
+        return holder not in {p.holder for p in _PASSES.values()}
+    if sys.platform == "win32":
+        return False  # os.kill(pid, 0) would end the process there
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists but is not ours to signal
+    return False
+
+
+class _Lease:
+    """The delivery lease while a pass runs: renewed in the background (a single platform call
+    may take longer than a renewal period), and checked before each row."""
+
+    def __init__(self, store: Store, holder: str, now: datetime) -> None:
+        self.store = store
+        self.holder = holder
+        self.lost = False
+        self._start = now
+        self._t0 = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> datetime:
+        # The pass's own clock (callers and tests pass `now`), moved on by the real time spent.
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            try:
+                kept = await self.store.renew_lease(LEASE_NAME, self.holder, self.now(), LEASE_TTL)
+            except Exception:
+                log.exception("could not renew the delivery lease")
+                kept = False
+            if not kept:
+                self.lost = True
+                log.warning("this process lost the delivery lease (holder %s) during a pass: it stops before "
+                            "the next row and leaves the rest to the process holding it now", self.holder)
+                return
+
+    async def end(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if not self.lost:
+            try:
+                await self.store.release_lease(LEASE_NAME, self.holder)
+            except Exception:  # it expires by itself; never let this hide the pass's own outcome
+                log.warning("could not release the delivery lease; it expires in %ds", LEASE_TTL.total_seconds())
+
+
+async def _take_lease(store: Store, state: _Passes, now: datetime) -> _Lease | None:
+    """The delivery lease for this pass, or None when another process is delivering."""
+    taken = await store.take_lease(LEASE_NAME, state.holder, now, LEASE_TTL)
+    other: str | None = None
+    if not taken:
+        other = await store.lease_holder(LEASE_NAME, now)
+        if other is None or _holder_is_gone(other):
+            if other is not None:
+                log.warning("the delivery lease was left by %s, a process on this host that is gone; "
+                            "taking it over", other)
+                await store.release_lease(LEASE_NAME, other)
+            taken = await store.take_lease(LEASE_NAME, state.holder, now, LEASE_TTL)
+    if not taken:
+        if not state.standby:
+            state.standby = True
+            log.warning("another deskwatch process is delivering for this database (holder %s); "
+                        "this one waits as a standby", other or await store.lease_holder(LEASE_NAME, now))
+        return None
+    if state.standby:
+        state.standby = False
+        log.info("the other process's delivery lease is gone: this process (%s) delivers for this database now",
+                 state.holder)
+    return _Lease(store, state.holder, now)
+
+
 async def deliver_pending(ctx: Context, now: datetime) -> DeliveryReport:
-    """One pass over due outbox rows; destinations run concurrently so one that is down does not
-    hold back the others, rows of one destination go in order."""
+    """One pass over due outbox rows, if no other pass runs on this database (else a standby
+    report). Destinations run concurrently so one that is down does not hold back the others;
+    rows of one destination go in order."""
+    state = _passes(ctx.store)
+    async with state.lock:  # a second pass in this process waits for the first
+        lease = await _take_lease(ctx.store, state, now)
+        if lease is None:
+            return DeliveryReport(standby=True)
+        lease.start()
+        try:
+            return await _deliver_due(ctx, now, lease)
+        finally:
+            await lease.end()
+
+
+async def _deliver_due(ctx: Context, now: datetime, lease: _Lease) -> DeliveryReport:
     report = DeliveryReport()
     by_dest: dict[str, list[Delivery]] = defaultdict(list)
-    for row in await ctx.store.due_deliveries(now):
+    for row in await ctx.store.due_deliveries(now):  # read under the lease: no one else is posting
         by_dest[row.destination].append(row)
-    await asyncio.gather(*(_deliver_destination(ctx, name, rows, now, report)
+    await asyncio.gather(*(_deliver_destination(ctx, name, rows, now, report, lease)
                            for name, rows in by_dest.items()))
     return report
 
 
+# --- one destination, row by row -----------------------------------------------------------------
+
+
 async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], now: datetime,
-                               report: DeliveryReport) -> None:
+                               report: DeliveryReport, lease: _Lease) -> None:
     dest = resolve_destination(ctx, name)
     sink = ctx.sinks.get(name)
     if sink is None and dest is not None and ctx.make_sink is not None:
-        sink = ctx.make_sink(dest)
+        try:
+            sink = ctx.make_sink(dest)
+        except Exception:
+            log.exception("could not set up a poster for destination %r", name)
         if sink is not None:
             ctx.sinks[name] = sink
     if dest is None or sink is None:
@@ -76,19 +249,14 @@ async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], no
             await _hold(ctx, row, f"destination {name!r}: {why}", now, report)
         return
     for row in rows:
+        if lease.lost:
+            return  # another process holds the lease now: the rest is its to deliver
         stop_key = _stop_key(dest)
         if stop_key in ctx.stopped_platforms:
             await _hold(ctx, row, ctx.stopped_platforms[stop_key], now, report, healthy=False)
             continue
         try:
             await _deliver_row(ctx, dest, sink, row, now, report)
-        except RetryableDeliveryError as exc:
-            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(
-                timedelta(seconds=30 * 2 ** min(row.attempts, 10)), MAX_BACKOFF)
-            fresh = await ctx.store.delivery(row.id) or row
-            await ctx.store.save_delivery(replace(fresh, next_attempt=now + wait, last_error=str(exc)))
-            report.retrying += 1
-            log.warning("delivery to %s will be retried in %ds: %s", name, wait.total_seconds(), exc)
         except PermanentDeliveryError as exc:
             if exc.kind == "invalid":
                 fresh = await ctx.store.delivery(row.id) or row
@@ -101,6 +269,40 @@ async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], no
                 log.error("%s: %s", name, ctx.stopped_platforms[stop_key])
             await _hold(ctx, row, str(exc), now, report, healthy=False)
             return  # the destination is unhealthy: keep its other rows for later, untouched
+        except Exception as exc:  # retryable, or nobody planned for it: this row's problem only
+            await _failed_attempt(ctx, name, row, exc, now, report)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after a row's `attempts`-th failed attempt: 30 s, 1 min, 2 min … up to MAX_BACKOFF."""
+    return min(FIRST_BACKOFF * 2 ** min(max(attempts - 1, 0), 20), MAX_BACKOFF)
+
+
+async def _failed_attempt(ctx: Context, name: str, row: Delivery, exc: Exception, now: datetime,
+                          report: DeliveryReport) -> None:
+    """Count the attempt, then wait (back-off, or the platform's Retry-After) or give up. The row
+    keeps the status it had at the failure: "sending" if the post may have gone out, so the next
+    attempt looks for it first."""
+    fresh = await ctx.store.delivery(row.id) or row
+    if isinstance(exc, DeliveryError):
+        reason = str(exc)  # plain words, never a secret (the sinks' promise)
+    else:  # its text might quote a URL: the type here, the traceback in the log (secrets filtered)
+        reason = f"unexpected {type(exc).__name__} while delivering to {name!r} (details in the log)"
+    # A rate limit (the platform said when to come back) is pacing, not a failure of the row.
+    pause = exc.retry_after if isinstance(exc, RetryableDeliveryError) and exc.retry_after else None
+    attempts = fresh.attempts if pause is not None else fresh.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        await ctx.store.save_delivery(replace(fresh, status="failed", attempts=attempts, next_attempt=None,
+                                              last_error=f"gave up after {attempts} failed attempts: {reason}"))
+        report.failed += 1
+        log.error("delivery %s to %s failed %d times; given up: %s", row.id, name, attempts, reason,
+                  exc_info=not isinstance(exc, DeliveryError))
+        return
+    wait = timedelta(seconds=pause) if pause is not None else backoff(attempts)
+    await ctx.store.save_delivery(replace(fresh, attempts=attempts, next_attempt=now + wait, last_error=reason))
+    report.retrying += 1
+    log.warning("delivery %s to %s will be retried in %ds (failed attempts: %d of %d): %s", row.id, name,
+                wait.total_seconds(), attempts, MAX_ATTEMPTS, reason, exc_info=not isinstance(exc, DeliveryError))
 
 
 def _stop_key(dest: Destination) -> str:
@@ -129,25 +331,56 @@ async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Deliver
         await store.save_delivery(replace(row, status="failed", last_error="story not found"))
         report.failed += 1
         return
-    message = _story_message(ctx, story, marker, now, edit=row.ref is not None)
-    if row.ref is not None:  # already posted: the story grew, edit it in place
-        await sink.edit(row.ref, message)
-        if dest.thread_replies:
-            await sink.reply(row.ref, thread_note(story, marker=marker))
-        await _sent(ctx, row, row.ref, [story], now, "updated")
-        report.edited += 1
+    if row.ref is not None:  # already posted: the story grew
+        await _update(ctx, dest, sink, row, story, now, report)
         return
+    message = _story_message(ctx, story, marker, now, edit=False)
     ref = await sink.find_sent(marker) if row.status == "sending" else None
     if ref is not None:
         report.recovered += 1
-        log.info("delivery %s was already posted before a restart; not re-sending", row.id)
+        log.info("delivery %s was already posted (before a restart or an unreadable answer); not re-sending",
+                 row.id)
         await sink.edit(ref, message)  # the post may show an older version of the story
         await _sent(ctx, row, ref, [story], now, "alerted")
         return
-    await store.save_delivery(replace(row, status="sending", attempts=row.attempts + 1))
+    if row.status != "sending":
+        await store.save_delivery(replace(row, status="sending"))
     ref = await sink.send(message)
     await _sent(ctx, row, ref, [story], now, "alerted")
     report.sent += 1
+
+
+async def _update(ctx: Context, dest: Destination, sink: Sink, row: Delivery, story: Story, now: datetime,
+                  report: DeliveryReport) -> None:
+    """Edit the posted alert in place and, with thread_replies, post a note under it. The row is
+    "sending" meanwhile, so an update cut short (crash, error) is known on the next pass: the edit
+    is repeated (editing is idempotent) and the note is looked for in the thread before it is
+    posted again."""
+    assert row.ref is not None
+    marker = marker_for(row)
+    interrupted = row.status == "sending"
+    if not interrupted:
+        await ctx.store.save_delivery(replace(row, status="sending"))
+    await sink.edit(row.ref, _story_message(ctx, story, marker, now, edit=True))
+    if dest.thread_replies:
+        note = thread_note(story, marker=marker)
+        if interrupted and await _note_posted(sink, row.ref, note.marker):
+            report.recovered += 1
+            log.info("the thread note %s was already posted; not re-sending", note.marker)
+        else:
+            await sink.reply(row.ref, note)
+    await _sent(ctx, row, row.ref, [story], now, "updated")
+    report.edited += 1
+
+
+async def _note_posted(sink: Sink, ref: str, marker: str) -> bool:
+    """Whether the note carrying `marker` is already in the thread under `ref`. Sinks that can read
+    a thread offer `find_reply(ref, marker) -> bool`; the others (webhooks) cannot look, so the
+    note is posted again."""
+    find = getattr(sink, "find_reply", None)
+    if find is None:
+        return False
+    return bool(await cast(Callable[[str, str], Awaitable[bool]], find)(ref, marker))
 
 
 async def _deliver_digest(ctx: Context, sink: Sink, row: Delivery, now: datetime, report: DeliveryReport) -> None:
@@ -162,12 +395,13 @@ async def _deliver_digest(ctx: Context, sink: Sink, row: Delivery, now: datetime
         if found is not None:
             report.recovered += 1
         else:
-            row = replace(row, status="sending", attempts=row.attempts + 1)
+            row = replace(row, status="sending")
             await ctx.store.save_delivery(row)
             found = await sink.send(pages[n])
         ref = found
-        row = replace(row, status="sending", sent_version=n + 1, ref=ref, last_error="")
-        await ctx.store.save_delivery(row)  # progress: this page is out
+        # progress: this page is out, and failed attempts count again from here
+        row = replace(row, status="sending", sent_version=n + 1, ref=ref, last_error="", attempts=0)
+        await ctx.store.save_delivery(row)
     await _sent(ctx, row, ref or "", stories, now, "digested")
     report.sent += 1
 

@@ -1,5 +1,9 @@
 """APScheduler 3 wiring only: one poll tick (poll due feeds, then deliver), and one cron job per
 digest subscription. Jobs coalesce, never overlap, and tolerate a late start.
+
+The tick and a digest job are different jobs, so they can run at once; their delivery passes do
+not: `deliver_pending` runs one pass at a time per database (a lock in this process, a lease in
+the store across processes), so a digest job waits for the tick's pass instead of racing it.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Non
                      report.feeds, report.failed, report.new_items, report.relevant, report.new_stories,
                      report.merged)
         sent = await deliver_pending(ctx, clock())
-        if sent.sent or sent.edited or sent.retrying or sent.held:
-            log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held",
-                     sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held)
+        if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
+            log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",
+                     sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held, sent.failed)
     except Exception:  # the scheduler must survive anything one cycle throws
         log.exception("poll cycle failed; will try again on the next tick")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.identity import IdentityVerdict
@@ -137,3 +137,18 @@ class Store(Protocol):
     async def destination_health(self) -> dict[str, tuple[bool, str, datetime]]: ...
     async def get_meta(self, key: str) -> str | None: ...
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    # --- leases: one holder at a time per name, across processes sharing the database ---------
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Atomically make `holder` hold `name` until now + ttl, if the lease is free, expired
+        (expires <= now) or already `holder`'s; False if someone else holds it."""
+
+    async def renew_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Extend `holder`'s lease to now + ttl; False if `holder` no longer holds it (taken
+        over after it expired, or released)."""
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Drop the lease if `holder` holds it; True if it did."""
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds `name` at `now` (None when free or expired)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.core import schedule
@@ -60,6 +60,7 @@ class MemoryStore:
         self._deliveries: dict[str, Delivery] = {}
         self._health: dict[str, tuple[bool, str, datetime]] = {}
         self._meta: dict[str, str] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, expires)
 
     async def open(self) -> None:
         return None
@@ -260,3 +261,29 @@ class MemoryStore:
 
     async def set_meta(self, key: str, value: str) -> None:
         self._meta[key] = value
+
+    # --- leases (no await inside: each call is atomic on the event loop) --------------------------
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        held = self._leases.get(name)
+        if held is not None and held[0] != holder and held[1] > _utc(now):
+            return False
+        self._leases[name] = (holder, _utc(now + ttl))
+        return True
+
+    async def renew_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        held = self._leases.get(name)
+        if held is None or held[0] != holder:
+            return False
+        self._leases[name] = (holder, _utc(now + ttl))
+        return True
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        held = self._leases.get(name)
+        if held is None or held[0] != holder:
+            return False
+        del self._leases[name]
+        return True
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        held = self._leases.get(name)
+        return held[0] if held is not None and held[1] > _utc(now) else None

@@ -189,7 +189,18 @@ ALTER TABLE items ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX items_unprocessed ON items(id) WHERE processed = 0;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: leases. One delivery pass at a time per database: a pass holds the "outbox" lease while it
+# works, so two processes on one file never post the same row twice (see bot/outbox.py).
+# `expires` is fixed-width UTC text like every time here; an expired lease is anyone's to take.
+_V3 = """
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

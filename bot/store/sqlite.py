@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -527,3 +527,24 @@ class SqliteStore:
 
     async def set_meta(self, key: str, value: str) -> None:
         await self._exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # --- leases ----------------------------------------------------------------------------------
+    # Each is one statement in its own IMMEDIATE transaction, so two processes racing for a lease
+    # cannot both win: the WHERE decides under SQLite's write lock.
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        return await self._exec(
+            "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
+            "SET holder = excluded.holder, expires = excluded.expires "
+            "WHERE leases.holder = excluded.holder OR leases.expires <= ?",
+            (name, holder, ts(now + ttl), ts(now))) > 0
+
+    async def renew_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        return await self._exec("UPDATE leases SET expires = ? WHERE name = ? AND holder = ?",
+                                (ts(now + ttl), name, holder)) > 0
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        return await self._exec("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)) > 0
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        rows = await self._rows("SELECT holder FROM leases WHERE name = ? AND expires > ?", (name, ts(now)))
+        return str(rows[0][0]) if rows else None

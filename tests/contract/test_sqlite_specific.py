@@ -3,6 +3,7 @@ atomic batches, index use for candidate lookups."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,25 @@ async def test_an_enqueued_row_survives_sigkill(tmp_path: Path) -> None:
         assert [d.story_id for d in await store.due_deliveries(at(1))] == ["s1"]
     finally:
         await store.close()
+
+
+async def test_processes_racing_for_one_lease_get_one_holder(tmp_path: Path) -> None:
+    path = str(tmp_path / "desk.db")
+    stores = [SqliteStore(path) for _ in range(6)]  # six "processes" on one file
+    for s in stores:
+        await s.open()
+    wins = await asyncio.gather(*(s.take_lease("outbox", f"host:{n}:x", T0, timedelta(seconds=60))
+                                  for n, s in enumerate(stores)))
+    assert sum(wins) == 1
+    holder = await stores[0].lease_holder("outbox", T0)
+    assert holder == f"host:{wins.index(True)}:x"
+    for s in stores:
+        await s.close()
+
+
+def test_a_version_2_file_gains_the_leases_table(tmp_path: Path) -> None:
+    conn = sqlite3.connect(str(tmp_path / "old.db"), isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:2]) == 2  # a database written before leases existed
+    assert migrate(conn) == len(MIGRATIONS)
+    conn.execute("INSERT INTO leases VALUES ('outbox', 'h:1:x', '2024-11-04T06:00:00.000000Z')")
+    conn.close()

@@ -377,6 +377,40 @@ async def test_deliveries_of_a_story_and_of_an_item(store: Store) -> None:
     assert await store.deliveries_for_item("unknown") == []
 
 
+# --- leases (one delivery pass per database) -----------------------------------------------------
+
+TTL = timedelta(seconds=60)
+
+
+async def test_a_lease_has_one_holder_until_it_expires_then_anyone_may_take_it(store: Store) -> None:
+    assert await store.lease_holder("outbox", at(0)) is None
+    assert await store.take_lease("outbox", "host:1:a", at(0), TTL) is True
+    assert await store.take_lease("outbox", "host:2:b", at(0.5), TTL) is False  # held: refused
+    assert await store.lease_holder("outbox", at(0.5)) == "host:1:a"
+    assert await store.take_lease("outbox", "host:1:a", at(0.5), TTL) is True  # its holder: extended
+    assert await store.take_lease("outbox", "host:2:b", at(1.4), TTL) is False  # still until at(1.5)
+    assert await store.take_lease("other", "host:2:b", at(1.4), TTL) is True  # leases are by name
+    # the holder died (no renewal): once expired, the lease is taken over
+    assert await store.lease_holder("outbox", at(1.5)) is None
+    assert await store.take_lease("outbox", "host:2:b", at(1.5), TTL) is True
+    assert await store.lease_holder("outbox", at(1.5)) == "host:2:b"
+
+
+async def test_only_the_holder_renews_or_releases_a_lease(store: Store) -> None:
+    assert await store.renew_lease("outbox", "host:1:a", at(0), TTL) is False  # nothing to renew
+    assert await store.take_lease("outbox", "host:1:a", at(0), TTL)
+    assert await store.renew_lease("outbox", "host:1:a", at(0.9), TTL) is True  # now until at(1.9)
+    assert await store.take_lease("outbox", "host:2:b", at(1.5), TTL) is False
+    assert await store.release_lease("outbox", "host:2:b") is False  # not its lease: untouched
+    assert await store.lease_holder("outbox", at(1.5)) == "host:1:a"
+    assert await store.take_lease("outbox", "host:2:b", at(1.9), TTL) is True  # expired: taken over
+    assert await store.renew_lease("outbox", "host:1:a", at(2), TTL) is False  # the old holder lost it
+    assert await store.release_lease("outbox", "host:1:a") is False
+    assert await store.release_lease("outbox", "host:2:b") is True
+    assert await store.lease_holder("outbox", at(2)) is None
+    assert await store.take_lease("outbox", "host:1:a", at(2), TTL) is True  # released: free at once
+
+
 # --- health and meta -------------------------------------------------------------------------------
 
 

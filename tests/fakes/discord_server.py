@@ -4,7 +4,9 @@ It records every request, keeps messages per channel (newest-first history), hon
 `nonce` + `enforce_nonce`, creates threads, answers webhooks (`wait` 0/1) and interaction
 callbacks, and plays scripted failures (429 with retry_after and a `Via` header, 5xx, 401, 403,
 404, 400) per channel id, webhook id, "login" or "interaction". JSON answers carry the exact
-Content-Type `application/json`: discord.py treats anything else as text.
+Content-Type `application/json`: discord.py treats anything else as text. `garble` makes message
+posts answer 200 with an HTML page instead of the message (kept: posted all the same; not kept:
+a proxy answered and nothing was posted).
 """
 
 from __future__ import annotations
@@ -80,12 +82,22 @@ class Failure:
 
 
 @dataclass
+class Garble:
+    times: int | None  # None: every time
+    keep: bool  # the message is posted and only the answer is unreadable
+
+
+GARBAGE = "<html><body>502 Bad Gateway? No: 200 OK from a proxy that ate the answer</body></html>"
+
+
+@dataclass
 class FakeDiscord:
     requests: list[Recorded] = field(default_factory=list)
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # oldest first
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=lambda: {GOOD_TOKEN})
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    garbled: dict[str, list[Garble]] = field(default_factory=dict)
     _nonces: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _next_id: int = 1_100_000_000_000_000_000
     _server: TestServer | None = None
@@ -94,6 +106,11 @@ class FakeDiscord:
     def fail(self, key: str, status: int, *, times: int | None = 1, retry_after: float = 0.0, via: bool = True) -> None:
         """Answer the next `times` requests for `key` with `status` (None: until cleared)."""
         self.failures.setdefault(key, []).append(Failure(status, times, retry_after, via))
+
+    def garble(self, key: str, *, times: int | None = None, keep: bool = True) -> None:
+        """Answer the next `times` message posts for `key` (channel or webhook id) with HTTP 200
+        and an HTML body; `keep`: the message is posted all the same (only the answer is lost)."""
+        self.garbled.setdefault(key, []).append(Garble(times, keep))
 
     def sent(self, method: str = "POST", suffix: str = "/messages") -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
@@ -188,7 +205,23 @@ class FakeDiscord:
             return scripted
         if request.method in ("POST", "PATCH") and (problems := limit_problems(body)):
             return self._json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        posts = request.method == "POST" and (parts[-1] == "messages" or (parts[0] == "webhooks" and len(parts) == 3))
+        if posts and (garble := self._garbled(key)) is not None:
+            if garble.keep:
+                self._route(request.method, parts, body, dict(request.query))
+            return web.Response(status=200, text=GARBAGE, content_type="text/html")
         return self._route(request.method, parts, body, dict(request.query))
+
+    def _garbled(self, key: str) -> Garble | None:
+        queue = self.garbled.get(key) or []
+        if not queue:
+            return None
+        g = queue[0]
+        if g.times is not None:
+            g.times -= 1
+            if g.times <= 0:
+                queue.pop(0)
+        return g
 
     def _route(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> web.Response:
         body = body if body is not None else {}

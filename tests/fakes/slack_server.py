@@ -5,6 +5,8 @@ Scenarios are chosen by token, channel or path, as slack_sdk's own mock server d
   xoxb-ratelimited-long-> 429 + Retry-After: 120, always
   xoxb-invalid         -> invalid_auth          xoxb-5xx -> HTTP 500
   channel C404         -> channel_not_found     CNOTIN   -> not_in_channel   CARCHIVED -> is_archived
+  channel CGARBLED     -> chat.postMessage posts, then answers 200 with an HTML page (answer lost)
+  channel CPROXY       -> chat.postMessage answers 200 with an HTML page and posts nothing (a proxy)
   /hooks/ok            -> "ok"; /hooks/ratelimited, /hooks/gone (404 no_service), /hooks/5xx, /hooks/bad
 Every request is recorded; `wait_for` lets a test await one without sleeping.
 """
@@ -106,11 +108,16 @@ class FakeSlack:
         errors = {"C404": "channel_not_found", "CNOTIN": "not_in_channel", "CARCHIVED": "is_archived"}
         if channel in errors:
             return _error(errors[channel])
+        if method == "chat.postMessage" and channel in ("CGARBLED", "CPROXY"):
+            if channel == "CGARBLED":
+                self._post_message(rec.body)
+            return web.Response(status=200, text="<html><body>OK</body></html>", content_type="text/html")
         handler = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "users.info": self._users_info,
         }.get(method)
         return handler(rec.body) if handler else _error("unknown_method")
@@ -140,6 +147,18 @@ class FakeSlack:
         with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
         newest_first = list(reversed(self.messages.get(str(body["channel"]), [])))[:limit]
         out = [{k: v for k, v in m.items() if k != "metadata" or with_meta} for m in newest_first]
+        return _json({"ok": True, "messages": out, "has_more": False})
+
+    def _replies(self, body: dict[str, Any]) -> web.Response:
+        """A thread: its parent, then the replies, oldest first (as Slack answers)."""
+        limit = int(body.get("limit", 100))
+        with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        ts = str(body.get("ts", ""))
+        thread = [m for m in self.messages.get(str(body["channel"]), [])
+                  if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not any(m["ts"] == ts for m in thread):
+            return _error("thread_not_found")
+        out = [{k: v for k, v in m.items() if k != "metadata" or with_meta} for m in thread[:limit]]
         return _json({"ok": True, "messages": out, "has_more": False})
 
     def _users_info(self, body: dict[str, Any]) -> web.Response:

@@ -95,3 +95,56 @@ async def test_crash_after_send_is_not_reposted_and_the_grown_story_is_edited(
     assert len(slack.calls("chat.postMessage")) == 1
     [update] = slack.calls("chat.update")
     assert SECOND.url in str(update.body)
+
+
+class CrashAfterReply:
+    """Wraps a real sink: the thread note reaches the platform, then the process 'dies'."""
+
+    def __init__(self, inner: Sink) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def reply(self, ref: str, message: Message) -> None:
+        await self.inner.reply(ref, message)
+        raise SimulatedCrash(message.marker)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+async def test_crash_after_a_thread_note_is_posted_does_not_post_the_note_twice(
+    fakes: tuple[FakeDiscord, FakeSlack, dict[str, str]], platform: str
+) -> None:
+    discord, slack, env = fakes
+    base = settings()
+    [dest] = [replace(d, thread_replies=True) for d in DESTS if d.platform == platform]
+    s = replace(base, destinations=(dest,), subscriptions=(Subscription(watch=base.watches[0].name,
+                                                                       destination=dest.name),))
+    store = MemoryStore()  # the database outlives the "process"
+    ctx, factory = await open_context(s, env=env, store=store, with_fetcher=False)
+    ctx.check_age = False
+    await process_items(ctx, [FIRST], T0)
+    assert (await deliver_pending(ctx, T0)).sent == 1  # the alert
+    await process_items(ctx, [SECOND], T0 + timedelta(hours=1))  # the story grows: edit + thread note
+    ctx.sinks[dest.name] = CrashAfterReply(ctx.sinks[dest.name])  # type: ignore[assignment]
+    with pytest.raises(SimulatedCrash):
+        await deliver_pending(ctx, T0 + timedelta(hours=1))
+    await close_context(replace(ctx, store=MemoryStore()), factory)  # the process is gone; the store stays
+
+    ctx2, factory2 = await open_context(s, env=env, store=store, with_fetcher=False)
+    report = await deliver_pending(ctx2, T0 + timedelta(hours=1, minutes=1))
+    await close_context(replace(ctx2, store=MemoryStore()), factory2)
+
+    if platform == "slack":
+        notes = [r for r in slack.calls("chat.postMessage") if r.body.get("thread_ts")]
+        assert len(notes) == 1 and SECOND.source in str(notes[0].body)
+        assert slack.calls("conversations.replies")  # it looked in the thread before posting
+    else:
+        assert len(discord.sent(suffix=f"/channels/{dest.channel}/messages")) == 1  # the alert
+        thread = discord.channels[str(dest.channel)][0]["id"]  # a thread's id is its message's id
+        notes = discord.sent(suffix=f"/channels/{thread}/messages")
+        assert len(notes) == 1  # one note request, not a re-send that only the nonce hid
+    assert report.recovered == 1
+    [row] = await store.alert_deliveries_for_story((await store.latest_stories(1))[0].id)
+    assert row.status == "sent" and row.sent_version == 2

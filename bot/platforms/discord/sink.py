@@ -5,12 +5,18 @@ works against any server speaking Discord's REST API. discord.py keeps its own 4
 everything else is mapped to the outbox's two errors, in plain words that never carry the token
 or the webhook URL. A ref is "<channel id>/<message id>[,<message id>…]" (digests may need
 several messages).
+
+A 2xx answer that is not the message (a proxy's page, a cut-off body) means the post may be out:
+the bot sink raises a retryable error, and the outbox looks in the channel (`find_sent`, or
+`find_reply` for a thread note) before posting again. A webhook cannot look, so the webhook sink
+counts such a post as made, with its id unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
@@ -27,11 +33,13 @@ from bot.platforms.discord.format import Payload, plain, to_payloads
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 HISTORY_LIMIT = 50  # how far back find_sent looks
 TIMEOUT = 60.0  # per operation, including discord.py's own retries
+UNKNOWN_ID = "?"  # in a webhook ref: a part Discord accepted without telling its id
 THREAD_EXISTS = 160004  # Discord's error code: "a thread has already been created for this message"
 # Any http(s) base (Discord's own, a proxy, a test server) ending in /webhooks/<id>/<token>:
 # requests go to discord.http.Route.BASE whatever host the URL names.
 WEBHOOK_URL = re.compile(r"^https?://[^/\s]+(?:/[^\s]*)?/webhooks/([0-9]{17,20})/([A-Za-z0-9.\-_]{60,})/?$")
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def apply_api_base(env: Mapping[str, str]) -> str:
@@ -64,8 +72,31 @@ def _explain(err: BaseException, where: str) -> DeliveryError:
             return RetryableDeliveryError(said, retry_after=_retry_after(err))
         return PermanentDeliveryError(f"{said}: the message was refused", kind="invalid")
     if isinstance(err, TimeoutError):
-        return RetryableDeliveryError(f"Discord did not answer in time ({where})")
+        return RetryableDeliveryError(f"Discord did not answer in time ({where}); the post may have gone out")
+    if isinstance(err, ValueError):  # a JSON answer that does not parse (json.JSONDecodeError)
+        return _unreadable(where)
     return RetryableDeliveryError(f"could not reach Discord ({where}): {type(err).__name__}")
+
+
+def _unreadable(where: str) -> RetryableDeliveryError:
+    """A 2xx answer that is not the message (a proxy's page, a cut-off body): the post may well
+    be out. Retryable, so the outbox keeps the row "sending" and the bot sink looks in the channel
+    before it posts again."""
+    return RetryableDeliveryError(f"Discord's answer could not be read ({where}); the post may have gone out")
+
+
+class _UnreadableAnswer(Exception):
+    """Discord answered a webhook post with 2xx, but not with the message it made."""
+
+
+class _Webhook(discord.Webhook):
+    """discord.py's webhook, telling an unreadable 2xx answer apart from any other failure: the
+    post was accepted, only its message id is unknown."""
+
+    def _create_message(self, data: Any, *, thread: Any) -> discord.WebhookMessage:
+        if not isinstance(data, dict) or not {"id", "channel_id"} <= data.keys():
+            raise _UnreadableAnswer
+        return super()._create_message(data, thread=thread)
 
 
 def _retry_after(err: discord.HTTPException) -> float | None:
@@ -80,7 +111,7 @@ async def _guard(call: Awaitable[T], where: str, timeout: float) -> T:
     try:
         async with asyncio.timeout(timeout):
             return await call
-    except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as err:
+    except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
         raise _explain(err, where) from None
 
 
@@ -157,7 +188,9 @@ class DiscordBotSink:
             allowed_mentions=discord.AllowedMentions.none(),
             **extra,
         )
-        data = await _guard(http.send_message(channel, params=params), self._where, self.timeout)
+        data: Any = await _guard(http.send_message(channel, params=params), self._where, self.timeout)
+        if not isinstance(data, dict) or "id" not in data:  # 2xx, but not a message (discord.py gives text)
+            raise _unreadable(self._where)
         return str(data["id"])
 
     async def send(self, message: Message) -> str:
@@ -197,9 +230,29 @@ class DiscordBotSink:
     def parts(self, message: Message) -> int:
         return len(to_payloads(message))
 
+    async def find_reply(self, ref: str, marker: str) -> bool:
+        """Whether our note carrying `marker` is already under `ref`: in its thread (a thread's id
+        is the id of the message it was started on), or in the channel for reply-style notes."""
+        channel, ids = _split_ref(ref, self.channel)
+        http = await self._client()
+        where = ids[0] if self.dest.thread_replies and ids else channel
+        try:
+            history = await self._history(http, where)
+        except PermanentDeliveryError as err:
+            if err.kind == "not-found":  # no thread yet, so no note in it
+                return False
+            raise
+        return any(str((m.get("author") or {}).get("id")) == self._me and _carries(m, marker) for m in history)
+
+    async def _history(self, http: HTTPClient, channel: str) -> list[dict[str, Any]]:
+        history: Any = await _guard(http.logs_from(channel, HISTORY_LIMIT), self._where, self.timeout)
+        if not isinstance(history, list):  # 2xx, but not a message list
+            raise _unreadable(self._where)
+        return [m for m in history if isinstance(m, dict)]
+
     async def find_sent(self, marker: str) -> str | None:
         http = await self._client()
-        history: list[Any] = await _guard(http.logs_from(self.channel, HISTORY_LIMIT), self._where, self.timeout)
+        history = await self._history(http, self.channel)
         mine = [
             m
             for m in reversed(history)  # history is newest first; parts go oldest first
@@ -242,27 +295,39 @@ class DiscordWebhookSink:
                 self._session = aiohttp.ClientSession()
             found = WEBHOOK_URL.search(self._url)
             assert found is not None  # checked in __init__
-            self._hook = discord.Webhook.partial(int(found.group(1)), found.group(2), session=self._session)
+            self._hook = _Webhook.partial(int(found.group(1)), found.group(2), session=self._session)
         return self._hook
 
     async def send(self, message: Message) -> str:
         ids = []
         for payload in to_payloads(message):
-            sent = await _guard(
-                self._webhook().send(
-                    content=payload["content"] or MISSING,
-                    embeds=_embeds(payload),
-                    wait=True,
-                    allowed_mentions=discord.AllowedMentions.none(),
-                ),
-                self._where,
-                self.timeout,
-            )
+            try:
+                sent = await _guard(
+                    self._webhook().send(
+                        content=payload["content"] or MISSING,
+                        embeds=_embeds(payload),
+                        wait=True,
+                        allowed_mentions=discord.AllowedMentions.none(),
+                    ),
+                    self._where,
+                    self.timeout,
+                )
+            except _UnreadableAnswer:
+                # Discord took the post (2xx) but its answer is not the message. A webhook cannot
+                # look in the channel, so a re-send would be a sure duplicate: count it as posted,
+                # with its id unknown ("?"); an edit of it is posted as a new message instead.
+                log.warning("%s: Discord accepted a post but its answer could not be read; not re-sending it",
+                            self._where)
+                ids.append(UNKNOWN_ID)
+                continue
             ids.append(str(sent.id))
         return f"webhook/{','.join(ids)}"
 
     async def edit(self, ref: str, message: Message) -> None:
         _, ids = _split_ref(ref, "webhook")
+        if UNKNOWN_ID in ids:  # its id was never learnt (see send): post the newer version instead
+            await self.send(message)
+            return
         for mid, payload in zip(ids, to_payloads(message), strict=False):
             await _guard(
                 self._webhook().edit_message(

@@ -2,7 +2,9 @@
 
 slack_sdk does the HTTP; we attach its rate-limit and connection retry handlers, then turn what
 is left into `RetryableDeliveryError` / `PermanentDeliveryError` in plain words (never a token or
-a webhook URL). The bot sink tags each post with message metadata so `find_sent` can find it.
+a webhook URL). The bot sink tags each post — alerts and thread notes — with message metadata so
+`find_sent` (channel history) and `find_reply` (the thread) can find it after a crash. A 2xx
+answer that cannot be read is retryable: the outbox then looks before it posts again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "deskwatch_alert"  # message metadata event type carrying the delivery marker
 HISTORY_LIMIT = 100  # how far back find_sent looks
+REPLIES_LIMIT = 200  # how much of a thread find_reply reads
 MAX_INLINE_WAIT = 30.0  # a longer Retry-After goes back to the outbox instead of blocking here
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -80,6 +83,14 @@ def classify(method: str, dest: str, status: int, error: str, wait: float | None
         kind, words = _PERMANENT[error]
         return PermanentDeliveryError(f"{where}: {words} ({error})", kind=kind)
     return PermanentDeliveryError(f"{where}: Slack refused the message ({error or status})", kind="invalid")
+
+
+def unreadable_answer(method: str, dest: str, status: int) -> RetryableDeliveryError:
+    """HTTP 2xx with a body that is not Slack's JSON (a proxy's page, a cut-off answer): Slack may
+    well have done it. Retryable, so the outbox keeps the row "sending" and looks for the post
+    (message metadata) before it posts again."""
+    return RetryableDeliveryError(f"Slack {method} for destination {dest!r}: Slack answered HTTP {status} but "
+                                  "the answer could not be read; the post may have gone out")
 
 
 def plain_failure(method: str, dest: str, err: BaseException) -> str:
@@ -180,9 +191,14 @@ class SlackBotSink:
             return await call
         except SlackApiError as err:
             resp = err.response
-            data = resp.data if isinstance(resp.data, dict) else {}
+            # slack_sdk hands over its own response, or aiohttp's when the body was not JSON
+            status = int(getattr(resp, "status_code", None) or getattr(resp, "status", 0) or 0)
+            data = getattr(resp, "data", None)
+            if 200 <= status < 300 and not (isinstance(data, dict) and "ok" in data):
+                raise unreadable_answer(method, self.name, status) from None
+            data = data if isinstance(data, dict) else {}
             error = str(data.get("error", ""))
-            raise classify(method, self.name, resp.status_code, error, retry_after(resp.headers)) from None
+            raise classify(method, self.name, status, error, retry_after(getattr(resp, "headers", None))) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise RetryableDeliveryError(plain_failure(method, self.name, err)) from None
 
@@ -214,9 +230,36 @@ class SlackBotSink:
 
     async def reply(self, ref: str, message: Message) -> None:
         channel, ts = split_ref(ref)
-        for payload in to_payloads(message):
+        for i, payload in enumerate(to_payloads(message)):
             kw = payload.kwargs(unfurl=self.unfurl)
+            if i == 0:  # the note's marker, as on alerts, so find_reply can find it after a crash
+                kw["metadata"] = self._metadata(message)
             await self._call("chat.postMessage", self.client.chat_postMessage(channel=channel, thread_ts=ts, **kw))
+
+    async def find_reply(self, ref: str, marker: str) -> bool:
+        """Whether our note carrying `marker` is already in the thread under `ref` (the thread's
+        first REPLIES_LIMIT messages: a story gets one note per further source)."""
+        if not marker:
+            return False
+        channel, ts = split_ref(ref)
+        bot_id = await self._own_bot_id()
+        call = self.client.conversations_replies(channel=channel, ts=ts, limit=REPLIES_LIMIT,
+                                                 include_all_metadata=True)
+        try:
+            resp = await self._call("conversations.replies", call)
+        except PermanentDeliveryError as err:
+            if err.kind == "invalid":  # thread_not_found and the like: no thread, so no note in it
+                return False
+            raise
+        return any(self._ours(msg, bot_id, marker) for msg in resp.get("messages") or [] if msg.get("ts") != ts)
+
+    @staticmethod
+    def _ours(msg: Mapping[str, Any], bot_id: str | None, marker: str) -> bool:
+        """A message we posted (no one else can claim a marker) carrying `marker` in its metadata."""
+        if not msg.get("bot_id") or (bot_id and msg.get("bot_id") != bot_id):
+            return False
+        meta = msg.get("metadata") or {}
+        return bool(meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get("marker") == marker)
 
     async def _own_bot_id(self) -> str | None:
         if self._bot_id is None:
@@ -234,10 +277,7 @@ class SlackBotSink:
         call = self.client.conversations_history(channel=self.channel, limit=HISTORY_LIMIT, include_all_metadata=True)
         resp = await self._call("conversations.history", call)
         for msg in resp.get("messages") or []:
-            meta = msg.get("metadata") or {}
-            if not msg.get("bot_id") or (bot_id and msg.get("bot_id") != bot_id):
-                continue  # only our own posts count: no one else can claim a marker
-            if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get("marker") == marker:
+            if self._ours(msg, bot_id, marker):
                 return f"{self.channel}/{msg['ts']}"
         return None
 
