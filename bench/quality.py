@@ -40,7 +40,7 @@ from bot.core.watch import Watch  # noqa: E402
 from bot.embedding import Embedder, load_embedder  # noqa: E402
 from bot.replay import replay_rows  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
-from bot.train import examples, fit_stories, relevant_reports  # noqa: E402
+from bot.train import examples, fit_story_models, relevant_reports  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev.jsonl"
 CORPORA = (DEFAULT_CORPUS, ROOT.parent / "shared" / "corpus" / "dev2.jsonl")
@@ -137,8 +137,8 @@ class Labelled:
         model = fit_model(exs, feature_names([r.name for r in self.watch.roles]), "cv",
                           self.embedder.name if self.embedder else "")
         kept = {str(r["story"]) for r in self.rows if r["id"] in keep and r.get("story")}
-        stories, join, join_unknown, notes = fit_stories(self.watch, [r for r in self.reports if r.story in kept])
-        return replace(model, stories=stories, join_threshold=join, join_unknown_time=join_unknown, notes=notes)
+        stories, plain, notes = fit_story_models(self.watch, [r for r in self.reports if r.story in kept])
+        return replace(model, stories=stories, stories_no_embedding=plain, notes=notes)
 
 
 def run_replay(settings: Settings, model: RelevanceModel | None, rows: Sequence[Mapping[str, Any]],

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_demo())
     path = args.path if args.command == "check-config" and args.path else args.config
     try:
-        settings = load_settings(path)
+        settings = load_settings(path, models=args.command != "train")  # train rewrites the model file
     except ConfigError as exc:
         print(f"deskwatch: {config_path(path)} has {len(exc.errors)} problem(s):", file=sys.stderr)
         for e in exc.errors:

@@ -130,8 +130,9 @@ def _kind_name(kind: type) -> str:
             list: "an array", dict: "a table"}.get(kind, kind.__name__)
 
 
-def load_settings(path: str | None = None) -> Settings:
-    """Read and validate the config file; raise ConfigError listing every problem."""
+def load_settings(path: str | None = None, models: bool = True) -> Settings:
+    """Read and validate the config file; raise ConfigError listing every problem.
+    `models=False` skips the watches' fitted model files (what `deskwatch train` rewrites)."""
     p = Path(config_path(path))
     try:
         raw = p.read_bytes()
@@ -143,14 +144,15 @@ def load_settings(path: str | None = None) -> Settings:
         raise ConfigError([f"{p}: not valid TOML ({exc})"]) from None
     except RecursionError:  # tomllib recurses once per nesting level: ~500 deep exhausts the stack
         raise ConfigError([f"{p}: not valid TOML (arrays or tables nested too deeply)"]) from None
-    return settings_from_dict(doc, base_dir=p.parent, source_path=str(p))
+    return settings_from_dict(doc, base_dir=p.parent, source_path=str(p), models=models)
 
 
-def settings_from_dict(doc: Mapping[str, Any], base_dir: Path, source_path: str = "") -> Settings:
+def settings_from_dict(doc: Mapping[str, Any], base_dir: Path, source_path: str = "", models: bool = True
+                       ) -> Settings:
     c = _Checker()
     c.keys(doc, TOP_KEYS, "")
     feeds = _feeds(c, doc)
-    watches = _watches(c, doc, base_dir)
+    watches = _watches(c, doc, base_dir, models)
     destinations = _destinations(c, doc)
     subs = _subscriptions(c, doc, {w.name for w in watches}, {d.name for d in destinations})
     storage = _storage(c, doc)
@@ -191,7 +193,7 @@ def _feeds(c: _Checker, doc: Mapping[str, Any]) -> list[FeedSettings]:
     return out
 
 
-def _watches(c: _Checker, doc: Mapping[str, Any], base_dir: Path) -> list[Watch]:
+def _watches(c: _Checker, doc: Mapping[str, Any], base_dir: Path, models: bool = True) -> list[Watch]:
     out: list[Watch] = []
     for i, t in enumerate(c.tables(doc, "watches")):
         w = f"watches[{i}]"
@@ -201,10 +203,16 @@ def _watches(c: _Checker, doc: Mapping[str, Any], base_dir: Path) -> list[Watch]
             fname = c.get(t, "file", str, w, "")
             loaded = _read_watch_file(c, base_dir / fname, f"{w}.file")
             data = _merge(loaded, data)
+        # The fitted model file sits next to the watch file (or where its `model` key says).
+        watch_file = base_dir / str(t.get("file", f"{name}.toml"))
+        model_file = watch_file.with_suffix(".model.json")
+        if isinstance(data.get("model"), str):
+            model_file = watch_file.parent / data["model"]
+            data["model"] = _read_model_file(c, model_file, f"{w}.model") if models else None
         watch, errors = load_watch(name, data, w)
         c.errors.extend(errors)
         if watch is not None:
-            out.append(replace(watch, model_path=_model_path(data, base_dir / str(t.get("file", f"{name}.toml")))))
+            out.append(replace(watch, model_path=str(model_file)))
     if not out and not c.errors:
         c.err("watches", "at least one watch is required")
     return out
@@ -222,11 +230,6 @@ def _read_watch_file(c: _Checker, path: Path, where: str) -> dict[str, Any]:
     except RecursionError:
         c.err(where, f"{path} is not valid TOML (arrays or tables nested too deeply)")
         return {}
-    if isinstance(data.get("model"), str):  # the fitted model file, next to the watch file
-        model_file = path.parent / data["model"]
-        data["model"] = _read_model_file(c, model_file, f"{where} model")
-        if data["model"] is not None:
-            data["model"]["file"] = str(model_file)
     includes = data.pop("include", [])
     if not isinstance(includes, list):
         c.err(f"{where} include", "must be an array of file names")
@@ -234,14 +237,6 @@ def _read_watch_file(c: _Checker, path: Path, where: str) -> dict[str, Any]:
     for inc in includes:
         data = _merge(data, _read_watch_file(c, path.parent / str(inc), f"{where} include {inc}"))
     return data
-
-
-def _model_path(data: Mapping[str, Any], watch_file: Path) -> str:
-    """Where the watch's fitted model lives (or will, once `deskwatch train` writes it)."""
-    model = data.get("model")
-    if isinstance(model, Mapping) and model.get("file"):
-        return str(model["file"])
-    return str(watch_file.with_suffix(".model.json"))
 
 
 def _read_model_file(c: _Checker, path: Path, where: str) -> dict[str, Any] | None:

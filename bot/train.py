@@ -18,7 +18,8 @@ from typing import Any
 
 from bot.core.relevance.fit import MAX_PAIR_DAYS, Example, best_threshold, fit_model, fit_pairs
 from bot.core.relevance.match import analyse
-from bot.core.relevance.model import Logistic, RelevanceModel, feature_names, sigmoid, to_json
+from bot.core.relevance.model import RelevanceModel, StoryModel, feature_names, sigmoid, to_json
+from bot.core.stories.cluster import story_probability
 from bot.core.stories.compare import PAIR_FEATURES, pair_features
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import MAX_CORE
@@ -98,7 +99,7 @@ def pairs(watch: Watch, reports: Sequence[Report]) -> tuple[list[dict[str, float
     return feats, same
 
 
-def fit_stories(watch: Watch, reports: Sequence[Report]) -> tuple[Logistic, float, float, str]:
+def fit_stories(watch: Watch, reports: Sequence[Report]) -> StoryModel:
     """The pair model, then the join thresholds (time known / unknown) that make the most right
     decisions when the reports arrive in corpus order, each compared with the stories before it
     (their first MAX_CORE reports, within the window when its time is known)."""
@@ -116,15 +117,23 @@ def fit_stories(watch: Watch, reports: Sequence[Report]) -> tuple[Logistic, floa
             last = max((c.published for c in cores if c.published is not None), default=None)
             if corpus != r.corpus or (t is not None and last is not None and (t - last).total_seconds() > window):
                 continue
-            p = max(sigmoid(model.logit(pair_features(watch, r.facts, c))) for c in cores[:MAX_CORE])
+            p = story_probability([sigmoid(model.logit(pair_features(watch, r.facts, c))) for c in cores[:MAX_CORE]])
             if story == r.story:
                 own = p
             else:
                 other = max(other, p)
         (known if t is not None else unknown).append((own, other))
         seen.setdefault((r.corpus, r.story), []).append(r.facts)
-    return (model, best_threshold(known), best_threshold(unknown),
-            f"{len(same)} report pairs, {sum(same)} of one development")
+    return StoryModel(model, best_threshold(known), best_threshold(unknown))
+
+
+def fit_story_models(watch: Watch, reports: Sequence[Report]) -> tuple[StoryModel, StoryModel | None, str]:
+    """The story model with embeddings (when the reports have them) and the one without."""
+    plain = fit_stories(watch, [replace(r, facts=replace(r.facts, vector=None)) for r in reports])
+    with_vectors = all(r.facts.vector is not None for r in reports) and bool(reports)
+    full = fit_stories(watch, reports) if with_vectors else None
+    n = sum(1 for i, a in enumerate(reports) for b in reports[i + 1:] if a.corpus == b.corpus)
+    return plain if full is None else full, plain if full is not None else None, f"{n} pairs of labelled reports"
 
 
 def fit_watch(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None, version: str
@@ -133,8 +142,8 @@ def fit_watch(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedde
     bare = replace(watch, model=None)
     exs = examples(bare, rows, embedder)
     model = fit_model(exs, feature_names([r.name for r in watch.roles]), version, embedder.name if embedder else "")
-    stories, join, join_unknown, notes = fit_stories(bare, relevant_reports(bare, rows, embedder))
-    return replace(model, stories=stories, join_threshold=join, join_unknown_time=join_unknown, notes=notes)
+    stories, plain, notes = fit_story_models(bare, relevant_reports(bare, rows, embedder))
+    return replace(model, stories=stories, stories_no_embedding=plain, notes=notes)
 
 
 def train(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None, sources: str,
@@ -144,10 +153,10 @@ def train(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | 
     version = f"{today} fitted on {sources} ({len(rows)} items, {n_rel} relevant)"
     model = fit_watch(watch, rows, embedder, version)
     summary = [f"fitted {watch.name}: {version}"]
-    if model.stories is not None:
-        summary.append(f"  stories ({model.notes}; join at p ≥ {model.join_threshold:.2f}, "
-                       f"{model.join_unknown_time:.2f} when the time is unknown): "
-                       + _weights(model.stories.weights, model.stories.bias))
+    for name, sm in (("stories", model.stories), ("stories without embeddings", model.stories_no_embedding)):
+        if sm is not None:
+            summary.append(f"  {name} ({model.notes}; join at p ≥ {sm.join:.2f}, {sm.join_unknown_time:.2f} when "
+                           f"the time is unknown): " + _weights(sm.pair.weights, sm.pair.bias))
     summary.append("  cheap (terms only): " + _weights(model.cheap.weights, model.cheap.bias))
     if model.full is not None:
         summary.append("  full (terms + multilingual signal): " + _weights(model.full.weights, model.full.bias))

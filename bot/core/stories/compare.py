@@ -22,8 +22,8 @@ SAME_LANG_COS = 0.87  # typical cosine of two reports of one topic, different de
 CROSS_LANG_COS = 0.81  # the same across languages
 CONTENT = ("entities", "figures", "words", "headline", "cosine", "cosine_cross")
 PAIR_FEATURES = ("entities", "entity_mismatch", "names", "figures", "figure_conflict", "dates", "words",
-                 "headline", "same_cycle", "days_apart", "time_unknown", "year_conflict", "cosine", "cosine_cross",
-                 "no_vector", "cross_language", *(f"unknown_time×{f}" for f in CONTENT))
+                 "headline", "days_apart", "time_unknown", "year_conflict", "cosine", "cosine_cross",
+                 "no_vector", *(f"unknown_time×{f}" for f in CONTENT))
 
 
 def _weight(watch: Watch, entity_id: str) -> float:
@@ -66,7 +66,7 @@ def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
         days, unknown = min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400), 0.0
     else:
         days, unknown = 0.0, 1.0
-    cos = cosine(a.vector, b.vector)
+    cos = cosine(a.vector, b.vector) if a.vector is not None else None  # a report without one: no signal
     out = {
         "entities": ent,
         "entity_mismatch": mismatch,
@@ -76,13 +76,11 @@ def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
         "dates": float(bool(a.dates & b.dates)),
         "words": words,
         "headline": headline,
-        "same_cycle": float(not unknown and days <= watch.stories.same_days),
         "days_apart": days,
         "time_unknown": unknown,
         "cosine": (cos - SAME_LANG_COS) * 10 if cos is not None and same_lang else 0.0,
         "cosine_cross": (cos - CROSS_LANG_COS) * 10 if cos is not None and not same_lang else 0.0,
         "no_vector": float(cos is None),
-        "cross_language": float(not same_lang),
         "year_conflict": float(_years_conflict(a, b)),
     }
     # When either report's time is unknown, content has to carry the decision alone: the same
@@ -109,11 +107,10 @@ def pair_evidence(a: Facts, b: Facts, contributions: Mapping[str, float]) -> str
 
 
 _PLAIN = {"entity_mismatch": "different specifics", "figure_conflict": "different figures", "words": "shared words",
-          "headline": "similar headline", "days_apart": "days apart", "same_cycle": "same news cycle",
+          "headline": "similar headline", "days_apart": "days apart",
           "time_unknown": "time unknown",
           "year_conflict": "different years", "cosine": "similar meaning",
-          "cosine_cross": "similar meaning across languages", "no_vector": "no embedding",
-          "cross_language": "other language"}
+          "cosine_cross": "similar meaning across languages", "no_vector": "no embedding"}
 
 
 def _phrase(feature: str, a: Facts, b: Facts) -> str:
