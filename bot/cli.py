@@ -185,6 +185,11 @@ def _copy_database(source: str, target: str) -> None:
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
+            # The copy is this dry run's alone: a delivery lease held by a running bot must not
+            # make it stand by (and print nothing).
+            with contextlib.suppress(sqlite3.OperationalError):  # a database older than leases
+                dst.execute("DELETE FROM leases")
+                dst.commit()
         finally:
             dst.close()
     finally:
@@ -192,6 +197,9 @@ def _copy_database(source: str, target: str) -> None:
 
 
 def _report_once(cycle: CycleReport, sent: DeliveryReport) -> None:
+    if getattr(sent, "standby", False):
+        print("deskwatch: another deskwatch process is delivering for this database; this run posted nothing",
+              file=sys.stderr)
     print(f"polled {cycle.feeds} feeds ({cycle.failed} failing): {cycle.new_items} new items, "
           f"{cycle.relevant} relevant, {cycle.new_stories} new stories, {cycle.merged} merged; "
           f"deliveries: {sent.sent} sent, {sent.edited} edited, {sent.retrying} retrying, {sent.held} held",
