@@ -233,9 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
         ours = run_replay(settings, data.fit(ids[fit_on]), data.corpora[score], emb)
         rel, b3s = scored(data.corpora[score], ours)
+        dated = [r for r in data.corpora[score] if r.get("published")]
+        _, b3_dated = scored(dated, run_replay(settings, data.fit(ids[fit_on]), dated, emb))
         print(name)
         print(line("relevance", rel))
         print(line("stories B-cubed", b3s))
+        print(line("stories B-cubed, dated reports only", b3_dated))
         if args.verbose:
             _details(data.corpora[score], ours)
     print("BASELINES (no fitting)")
