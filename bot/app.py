@@ -2,6 +2,10 @@
 
 Four kinds of sink are a flat dict built here, not a plugin registry. `run` owns every resource
 it opens and closes them all on SIGINT/SIGTERM; `once` does one cycle and one delivery pass.
+
+In `run`, polling starts first and runs as its own task, timed on the monotonic clock; each chat
+client (Discord, Slack) runs as its own supervised task (bot/supervisor.py), so a platform that is
+down or refuses its token costs only that platform's slash commands.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.commands_impl import Commands, load_added_feeds
 from bot.embedding import Embedder, load_embedder
@@ -26,11 +31,14 @@ from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
 from bot.platforms.base import Sink
 from bot.platforms.console import ConsoleSink
 from bot.platforms.file import FileSink
+from bot.secrets import secret_values
 from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.sqlite import SqliteStore
+from bot.supervisor import ClientHealth, Connect, describe, supervise
 
 log = logging.getLogger("deskwatch.app")
+SHUTDOWN_TIMEOUT = 8.0  # seconds for the tasks to unwind on SIGTERM; closing the rest is quick
 
 
 def utcnow() -> datetime:
@@ -118,58 +126,119 @@ async def once(settings: Settings, *, dry_run: bool = False) -> tuple[CycleRepor
         await close_context(ctx, factory)
 
 
-async def run(settings: Settings) -> None:
-    """The long-running bot: scheduler + (optional) Discord and Slack clients on one loop."""
-    from bot.scheduler import build_scheduler, refresh_digests
+@dataclass
+class Running:
+    """What `run` started, handed to `on_start` (a test, or a future health endpoint):
+    `health.states` is the chat clients' state as a plain dict, `tasks` the poll loop and one
+    supervisor per chat client."""
 
-    env = os.environ
-    ctx, factory = await open_context(settings, embedder=load_embedder())
+    ctx: Context
+    health: ClientHealth
+    scheduler: AsyncIOScheduler
+    tasks: dict[str, asyncio.Task[None]]
+
+
+def chat_clients(settings: Settings, env: Mapping[str, str], commands: Commands) -> dict[str, Connect]:
+    """The chat connections to supervise, by platform: what each supervisor task runs."""
+    # Chat commands need a live connection (Discord gateway, Slack Socket Mode/HTTP); posting does
+    # not. DESKWATCH_CHAT_COMMANDS=off runs a posting-only bot (and lets tests use REST fakes).
+    if env.get("DESKWATCH_CHAT_COMMANDS", "on").lower() in ("off", "0", "false", "no"):
+        return {}
+    clients: dict[str, Connect] = {}
+    if env.get("DISCORD_TOKEN"):
+        from bot.platforms.discord.client import DiscordRunner
+        from bot.platforms.discord.sink import apply_api_base
+
+        apply_api_base(env)
+        guild = env.get("DISCORD_GUILD_ID")
+        clients["discord"] = DiscordRunner(commands, int(guild) if guild and guild.isdigit() else None,
+                                           env["DISCORD_TOKEN"])
+    if env.get("SLACK_BOT_TOKEN") and (env.get("SLACK_APP_TOKEN") or env.get("SLACK_SIGNING_SECRET")):
+        from bot.platforms.slack.app import HttpModeRunner, SocketModeRunner, build_app
+
+        app = build_app(commands, signing_secret=env.get("SLACK_SIGNING_SECRET"), bot_token=env["SLACK_BOT_TOKEN"],
+                        admins=settings.access.slack_admins, api_url=env.get("SLACK_API_URL"))
+        app_token = env.get("SLACK_APP_TOKEN")
+        clients["slack"] = (SocketModeRunner(app, app_token) if app_token
+                            else HttpModeRunner(app, int(env.get("PORT", "3000"))))
+    return clients
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    """The poll loop and the supervisors end only by cancellation; anything else is a bug to see."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped unexpectedly: %s", task.get_name(), describe(task.exception() or Exception()))
+
+
+async def run(settings: Settings, *, env: Mapping[str, str] | None = None, stop: asyncio.Event | None = None,
+              load_model: Callable[[], Embedder | None] | None = None,
+              on_start: Callable[[Running], object] | None = None) -> None:
+    """The long-running bot: the poll loop, cron digests, and each chat client supervised on its
+    own, all on one loop, until SIGINT/SIGTERM (or `stop`) — then everything stops within
+    SHUTDOWN_TIMEOUT, whatever state the chat clients are in. `env` defaults to os.environ,
+    `load_model` to load_embedder; `on_start` is handed what was started."""
+    env = os.environ if env is None else env
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        ctx, factory = await open_context(settings, env=env, embedder=(load_model or load_embedder)())
+        try:
+            await _serve(ctx, settings, env, stop, on_start)
+        finally:
+            await close_context(ctx, factory)
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(ctx: Context, settings: Settings, env: Mapping[str, str], stop: asyncio.Event,
+                 on_start: Callable[[Running], object] | None) -> None:
+    """Start polling, digests and the chat clients; wait for `stop`; stop them all."""
+    from bot.scheduler import build_scheduler, poll_loop, refresh_digests
+
+    health = ClientHealth(ctx.store, secrets=secret_values(env, [d.webhook_env for d in settings.destinations
+                                                                 if d.webhook_env]))
     scheduler = build_scheduler(ctx, await all_subscriptions(ctx))
 
     async def changed() -> None:
         await refresh_digests(scheduler, ctx)
 
+    async def clock_stepped(seconds: float) -> None:
+        # APScheduler plans cron runs on the wall clock: after a step, plan them again from now.
+        log.warning("the wall clock stepped by %+.0f s; digest times planned again", seconds)
+        await refresh_digests(scheduler, ctx)
+
     commands = Commands(ctx, utcnow, after_change=changed)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    # Chat commands need a live connection (Discord gateway, Slack Socket Mode/HTTP); posting does
-    # not. DESKWATCH_CHAT_COMMANDS=off runs a posting-only bot (and lets tests use REST fakes).
-    commands_on = env.get("DESKWATCH_CHAT_COMMANDS", "on").lower() not in ("off", "0", "false", "no")
-    tasks: list[asyncio.Task[object]] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
-    if commands_on and env.get("DISCORD_TOKEN"):
-        from bot.platforms.discord.client import build_client
-        from bot.platforms.discord.sink import apply_api_base
-
-        apply_api_base(env)
-        guild = env.get("DISCORD_GUILD_ID")
-        client = build_client(commands, int(guild) if guild and guild.isdigit() else None)
-        tasks.append(asyncio.create_task(client.start(env["DISCORD_TOKEN"]), name="discord"))
-        closers.append(client.close)
-    if commands_on and env.get("SLACK_BOT_TOKEN") and (env.get("SLACK_APP_TOKEN") or env.get("SLACK_SIGNING_SECRET")):
-        from bot.platforms.slack.app import build_app, start_http_mode, start_socket_mode
-
-        app = build_app(commands, signing_secret=env.get("SLACK_SIGNING_SECRET"),
-                        bot_token=env["SLACK_BOT_TOKEN"], admins=settings.access.slack_admins)
-        if env.get("SLACK_APP_TOKEN"):
-            closers.append(await start_socket_mode(app, env["SLACK_APP_TOKEN"]))
-        else:
-            closers.append(await start_http_mode(app, int(env.get("PORT", "3000"))))
-    scheduler.start()
-    log.info("deskwatch running: %d feeds, %d watches, %d destinations", len(settings.feeds),
-             len(settings.watches), len(settings.destinations))
+    tasks: dict[str, asyncio.Task[None]] = {}
     try:
+        # Polling first, and on its own: it needs no chat connection, so no chat client can delay it.
+        scheduler.start()
+        tasks["poll"] = asyncio.create_task(poll_loop(ctx, on_clock_step=clock_stepped), name="deskwatch poll loop")
+        clients = chat_clients(settings, env, commands)
+        await health.reset(clients)
+        for platform, connect in clients.items():
+            tasks[platform] = asyncio.create_task(supervise(platform, connect, health), name=f"deskwatch {platform}")
+        for task in tasks.values():
+            task.add_done_callback(_report_death)
+        log.info("deskwatch running: %d feeds, %d watches, %d destinations, chat clients: %s", len(settings.feeds),
+                 len(settings.watches), len(settings.destinations), ", ".join(clients) or "none")
+        if on_start is not None:
+            on_start(Running(ctx, health, scheduler, tasks))
         await stop.wait()
     finally:
         log.info("shutting down")
-        scheduler.shutdown(wait=False)
-        for close in closers:
-            with contextlib.suppress(Exception):
-                await close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await close_context(ctx, factory)
+        for task in tasks.values():
+            task.cancel()  # each supervisor closes its client (within CLOSE_TIMEOUT) as it unwinds
+        if tasks:
+            _done, pending = await asyncio.wait(tasks.values(), timeout=SHUTDOWN_TIMEOUT)
+            for task in pending:
+                log.warning("%s did not stop within %.0f s; closing anyway", task.get_name(), SHUTDOWN_TIMEOUT)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            await health.stopped()

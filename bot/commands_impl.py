@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec
 
@@ -21,6 +22,7 @@ from bot.model import Item, Mute, Story, Subscription
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, all_subscriptions, twin_of_duplicate
 from bot.settings import FeedSettings
+from bot.supervisor import load_states, state_lines
 
 Clock = Callable[[], datetime]
 P = ParamSpec("P")
@@ -96,6 +98,14 @@ class Commands(CommandsAPI):
             pending=await store.pending_count(), health=await store.destination_health(),
             stopped=self.ctx.stopped_platforms, feeds_failing=sum(1 for s in states if s.consecutive_failures),
             feeds_total=len(states))
+        # The chat connections (recorded by bot/supervisor.py): a client that is down costs only
+        # its slash commands, so it is its own field, beside the destinations.
+        clients = await load_states(store)
+        if clients:
+            down = state_lines(clients)
+            summary = ", ".join(f"{p} {c.get('state', '?')}" for p, c in sorted(clients.items()))
+            msg = replace(msg, fields=(*msg.fields, ("Chat connections", summary)),
+                          code="\n".join(line for line in (msg.code, *down) if line))
         return Reply(msg)
 
     @friendly

@@ -1,21 +1,28 @@
-"""APScheduler 3 wiring only: one poll tick (poll due feeds, then deliver), and one cron job per
-digest subscription. Jobs coalesce, never overlap, and tolerate a late start.
+"""When things run: the poll loop (poll due feeds, then deliver, every `polling.tick` seconds) and
+one APScheduler cron job per digest subscription (coalesced, never overlapping, late start
+tolerated).
 
-The tick and a digest job are different jobs, so they can run at once; their delivery passes do
-not: `deliver_pending` runs one pass at a time per database (a lock in this process, a lease in
-the store across processes), so a digest job waits for the tick's pass instead of racing it.
+The poll tick is an asyncio loop timed on the event loop's monotonic clock, not an APScheduler
+interval job: APScheduler plans every run on the wall clock, so after the clock stepped a day ahead
+and back the next tick was a day away, and polling was blind for that day. Monotonic time never
+steps. Digests stay cron jobs (07:00 in Seoul is a wall-clock time); when the poll loop sees the
+wall clock step, the app plans them again from the new time.
+
+The tick and a digest job can run at once; their delivery passes do not: `deliver_pending` runs
+one pass at a time per database (a lock in this process, a lease in the store across processes),
+so a digest job waits for the tick's pass instead of racing it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
@@ -23,7 +30,7 @@ from bot.pipeline import Context, all_subscriptions, poll_due_feeds
 
 log = logging.getLogger("deskwatch.scheduler")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
-POLL_JOB = "poll"
+CLOCK_STEP = 120.0  # seconds by which wall and monotonic time may disagree over one tick before it is a step
 
 
 def utcnow() -> datetime:
@@ -58,11 +65,35 @@ async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], dateti
                       sub.watch, sub.destination)
 
 
+async def poll_loop(ctx: Context, clock: Callable[[], datetime] = utcnow, *,
+                    monotonic: Callable[[], float] | None = None,
+                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                    on_clock_step: Callable[[float], Awaitable[None]] | None = None) -> None:
+    """`poll_tick` now and then every `polling.tick` seconds of monotonic time, until cancelled.
+
+    `monotonic` defaults to the event loop's clock (time.monotonic). A tick that overruns is
+    followed at once by the next: ticks never overlap and never pile up. `clock` (wall time) is
+    still what a tick records and what feeds are due by; when it moved more than CLOCK_STEP
+    seconds apart from monotonic time over one round, `on_clock_step(seconds)` is told.
+    """
+    mono = monotonic or asyncio.get_running_loop().time
+    tick = float(ctx.settings.polling.tick)
+    while True:
+        started, wall = mono(), clock()
+        await poll_tick(ctx, clock)
+        await sleep(max(0.0, tick - (mono() - started)))
+        step = (clock() - wall).total_seconds() - (mono() - started)
+        if on_clock_step is not None and abs(step) >= CLOCK_STEP:
+            try:
+                await on_clock_step(step)
+            except Exception:  # polling must go on whatever the re-planning throws
+                log.exception("re-planning after a clock step failed")
+
+
 def build_scheduler(ctx: Context, subs: Sequence[Subscription], clock: Callable[[], datetime] = utcnow
                     ) -> AsyncIOScheduler:
+    """The cron digest jobs (the poll tick is `poll_loop`, a task of its own)."""
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
-    scheduler.add_job(poll_tick, IntervalTrigger(seconds=ctx.settings.polling.tick), args=[ctx, clock],
-                      id=POLL_JOB, next_run_time=clock() + timedelta(seconds=1))
     register_digests(scheduler, ctx, subs, clock)
     return scheduler
 

@@ -6,10 +6,14 @@ Subcommand parsing is `CommandsAPI.run_text`'s job; here we only decide who may 
 it without Manage Channels (the settings commands check `can_manage` themselves).
 Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification; an HTTP
 request whose timestamp header is not a number gets 400 before bolt (which would answer 500).
+`SocketModeRunner` and `HttpModeRunner` are what the supervisor (bot/supervisor.py) runs: one
+attempt per call, so Slack being unreachable or a refused token is reported once and retried
+with back-off, apart from polling and from Discord.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -22,6 +26,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import Caller, CommandsAPI, Reply
@@ -29,6 +35,7 @@ from bot.core.lookup import split_command
 from bot.model import Message
 from bot.platforms.slack.format import to_payloads
 from bot.platforms.slack.sink import make_web_client
+from bot.supervisor import Rejected, close_quietly
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,10 @@ MAX_RESPONSES = 5  # Slack accepts up to five posts to one response_url
 MANAGER_ONLY = frozenset({"digest"})  # the other manager commands are gated by Commands itself
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 MAX_TIMESTAMP_DIGITS = 15  # Unix seconds have 10; int() of thousands of digits is itself an error
+PING_INTERVAL = 10.0  # seconds between Socket Mode pings (the SDK's default)
+# Slack API errors that mean the token itself is wrong, revoked or lacks the scope it needs
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                         "not_allowed_token_type", "missing_scope", "no_permission"})
 DENIED = ("Only workspace admins and owners (or users listed in the bot's access.slack_admins) "
           "can do that in this channel.")
 
@@ -123,7 +134,9 @@ def build_app(
     if not signing_secret:
         signing_secret = secrets.token_hex(32)  # never "": an empty HMAC key would be forgeable
     app = _App(
-        name="deskwatch",
+        # Not "deskwatch": bolt names its loggers after the app and resets that logger's level to
+        # the root's on every request, which would reset the whole deskwatch.* logger tree.
+        name="deskwatch-slack",
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=True,
@@ -162,18 +175,107 @@ def build_app(
 
 
 Closer = Callable[[], Awaitable[None]]
+Up = Callable[[], Awaitable[None]]
 
 
-async def start_socket_mode(app: AsyncApp, app_token: str) -> Closer:
-    """Connect over Socket Mode (SLACK_APP_TOKEN, xapp-…) without blocking; returns the closer
-    to await at shutdown."""
-    handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()
+class _SocketClient(SocketModeClient):
+    """slack_sdk's Socket Mode client, made to try once.
 
-    async def close() -> None:
-        await handler.close_async()
+    Its own connect() retries for ever, logging a traceback every ping interval, and it reconnects
+    by itself; nothing outside can tell that Slack is unreachable, and a shutdown waits on it. Here
+    a failed connect raises, and a connection Slack ends (a routine refresh) or that goes dead sets
+    `lost`: retries, back-off and the one log line per change are the supervisor's.
+    """
 
-    return close
+    def __init__(self, app_token: str, web_client: AsyncWebClient, logger: logging.Logger) -> None:
+        super().__init__(app_token=app_token, logger=logger, web_client=web_client, ping_interval=PING_INTERVAL)
+        self.lost = asyncio.Event()
+
+    async def connect(self) -> None:
+        # apps.connections.open is asked directly: the SDK's issue_new_wss_url logs a multi-line
+        # error of its own before raising.
+        try:
+            resp = await self.web_client.apps_connections_open(app_token=self.app_token)
+        except SlackApiError as exc:
+            raise _explain(exc, "SLACK_APP_TOKEN") from exc
+        self.wss_uri = str(resp["url"])
+        self.current_session = await self.aiohttp_client_session.ws_connect(
+            self.wss_uri, autoping=False, heartbeat=self.ping_interval, proxy=self.proxy,
+            ssl=self.web_client.ssl if self.web_client.ssl is not None else True)
+        self.stale = False
+        self.last_ping_pong_time = None
+        # the SDK's own tasks: one pings and watches the session, one reads envelopes into the queue
+        self.current_session_monitor = asyncio.ensure_future(self.monitor_current_session())
+        self.message_receiver = asyncio.ensure_future(self.receive_messages())
+
+    async def disconnect(self) -> None:
+        # The SDK logs "session abandoned" even when there never was one: once per failed attempt.
+        if self.current_session is not None:
+            await super().disconnect()
+
+    async def connect_to_new_endpoint(self, force: bool = False) -> None:
+        """Called by the SDK when Slack asks for a new connection or this one went dead: hand the
+        reconnect to the supervisor instead of looping here."""
+        self.lost.set()
+
+
+class _SocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler (it turns envelopes into bolt requests) on a `_SocketClient`."""
+
+    client: _SocketClient
+
+    def __init__(self, app: AsyncApp, app_token: str) -> None:
+        # The parent's __init__ only builds its own client (with an aiohttp session and a task),
+        # which would be thrown away; this sets the same attributes with ours.
+        self.app = app
+        self.app_token = app_token
+        self.client = _SocketClient(app_token, app.client, app.logger)
+        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]  # as bolt does
+
+
+def _explain(exc: SlackApiError, variable: str) -> Exception:
+    """A Slack API refusal as one line; a refused token is `Rejected`, naming what to fix."""
+    error = str(exc.response.get("error", "") if exc.response is not None else "") or "no error code"
+    if error in AUTH_ERRORS:
+        return Rejected(f"fix {variable} (Slack answered {error})")
+    return RuntimeError(f"Slack answered {error}")
+
+
+class SocketModeRunner:
+    """One supervised Socket Mode connection per call: check the bot token (auth.test), open the
+    socket with the app token, and wait until the connection is lost. Closed on every way out."""
+
+    def __init__(self, app: AsyncApp, app_token: str) -> None:
+        self.app = app
+        self.app_token = app_token
+
+    async def __call__(self, up: Up) -> None:
+        handler = _SocketModeHandler(self.app, self.app_token)
+        try:
+            try:
+                await self.app.client.auth_test()
+            except SlackApiError as exc:
+                raise _explain(exc, "SLACK_BOT_TOKEN") from exc
+            await handler.connect_async()
+            await up()
+            await handler.client.lost.wait()
+        finally:
+            await close_quietly(handler.close_async, "the Slack Socket Mode client")
+
+
+class HttpModeRunner:
+    """Serve Slack's HTTP mode until cancelled (a port in use fails the attempt, and is retried)."""
+
+    def __init__(self, app: AsyncApp, port: int, host: str = "0.0.0.0") -> None:
+        self.app, self.port, self.host = app, port, host
+
+    async def __call__(self, up: Up) -> None:
+        close = await start_http_mode(self.app, self.port, self.host)
+        try:
+            await up()
+            await asyncio.Event().wait()  # serving happens in aiohttp's tasks; this only holds the slot
+        finally:
+            await close_quietly(close, "the Slack HTTP server")
 
 
 def http_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -197,6 +299,10 @@ async def start_http_mode(app: AsyncApp, port: int, host: str = "0.0.0.0") -> Cl
     web_app.add_routes(http_routes(app))
     runner = web.AppRunner(web_app)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:  # e.g. the port is in use: do not leave the runner half set up
+        await runner.cleanup()
+        raise
     log.info("Slack HTTP mode listening on %s:%d%s", host, port, HTTP_PATH)
     return runner.cleanup
