@@ -253,6 +253,14 @@ async def _feeds(settings: Settings) -> int:
             ok, text, at = health.get(d.name) or (True, "no delivery yet", None)
             when = f"{at:%Y-%m-%d %H:%M}" if at else "-"
             print(f"{d.name:<22} {'ok' if ok else 'DOWN':<6} {when:<17} {text}")
+        from bot.supervisor import load_states, state_lines
+
+        states = await load_states(store)
+        if states:
+            down = state_lines(states)
+            print("\nchat connections: " + ", ".join(f"{p} {v.get('state', '?')}" for p, v in sorted(states.items())))
+            for line in down:
+                print(f"  {line}")
         print(f"\npending deliveries: {await store.pending_count()}")
     finally:
         await store.close()
