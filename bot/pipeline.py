@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.core import schedule
-from bot.core.feed import normalize, parse
+from bot.core.feed import normalize
 from bot.core.identity import IdentityVerdict
 from bot.core.relevance.match import analyse, decide, needs_embedding
 from bot.core.stories import cluster
@@ -25,6 +25,7 @@ from bot.core.watch import Watch
 from bot.embedding import Embedder, embed_async, item_text
 from bot.fetch import Fetcher
 from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, Story, Subscription
+from bot.parse_worker import AsyncParse, parse_budgeted
 from bot.platforms.base import Sink
 from bot.settings import FeedSettings, Settings
 from bot.store.base import Store
@@ -79,20 +80,37 @@ class ItemOutcome:
 # --- polling ---------------------------------------------------------------------------------
 
 
-async def poll_due_feeds(ctx: Context, now: datetime) -> CycleReport:
-    """One poll cycle: every due feed, concurrently (the fetcher bounds concurrency)."""
+async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse = parse_budgeted,
+                         after_feed: Callable[[], Awaitable[object]] | None = None) -> CycleReport:
+    """One poll cycle: every due feed, concurrently (the fetcher bounds concurrency).
+
+    `parse_body` reads a fetched body; the default parses in a worker process within a time and
+    memory budget (bot/parse_worker.py), so a hostile feed cannot stall the loop or the cycle.
+    `after_feed`, for the poll tick one outbox delivery pass, runs as soon as a feed that stored
+    new items is done, so their alerts do not wait for the slowest feed of the cycle.
+    """
     report = CycleReport()
     await process_backlog(ctx, now, report)
     due = await ctx.store.due_feeds(now)
     feeds = [(f, s) for s in due if (f := ctx.feed(s.name)) is not None]
-    await asyncio.gather(*(poll_feed(ctx, f, s, now, report) for f, s in feeds))
+
+    async def poll_then_deliver(feed: FeedSettings, state: FeedState) -> None:
+        if await poll_feed(ctx, feed, state, now, report, parse_body=parse_body) and after_feed is not None:
+            try:
+                await after_feed()
+            except Exception:  # a failed pass must not end the cycle; the tick's own pass follows
+                log.exception("delivery after polling %s failed; the next pass will retry", feed.name)
+
+    await asyncio.gather(*(poll_then_deliver(f, s) for f, s in feeds))
     await ctx.store.set_meta("last_cycle", now.isoformat())
     return report
 
 
 async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: datetime,
-                    report: CycleReport) -> None:
-    """Fetch → parse → normalise → store new → process; the feed's health is saved whatever happens."""
+                    report: CycleReport, *, parse_body: AsyncParse = parse_budgeted) -> bool:
+    """Fetch → parse → normalise → store new → process; the feed's health is saved whatever happens.
+
+    Returns whether new items were stored (and so may wait in the outbox now)."""
     assert ctx.fetcher is not None, "polling needs a fetcher"
     report.feeds += 1
     guard = ctx.settings.access.allow_private_hosts if feed.origin == "command" else None
@@ -104,14 +122,14 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
         await ctx.store.save_feed_state(schedule.after_fetch(
             state, result, entries_seen=0, ttl_minutes=None, interval=interval,
             polling=ctx.settings.polling, now=now, jitter=jitter))
-        return
-    parsed = parse.parse_feed(result.body, feed.url)
+        return False
+    parsed = await parse_body(result.body, feed.url)  # a parse over budget comes back as not a feed
     if not parsed.is_feed:
         report.failed += 1
         await ctx.store.save_feed_state(schedule.parse_problem(
             state, result, parsed.problem or "the response is not a feed", interval=interval,
             polling=ctx.settings.polling, now=now, jitter=jitter))
-        return
+        return False
     items = [normalize.normalize_entry(e, feed, now) for e in parsed.entries]
     new_state = schedule.after_fetch(
         state, result, entries_seen=len(items), ttl_minutes=parsed.ttl_minutes, interval=interval,
@@ -122,6 +140,7 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
     await process_items(ctx, added.new, now, report)
     await record_duplicates(ctx, added.duplicates, now, report)  # after: a twin may be in `new`
     await ctx.store.save_feed_state(new_state)
+    return bool(added.new)
 
 
 async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> None:

@@ -1,8 +1,22 @@
 """Turn a fetched body into a ParsedFeed: entries as the feed gave them, plus a plain-words problem.
 
-feedparser does the reading, always on bytes we hand it (it never fetches). Before it sees the
-body we drop the whole prolog except the XML declaration: a DOCTYPE's entity declarations are how
-a small feed makes the loose parser build strings of hundreds of megabytes. Pure: no I/O, no clock.
+feedparser does the reading, always on bytes we hand it (it never fetches). A DOCTYPE's entity
+declarations are how a small feed makes the parsers build strings of hundreds of megabytes, so
+feedparser never sees one, whatever precedes it:
+
+1. the body is decoded once (feedparser's own detection) and re-encoded as valid UTF-8 under our
+   own `<?xml … encoding="utf-8"?>` declaration, so feedparser's second decoding is the same text
+   we scanned (no UTF-16 or EBCDIC reading that could reveal a declaration we did not see);
+2. the prolog is dropped except for that declaration (comments, PIs, the DOCTYPE);
+3. every `<!DOCTYPE …>` and `<!ENTITY …>` left anywhere in the document (any letter case, inside
+   an internal subset, a comment or CDATA too) is cut out whole, and the cut leaves whitespace, so
+   the pieces on either side cannot join into a new declaration;
+4. right before feedparser is called, a body that still holds `<!doctype` or `<!entity` in any
+   case is refused. Without a DOCTYPE, expat has no DTD to take entities from, and feedparser's
+   loose parser only knows the entities its DOCTYPE scan hands it: none.
+
+`<!DOCTYPE` text quoted inside CDATA or a comment (an article about HTML) is cut too; that costs
+a few characters of such an article and nothing else. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -27,6 +41,10 @@ MAX_ENTRIES = 1_000  # a feed listing more is a dump, not a feed; the newest com
 MAX_DECL_TOKENS = 100_000  # quote/bracket tokens scanned in one declaration before giving up
 
 _XML_DECL = re.compile(rb"<\?xml[\sA-Za-z0-9_.:=\"'-]*\?>")
+_UTF8_DECL = b'<?xml version="1.0" encoding="utf-8"?>'
+# What starts a DTD or an entity declaration. Case-blind although XML is not: no spelling of it
+# needs to reach feedparser.
+_DECLARATION = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
 _DECL_TOKEN = re.compile(rb"[\"'\[\]>]|<!--")
 _ROOT_NAME = re.compile(rb"<([A-Za-z_:][\w.:-]*)")
 _HTML_ROOTS = frozenset({b"html", b"head", b"body"})
@@ -100,6 +118,39 @@ def strip_prolog(data: bytes) -> tuple[bytes, bytes, bool]:
             return keep + b"\n" * data.count(b"\n", start, lt) + data[lt:], doctype, False
         else:
             pos = lt + 1
+
+
+def drop_declarations(data: bytes) -> tuple[bytes, int, bool]:
+    """Cut every `<!DOCTYPE …>` and `<!ENTITY …>` declaration out of the body, wherever it is.
+
+    Returns (new body, how many were cut, whether one never ended: then the rest of the body went
+    with it). Each cut leaves the declaration's newlines, or one space when it had none, so line
+    numbers stay right and the text on either side cannot join into a new `<!DOCTYPE`: neither
+    pattern holds whitespace. Linear: the scan resumes where each declaration ended.
+    """
+    parts: list[bytes] = []
+    pos = cut = 0
+    while (m := _DECLARATION.search(data, pos)) is not None:
+        end = _declaration_end(data, m.start())
+        parts.append(data[pos : m.start()])
+        cut += 1
+        if end < 0:
+            return b"".join(parts), cut, True
+        parts.append(b"\n" * data.count(b"\n", m.start(), end) or b" ")
+        pos = end
+    parts.append(data[pos:])
+    return b"".join(parts), cut, False
+
+
+def _as_utf8_document(data: bytes) -> bytes:
+    """The body as valid UTF-8 under our own XML declaration (its own declaration, if any, goes).
+
+    feedparser decodes what we hand it again; with this declaration first and no invalid byte, it
+    reads UTF-8, so it sees exactly the text the declaration scan saw.
+    """
+    text = data.decode("utf-8", "replace").encode("utf-8")
+    decl = _XML_DECL.match(text)
+    return _UTF8_DECL + (text[decl.end() :] if decl else text)
 
 
 def root_name(body: bytes) -> bytes:
@@ -198,7 +249,12 @@ def _describe(exc: Any, count: int) -> str:
 
 
 def parse_feed(body: bytes, url: str) -> ParsedFeed:
-    """Read a feed body. Never raises: an unreadable body is `is_feed=False` with a problem."""
+    """Read a feed body. Never raises (but MemoryError): an unreadable body is `is_feed=False`
+    with a problem.
+
+    Synchronous and in-process: the live poll runs it in a worker process with a time and memory
+    budget (bot/parse_worker.py); tests, the corpus checks and replays may call it directly.
+    """
     if not body.strip():
         return ParsedFeed(entries=(), is_feed=False, problem="the URL returned an empty body")
     detect: dict[str, Any] = {}
@@ -206,13 +262,16 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
         utf8 = convert_to_utf8({}, body, detect)
     except Exception:  # detection is best effort; the loose parser reads UTF-8 with replacement
         utf8 = body
-    data, doctype, unterminated = strip_prolog(utf8 if isinstance(utf8, bytes) else body)
+    stripped, doctype, unterminated = strip_prolog(_as_utf8_document(utf8 if isinstance(utf8, bytes) else body))
+    data, cut, cut_off = drop_declarations(stripped)
     root = root_name(data[:4_096])
     if root in _HTML_ROOTS or (doctype.startswith(b"<!doctype html") and root not in _FEED_ROOTS):
         return ParsedFeed(entries=(), is_feed=False, problem="the URL returned an HTML page, not a feed")
     if not root:
         why = "the feed's DOCTYPE block never ends" if unterminated else "the body is not XML (no root element)"
         return ParsedFeed(entries=(), is_feed=False, problem=why)
+    if _DECLARATION.search(data):  # cannot happen (see drop_declarations); never let feedparser find out
+        return ParsedFeed(entries=(), is_feed=False, problem="the feed holds a DOCTYPE that could not be removed")
     try:
         parsed = feedparser.parse(
             io.BytesIO(data),  # a stream, never bytes: feedparser would try bytes as a file name
@@ -222,6 +281,8 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
             resolve_relative_uris=True,
             sanitize_html=True,
         )
+    except MemoryError:  # over the parse worker's memory budget: it says so and is replaced
+        raise
     except Exception as exc:  # feedparser is robust, but the core never raises on bad data
         return ParsedFeed(entries=(), is_feed=False, problem=f"the feed could not be read ({exc})")
     feed = parsed.get("feed", {})
@@ -230,10 +291,16 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
     title = _text(feed.get("title"), MAX_TITLE)
     if not entries and not parsed.get("version") and not title:
         return ParsedFeed(entries=(), is_feed=False, problem="the body is XML but not RSS or Atom")
-    problem: str | None = None
+    problems: list[str] = []
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else detect.get("bozo_exception")
     if bozo is not None:
-        problem = _describe(bozo, len(entries))
+        problems.append(_describe(bozo, len(entries)))
+    if cut_off:
+        problems.append("a DOCTYPE or ENTITY declaration inside the feed never ends; the rest of the feed was not read")
+    elif cut:
+        problems.append(f"{cut} DOCTYPE or ENTITY declaration(s) after the feed's first element were removed "
+                        "unread (entities are never expanded)")
     if len(raw_entries) > MAX_ENTRIES:
-        problem = f"{len(raw_entries)} entries; only the first {MAX_ENTRIES} were read"
-    return ParsedFeed(entries=entries, is_feed=True, title=title, ttl_minutes=_ttl(feed), problem=problem)
+        problems = [f"{len(raw_entries)} entries; only the first {MAX_ENTRIES} were read"]
+    return ParsedFeed(entries=entries, is_feed=True, title=title, ttl_minutes=_ttl(feed),
+                      problem="; ".join(problems) or None)
