@@ -41,7 +41,10 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Non
     """Poll what is due, then work through the outbox. Never raises: a bad cycle is logged and
     the next tick tries again."""
     try:
-        report = await poll_due_feeds(ctx, clock())
+        async def deliver_now() -> None:  # after each feed with news: a slow feed holds back nothing
+            await deliver_pending(ctx, clock())
+
+        report = await poll_due_feeds(ctx, clock(), after_feed=deliver_now)
         if report.feeds:
             log.info("cycle: %d feeds polled (%d failing), %d new items, %d relevant, %d new stories, %d merged",
                      report.feeds, report.failed, report.new_items, report.relevant, report.new_stories,

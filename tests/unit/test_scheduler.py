@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -153,3 +154,26 @@ async def test_poll_loop_polls_with_the_wall_clock_and_survives_a_failing_replan
         await poll_loop(ctx, clocks.clock, monotonic=clocks.monotonic, sleep=sleep, on_clock_step=broken)
     # two real cycles ran; the second recorded the stepped-back wall time
     assert await ctx.store.get_meta("last_cycle") == clocks.wall.isoformat()
+
+
+async def test_the_poll_tick_delivers_after_each_feed_with_news(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tick hands poll_due_feeds a delivery callback, so a slow feed holds back no alert."""
+    from bot import scheduler
+    from bot.pipeline import CycleReport
+
+    calls: list[str] = []
+
+    async def fake_poll(ctx: object, now: object, after_feed: Any = None) -> CycleReport:
+        assert after_feed is not None
+        await after_feed()  # as poll_due_feeds does when a feed stored news
+        return CycleReport()
+
+    async def fake_deliver(ctx: object, now: object) -> Any:
+        calls.append("deliver")
+        from bot.outbox import DeliveryReport
+        return DeliveryReport()
+
+    monkeypatch.setattr(scheduler, "poll_due_feeds", fake_poll)
+    monkeypatch.setattr(scheduler, "deliver_pending", fake_deliver)
+    await scheduler.poll_tick(object())  # type: ignore[arg-type]
+    assert calls == ["deliver", "deliver"]  # after the feed, then the tick's own pass
