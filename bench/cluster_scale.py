@@ -1,138 +1,304 @@
-"""Story assignment cost per new item at 1k, 10k and 100k stories in the SQLite store.
+"""Per-item cost of filtering and merging a new report at 1k, 10k and 100k stories in the SQLite store.
 
-Synthetic stories (gazetteer entities, figures and invented distinctive words, about 90 a day)
-are saved through `SqliteStore.save_story`; then, for a sample of new items, it times
-  lookup  — story_keys + candidate_since + store.story_candidates (the indexed query), and
-  assign  — lookup + cluster.assign over the candidates (what the pipeline does per item),
-next to a baseline in the same process: a linear scan of every story's keys in memory.
+Synthetic stories (the event kinds of bench/load.py, each development with its own invented
+village, unit and operation names, a region and a figure; about 90 a day) each carry 1–15
+sources (most 1–3, as bench/volume.py) in the event's three wordings, so candidate
+stories hold multi-report fingerprints (up to fingerprint.MAX_CORE core reports) and their keys.
+They are built with cluster.new_story / cluster.add_source and saved with `SqliteStore.save_story`.
+To keep the 100k build to minutes, only a story's first report is read for real
+(`cluster.facts_of`); its later reports reuse those facts with their own headline text and time
+(the development's entities and figures; only the wording's stems are the first report's).
 
-    .venv/bin/python bench/cluster_scale.py [--sizes 1000,10000,100000] [--probes 200]
+Then, per probe item (half follow-ups of a story from the last two days in another outlet's
+words, half new developments; one every 16 minutes, so no channel floods), it times:
+  whole path   — `pipeline.process_items` on the one stored item with the shipped config and
+                 model, no embedder: filter, facts, candidate lookup (keyed + recent), scoring,
+                 story save, events and routing into the outbox (what a poll does per new item);
+  add_items    — storing it first (identity check + insert), apart;
+  filter       — analyse + decide alone (pure);
+  keys         — item facts + story_keys alone (pure);
+  index lookup — `store.story_candidates` alone (the indexed query, then the stories loaded),
+                 and the query's SQL alone, timed in the store's thread;
+  scoring      — cluster.assign over those candidates alone (pure);
+next to the baseline in the same process: a linear scan of every story's keys in memory.
+The store's share of the whole path is measured by timing each store method it awaits.
+
+    .venv/bin/python bench/cluster_scale.py [--sizes 1000,10000,100000] [--probes 200] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import inspect
+import io
+import pstats
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import EVENTS, REGIONS, _name  # noqa: E402
+from bench.volume import SIZE_WEIGHTS, SIZES  # noqa: E402
+from bot.core.relevance.match import analyse, decide  # noqa: E402
+from bot.core.relevance.terms import fold  # noqa: E402
 from bot.core.stories import cluster  # noqa: E402
+from bot.core.stories.facts import Facts, item_facts  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.model import Item, Match, Story  # noqa: E402
-from bot.store.sqlite import SqliteStore  # noqa: E402
+from bot.pipeline import Context, process_items  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
+from bot.store.sqlite import SqliteStore, candidates_sql, ts  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PER_DAY = 90
+PROBE_EVERY = timedelta(minutes=16)  # about PER_DAY a day, as the stories were made
+GOAL_PATH_MS = 2.0  # filter + merge, median per item, without the multilingual signal
+GOAL_LOOKUP_MS = 1.0  # indexed lookup, median per item at 100k stories
+def load_settings_() -> Settings:
+    return load_settings(str(ROOT / "config" / "deskwatch.toml"))
 
 
-def load_watch() -> Watch:
-    from bot.settings import load_settings
+@dataclass(frozen=True)
+class Content:
+    """One development: an event kind of bench/load.py and what all its reports share."""
 
-    return load_settings(str(ROOT / "config" / "deskwatch.toml")).watches[0]
+    event: int
+    slots: dict[str, str]
 
 
-def names(watch: Watch) -> list[str]:
-    """One English-or-any spelling per gazetteer entity (without wildcards)."""
-    out = []
-    for e in watch.entities:
-        raw = next((t.raw for t in e.terms if t.lang in ("en", "any") and "*" not in t.raw), None)
-        if raw:
-            out.append(raw)
+def content(rng: random.Random, d: int) -> Content:
+    """Development d: its own invented village, unit and operation names (they repeat only every
+    few thousand developments, weeks outside the story window), a region and a figure."""
+    return Content(rng.randrange(len(EVENTS)), {"v": _name(d, 0), "u": _name(d, 1), "o": _name(d, 2),
+                                                "r": rng.choice(REGIONS), "n": f"{rng.randrange(20, 20000):,}"})
+
+
+def report(c: Content, wording: int, key: str, outlet: int, at: datetime) -> Item:
+    """One outlet's report of the development, in one of its event's wordings."""
+    phrasings = EVENTS[c.event]
+    title, lead = (x.format(**c.slots) for x in phrasings[wording % len(phrasings)])
+    return Item(key=key, feed=f"outlet{outlet}", source=f"Outlet {outlet}", url=f"https://outlet{outlet}.test/{key}",
+                title=title, summary=lead, published=at, fetched=at, lang="en")
+
+
+def reworded(f0: Facts, item: Item) -> Facts:
+    """The first report's facts with this report's headline text and time (see the docstring)."""
+    lead = item.summary.split(". ")[0]
+    return replace(f0, text=fold(f"{item.title} {lead}".strip()), published=item.published)
+
+
+@dataclass
+class Built:
+    stories: list[Story] = field(default_factory=list)  # as saved (for the linear-scan baseline)
+    contents: list[Content] = field(default_factory=list)
+    sources: int = 0
+
+
+async def grow(store: SqliteStore, watch: Watch, rng: random.Random, want: int, built: Built) -> None:
+    m = Match(watch=watch.name, relevant=True, score=5.0)
+    for n in range(len(built.stories), want):
+        at = START + timedelta(days=n / PER_DAY)
+        c = content(rng, n)
+        k = rng.choices(SIZES, SIZE_WEIGHTS)[0]
+        times = sorted(at + timedelta(minutes=0 if j == 0 else rng.uniform(10, 30 * 60)) for j in range(k))
+        items = [report(c, rng.randrange(3), f"k{n}-{j}", rng.randrange(500), t)
+                 for j, t in enumerate(times)]
+        f0 = cluster.facts_of(watch, items[0])
+        s = cluster.new_story(watch, items[0], m, f0)
+        for it in items[1:]:
+            s = cluster.add_source(s, watch, it, m, cluster.Assignment(s.id, 0.9, (), ()), reworded(f0, it))
+        await store.save_story(s)
+        built.stories.append(s)
+        built.contents.append(c)
+        built.sources += k
+
+
+class StoreMeter:
+    """Counts and times each public store method (each a hop to the SQLite thread) while on."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.on = False
+        self.calls: Counter[str] = Counter()
+        self.seconds: dict[str, float] = defaultdict(float)
+        for name in dir(store):
+            fn = getattr(store, name)
+            if not name.startswith("_") and name not in ("open", "close") and inspect.iscoroutinefunction(fn):
+                setattr(store, name, self._wrap(name, fn))
+
+    def _wrap(self, name: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def metered(*args: Any, **kw: Any) -> Any:
+            if not self.on:
+                return await fn(*args, **kw)
+            t0 = time.perf_counter()
+            try:
+                return await fn(*args, **kw)
+            finally:
+                self.calls[name] += 1
+                self.seconds[name] += time.perf_counter() - t0
+
+        return metered
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.seconds.clear()
+
+
+def query_ms(c: sqlite3.Connection, watch: str, keys: Sequence[str], since: datetime) -> float:
+    """The candidate query alone, timed inside the store's thread (no hop, no loading of stories)."""
+    keys = list(dict.fromkeys(keys))
+    t0 = time.perf_counter()
+    c.execute(candidates_sql(len(keys)), [*keys, watch, ts(since), cluster.MAX_CANDIDATES]).fetchall()
+    return (time.perf_counter() - t0) * 1000
+
+
+@dataclass
+class Probe:
+    path: list[float] = field(default_factory=list)
+    add: list[float] = field(default_factory=list)
+    filt: list[float] = field(default_factory=list)
+    keys: list[float] = field(default_factory=list)
+    index: list[float] = field(default_factory=list)
+    query: list[float] = field(default_factory=list)
+    scoring: list[float] = field(default_factory=list)
+    scan: list[float] = field(default_factory=list)
+    ncands: int = 0
+    same: int = 0
+    relevant: int = 0
+    follow_ups: int = 0
+    joined_own: int = 0  # follow-ups merged into the story they follow
+    new_alone: int = 0  # new developments that started a story
+    profile: str = ""
+
+
+async def probe(ctx: Context, meter: StoreMeter, rng: random.Random, built: Built, probes: int,
+                profile: bool) -> Probe:
+    watch = ctx.settings.watches[0]
+    size = len(built.stories)
+    start = START + timedelta(days=size / PER_DAY)
+    out = Probe()
+    meter.reset()
+    prof = cProfile.Profile() if profile else None
+    for p in range(probes):
+        at = start + p * PROBE_EVERY
+        follow = p % 2 == 1
+        if follow:
+            idx = rng.randrange(max(0, size - 2 * PER_DAY), size)
+            c, target = built.contents[idx], built.stories[idx].id
+        else:
+            c, target = content(rng, size + p), None
+        item = report(c, rng.randrange(3), f"probe{size}-{p}", 500 + rng.randrange(500), at)
+        t0 = time.perf_counter()
+        analysis = analyse(watch, item)
+        m = decide(watch, analysis, None)
+        t1 = time.perf_counter()
+        facts = item_facts(watch, item, analysis.reading)
+        keys = cluster.story_keys(watch, item, facts)
+        t2 = time.perf_counter()
+        since = cluster.candidate_since(watch, item)
+        cands = await ctx.store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
+        t3 = time.perf_counter()
+        assert isinstance(ctx.store, SqliteStore)
+        out.query.append(await ctx.store._read(query_ms, watch.name, keys, since))
+        cluster.assign(watch, item, m, cands, at, facts)
+        t4 = time.perf_counter()
+        kset = set(keys)
+        hits = sorted((s for s in built.stories if s.last_published >= since and kset & set(s.keys)),
+                      key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
+        t5 = time.perf_counter()
+        await ctx.store.add_items([item])
+        t6 = time.perf_counter()
+        meter.on = True
+        if prof:
+            prof.enable()
+        t7 = time.perf_counter()
+        [outcome] = await process_items(ctx, [item], at)
+        t8 = time.perf_counter()
+        if prof:
+            prof.disable()
+        meter.on = False
+        out.filt.append((t1 - t0) * 1000)
+        out.keys.append((t2 - t1) * 1000)
+        out.index.append((t3 - t2) * 1000)
+        out.scoring.append((t4 - t3) * 1000)
+        out.scan.append((t5 - t4) * 1000)
+        out.add.append((t6 - t5) * 1000)
+        out.path.append((t8 - t7) * 1000)
+        out.ncands += len(cands)
+        out.same += len(cands) == len(hits)
+        out.relevant += outcome.relevant
+        out.follow_ups += follow
+        out.joined_own += follow and outcome.story_id == target
+        out.new_alone += not follow and outcome.new_story
+    if prof:
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(14)
+        out.profile = buf.getvalue()
     return out
 
 
-def synthetic_item(rng: random.Random, ents: Sequence[str], n: int, at: datetime) -> Item:
-    picked = rng.sample(ents, 3)
-    words = " ".join(f"w{rng.randrange(20000)}" for _ in range(4))
-    title = f"North Korean troops in Russia: {picked[0]} and {picked[1]} {words}"
-    summary = (f"Reports say {rng.randrange(10, 20000):,} North Korean soldiers near {picked[2]} "
-               f"were involved, officials said. {words}.")
-    return Item(key=f"k{n}", feed="bench", source="Bench", url=f"https://bench.test/{n}", title=title,
-                summary=summary, published=at, fetched=at, lang="en")
-
-
-async def grow(store: SqliteStore, watch: Watch, rng: random.Random, ents: Sequence[str], have: int,
-               want: int, stories: list[Story]) -> None:
-    m = Match(watch=watch.name, relevant=True, score=5.0)
-    for n in range(have, want):
-        at = START + timedelta(days=n / PER_DAY)
-        s = cluster.new_story(watch, synthetic_item(rng, ents, n, at), m)
-        await store.save_story(s)
-        stories.append(s)
-
-
-async def probe(store: SqliteStore, watch: Watch, rng: random.Random, ents: Sequence[str], size: int,
-                probes: int, stories: Sequence[Story]
-                ) -> tuple[list[float], list[float], list[float], list[float], float, float]:
-    m = Match(watch=watch.name, relevant=True, score=5.0)
-    now = START + timedelta(days=size / PER_DAY)
-    keys_ms: list[float] = []
-    lookup: list[float] = []
-    full: list[float] = []
-    scan: list[float] = []
-    found = 0
-    ncands = 0
-    for p in range(probes):
-        it = synthetic_item(rng, ents, 10_000_000 + p, now)
-        t0 = time.perf_counter()
-        keys = cluster.story_keys(watch, it)
-        tk = time.perf_counter()
-        since = cluster.candidate_since(watch, it)
-        cands = await store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
-        t1 = time.perf_counter()
-        cluster.assign(watch, it, m, cands, now)
-        t2 = time.perf_counter()
-        kset = set(keys)
-        hits = sorted((s for s in stories if s.last_published >= since and kset & set(s.keys)),
-                      key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
-        t3 = time.perf_counter()
-        keys_ms.append((tk - t0) * 1000)
-        ncands += len(cands)
-        lookup.append((t1 - t0) * 1000)
-        full.append((t2 - t0) * 1000)
-        scan.append((tk - t0 + t3 - t2) * 1000)  # the same keys, then a scan instead of the index
-        found += len(cands) == len(hits)
-    return keys_ms, lookup, full, scan, found / probes, ncands / probes
+def pct(xs: Sequence[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q * len(s)) - 1))]
 
 
 def fmt(xs: Sequence[float]) -> str:
-    return f"mean {statistics.fmean(xs):6.3f} ms  p95 {sorted(xs)[int(len(xs) * 0.95) - 1]:6.3f} ms"
+    return f"median {statistics.median(xs):7.3f} ms  p95 {pct(xs, 0.95):7.3f} ms"
 
 
-async def main_async(sizes: Sequence[int], probes: int) -> None:
-    watch = load_watch()
+async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> None:
+    settings = load_settings_()
+    watch = settings.watches[0]
     rng = random.Random(7)
-    ents = names(watch)
-    stories: list[Story] = []
+    built = Built()
     with tempfile.TemporaryDirectory(prefix="deskwatch-bench-") as tmp:
         store = SqliteStore(str(Path(tmp) / "bench.db"))
         await store.open()
+        meter = StoreMeter(store)
+        ctx = Context(settings=settings, store=store)  # no embedder: terms only
         try:
-            have = 0
             for size in sizes:
                 t0 = time.perf_counter()
-                await grow(store, watch, rng, ents, have, size, stories)
-                have = size
-                built = time.perf_counter() - t0
-                keys, lookup, full, scan, same, ncands = await probe(store, watch, rng, ents, size, probes, stories)
-                print(f"{size:>7} stories (+{built:.1f} s to save; {ncands:.0f} candidates per item)")
-                print(f"  story_keys (pure, per item)    {fmt(keys)}")
-                index = [a - b for a, b in zip(lookup, keys, strict=True)]
-                print(f"  index lookup (story_candidates) {fmt(index)}")
-                print(f"  lookup (keys + story_candidates)  {fmt(lookup)}")
-                print(f"  assign (lookup + scoring)      {fmt(full)}")
-                print(f"  baseline in-memory key scan    {fmt(scan)}   "
-                      f"ratio scan/lookup {statistics.fmean(scan) / statistics.fmean(lookup):.1f}x; "
-                      f"same candidate count {same:.0%}")
+                await grow(store, watch, rng, size, built)
+                took = time.perf_counter() - t0
+                pr = await probe(ctx, meter, rng, built, probes, profile and size == max(sizes))
+                n = len(pr.path)
+                print(f"{size:>7} stories, {built.sources:,} sources (+{took:.1f} s to build); {n} probes: "
+                      f"{pr.relevant / n:.0%} relevant, {pr.ncands / n:.1f} keyed candidates per item; "
+                      f"follow-ups joined their story {pr.joined_own}/{pr.follow_ups}, "
+                      f"new developments started one {pr.new_alone}/{n - pr.follow_ups}")
+                print(f"  whole path (process_items, one item)   {fmt(pr.path)}   goal ≤ {GOAL_PATH_MS} ms median; "
+                      f"in the store {sum(meter.seconds.values()) * 1000 / n:.2f} ms per item "
+                      f"({sum(meter.calls.values()) / n:.0f} calls)")
+                top = ", ".join(f"{k} {v * 1000 / n:.2f}" for k, v in sorted(meter.seconds.items(),
+                                                                              key=lambda kv: -kv[1])[:6])
+                print(f"    store ms per item, largest first: {top}")
+                print(f"  store.add_items before it              {fmt(pr.add)}")
+                print(f"  filter alone (analyse + decide)        {fmt(pr.filt)}")
+                print(f"  facts + story_keys alone               {fmt(pr.keys)}")
+                print(f"  index lookup alone (story_candidates)  {fmt(pr.index)}"
+                      + (f"   goal ≤ {GOAL_LOOKUP_MS} ms median at 100k" if size >= 100_000 else ""))
+                print(f"    of which the indexed query (SQL)    {fmt(pr.query)}   "
+                      "(the rest: the hop to the store's thread, loading the stories and their sources)")
+                print(f"  scoring alone (assign, keyed cands)    {fmt(pr.scoring)}")
+                print(f"  baseline in-memory key scan            {fmt(pr.scan)}   "
+                      f"ratio scan/index {statistics.median(pr.scan) / statistics.median(pr.index):.1f}x; "
+                      f"same candidate count {pr.same / n:.0%}")
+                if pr.profile:
+                    print("  cProfile of the whole path (main thread; SQLite's thread shows as the wait in select):")
+                    print("\n".join("    " + x for x in pr.profile.strip().splitlines()[-20:]))
         finally:
             await store.close()
 
@@ -141,8 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--probes", type=int, default=200)
+    ap.add_argument("--profile", action="store_true", help="cProfile the whole path at the largest size")
     args = ap.parse_args(argv)
-    asyncio.run(main_async([int(x) for x in args.sizes.split(",")], args.probes))
+    t0 = time.perf_counter()
+    asyncio.run(main_async([int(x) for x in args.sizes.split(",")], args.probes, args.profile))
+    print(f"(wall time {time.perf_counter() - t0:.0f} s)")
     return 0
 
 
