@@ -67,6 +67,7 @@ class SoakOptions:
     quiesce_timeout: float = 60.0
     max_seconds: float = 300.0  # the kill phase stops early past this (the run is reported as short)
     workdir: Path | None = None  # keep files here (else a temp dir, removed afterwards)
+    processes: int = 1  # `deskwatch run` processes on the one database (the others stand by)
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
     tail = [r for r in last.values() if r.seq != min(x.seq for x in reports if x.development == r.development)]
     reports = [r for r in reports if r not in tail]
     kills: list[Kill] = []
-    bot: Bot | None = None
+    bots: list[Bot] = []
     publisher: asyncio.Task[None] | None = None
     start = time.monotonic()
     try:
@@ -236,40 +237,48 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
         await discord.start()
         await slack.start()
         write_config(config, db, urls, opts.developments)
-        bot = Bot(config, bot_env(discord.api, slack.api_url), log)
+        env = bot_env(discord.api, slack.api_url)
+        bots = [Bot(config, env, log)] + [Bot(config, env, work / f"bot{i}.log") for i in range(1, opts.processes)]
         every = opts.publish_every or max(0.05, opts.kills * 2.5 / max(len(reports), 1))
         publisher = asyncio.create_task(_publisher(feeds, reports, every))
         for n in range(opts.kills):
             if time.monotonic() - start > opts.max_seconds:
                 break
             aim = _choose(rng, kills[-1] if kills else None)
-            await bot.start(n)
+            for b in bots:  # every process runs; with several, any of them may be the one killed
+                if not b.alive():
+                    await b.start(n)
             hit = await _aim(monitor, rng, aim, opts)
-            busy, alive = tuple(monitor.busy()), time.monotonic() - bot.started
-            await bot.stop(signal.SIGKILL)
+            victim = rng.choice(bots)
+            busy, alive = tuple(monitor.busy()), time.monotonic() - victim.started
+            await victim.stop(signal.SIGKILL)
             kills.append(Kill(aim, hit, busy, alive, integrity(str(db)) if db.exists() else "no database yet"))
         publisher.cancel()
         for r in reports[len(feeds.published):]:
             feeds.publish(r)
-        await bot.start(len(kills))
+        for b in bots:
+            if not b.alive():
+                await b.start(len(kills))
         quiesced = await _quiesce(db, feeds, opts.quiesce_timeout)
         for r in tail:
             feeds.publish(r)
         quiesced = await _quiesce(db, feeds, opts.quiesce_timeout) and quiesced
-        await bot.stop(signal.SIGTERM)
+        for b in bots:
+            await b.stop(signal.SIGTERM)
         snapshot = read_db(str(db), WATCH)
         posts = [*discord_posts(discord.channels, DISCORD_CHANNEL, DESTINATIONS[0]),
                  *slack_posts(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
         edits = {DESTINATIONS[0]: len(discord.sent("PATCH", "")), DESTINATIONS[1]: len(slack.calls("chat.update"))}
         figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits)
-        recovered = log.read_text("utf-8", "replace").count("was already posted before a restart")
+        recovered = sum(b.log.read_text("utf-8", "replace").count("was already posted before a restart")
+                        for b in bots if b.log.exists())
         return SoakResult(figures, kills, time.monotonic() - start, quiesced, recovered,
                           str(log) if opts.workdir else "")
     finally:
         if publisher is not None:
             publisher.cancel()
-        if bot is not None:
-            await bot.stop(signal.SIGKILL)
+        for b in bots:
+            await b.stop(signal.SIGKILL)
         await discord.close()
         await slack.close()
         await feeds.close()
@@ -320,9 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise", type=int, default=30)
     p.add_argument("--max-seconds", type=float, default=300.0)
     p.add_argument("--keep", metavar="DIR", type=Path, default=None, help="keep the database, config and bot log here")
+    p.add_argument("--processes", type=int, default=1,
+                   help="`deskwatch run` processes sharing the database (each may be the one killed)")
+    p.add_argument("--slow", action="store_true", help="platforms answer in 1.5-3 s instead of 0.05-0.3 s")
     args = p.parse_args(argv)
     opts = SoakOptions(kills=args.kills, seed=args.seed, developments=args.developments, noise=args.noise,
-                       max_seconds=args.max_seconds, workdir=args.keep)
+                       max_seconds=args.max_seconds, workdir=args.keep, processes=max(1, args.processes),
+                       latency=(1.5, 3.0) if args.slow else (0.05, 0.3))
     result = asyncio.run(run_soak(opts))
     print(report(result, opts))
     return 1 if result.failed else 0
