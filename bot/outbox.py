@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from bot.core.render import alert_message, digest_message, order_for_digest, thread_note, update_message
-from bot.model import Delivery, Destination, ItemEvent, Message, Story, Subscription
+from bot.model import Delivery, DeliveryStatus, Destination, ItemEvent, Message, Story, Subscription
 from bot.pipeline import Context
 from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
 from bot.store.base import Store
@@ -445,7 +445,15 @@ def _threshold(ctx: Context, stories: list[Story]) -> float:
 async def _sent(ctx: Context, row: Delivery, ref: str, stories: list[Story], now: datetime,
                 event: str) -> None:
     v = stories[0].version if row.kind == "alert" and stories else row.sent_version
-    await ctx.store.save_delivery(replace(row, status="sent", ref=ref, sent_version=v, last_error="",
+    status: DeliveryStatus = "sent"
+    if row.kind == "alert" and stories:
+        # The story may have grown while the platform answered (a slow platform, another process
+        # merging a source): the route only re-opens rows already "sent", so look again here and
+        # leave the row pending for an edit rather than marking a short post as complete.
+        now_story = await ctx.store.story(stories[0].id)
+        if now_story is not None and now_story.version > v:
+            status = "pending"
+    await ctx.store.save_delivery(replace(row, status=status, ref=ref, sent_version=v, last_error="",
                                           next_attempt=None, attempts=row.attempts + 1))
     await ctx.store.set_destination_health(row.destination, True, "ok", now)
     events = [ItemEvent(s.item_key, now, event, f"{row.kind} to {row.destination}", story_id=st.id,
