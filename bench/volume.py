@@ -64,7 +64,6 @@ from bot.settings import Settings, load_settings  # noqa: E402
 CORPUS_DIR = ROOT.parent / "shared" / "corpus"
 CORPORA = ("dev.jsonl", "dev2.jsonl")
 DEFAULT_CONFIG = ROOT / "config" / "deskwatch.toml"
-CACHE = ROOT / "bench" / ".cache"
 FIELDS = replay.FIELDS
 START = datetime(2025, 3, 1, tzinfo=UTC)
 UNBOUNDED = 10**9

@@ -132,8 +132,8 @@ def fit_story_models(watch: Watch, reports: Sequence[Report]) -> tuple[StoryMode
     plain = fit_stories(watch, [replace(r, facts=replace(r.facts, vector=None)) for r in reports])
     with_vectors = all(r.facts.vector is not None for r in reports) and bool(reports)
     full = fit_stories(watch, reports) if with_vectors else None
-    n = sum(1 for i, a in enumerate(reports) for b in reports[i + 1:] if a.corpus == b.corpus)
-    return plain if full is None else full, plain if full is not None else None, f"{n} pairs of labelled reports"
+    return plain if full is None else full, plain if full is not None else None, \
+        f"{len(reports)} labelled relevant reports"
 
 
 def fit_watch(watch: Watch, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None, version: str
