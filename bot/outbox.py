@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -465,19 +466,37 @@ async def _sent(ctx: Context, row: Delivery, ref: str, stories: list[Story], now
 
 
 async def queue_digest(ctx: Context, sub: Subscription, now: datetime, *, force: bool = False) -> int:
-    """Put the stories since this subscription's last digest into one outbox row; return how
-    many. The digest's id comes from its time, so running the same job twice queues it once."""
+    """Put the stories saved since this subscription's last digest into one outbox row; return how
+    many were queued (0 when nothing changed, or another process queued this very digest first).
+
+    "Since" is a store change number, not a publication time: a report published hours ago that
+    reached its feed only now, or a merge committed while this ran, goes into the next digest. The
+    row and the new position are written in one transaction and the row's id is the old position,
+    so a crash in between, the job firing twice or two processes firing at once queue it once.
+    The first digest of a subscription takes the stories published in the last day."""
     key = f"digest:{sub.watch}:{sub.destination}"
-    last = await ctx.store.get_meta(key)
-    since = datetime.fromisoformat(last) if last else now - timedelta(days=1)
-    stories = await ctx.store.stories_between(sub.watch, since, now)
+    after, since = _digest_position(await ctx.store.get_meta(key), now)
+    stories, top = await ctx.store.stories_changed(sub.watch, after or 0, None if after is not None else since)
+    position = json.dumps({"after": top, "at": now.isoformat()})
     if not stories and not force:
-        await ctx.store.set_meta(key, now.isoformat())
+        await ctx.store.set_meta(key, position)
         return 0
+    label = f"c{after}" if after is not None else f"t{since:%Y%m%dT%H%M%S}"
+    if not stories:  # asked for by command with nothing new: an empty digest of its own
+        label += f"-{now:%Y%m%dT%H%M%S}"
     watch = ctx.settings.watch(sub.watch)
     title = f"{watch.title if watch else sub.watch} — digest {since:%d %b %H:%M}–{now:%d %b %H:%M} UTC"
-    row = Delivery(id=f"digest:{sub.watch}@{now:%Y%m%dT%H%M%S}:{sub.destination}", destination=sub.destination,
+    row = Delivery(id=f"digest:{sub.watch}@{label}:{sub.destination}", destination=sub.destination,
                    kind="digest", created=now, story_ids=tuple(s.id for s in stories), title=title)
-    await ctx.store.enqueue([row])
-    await ctx.store.set_meta(key, now.isoformat())
-    return len(stories)
+    return len(stories) if await ctx.store.enqueue([row], meta={key: position}) else 0
+
+
+def _digest_position(value: str | None, now: datetime) -> tuple[int | None, datetime]:
+    """(change number, time) of a subscription's last digest. A bare time (older databases, or
+    set by hand) means "stories published since then"; nothing means the last day."""
+    if not value:
+        return None, now - timedelta(days=1)
+    if value.startswith("{"):
+        pos = json.loads(value)
+        return int(pos["after"]), datetime.fromisoformat(pos["at"])
+    return None, datetime.fromisoformat(value)

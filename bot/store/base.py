@@ -6,7 +6,7 @@ Two implementations honour it: SQLite (the default, `sqlite.py`) and an in-memor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -99,8 +99,11 @@ class Store(Protocol):
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         """Most recently updated first."""
 
-    async def stories_between(self, watch: str, start: datetime, end: datetime) -> list[Story]:
-        """Stories of `watch` first seen or updated in [start, end) (by last_published)."""
+    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+                              ) -> tuple[list[Story], int]:
+        """Stories of `watch` saved after change number `after` (each save_story takes the next
+        number, in commit order), optionally only those with last_published >= published_since;
+        and the highest change number of the store, read in the same snapshot (the next `after`)."""
 
     # --- subscriptions and mutes ---------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:
@@ -114,8 +117,9 @@ class Store(Protocol):
         """Mutes still in force at `now`."""
 
     # --- deliveries (the outbox) ---------------------------------------------------------------
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
-        """Insert rows whose id is not yet present; return how many were new (idempotent)."""
+    async def enqueue(self, deliveries: Sequence[Delivery], meta: Mapping[str, str] | None = None) -> int:
+        """Insert rows whose id is not yet present; return how many were new (idempotent). When
+        at least one was new, also set the `meta` keys, in the same transaction."""
 
     async def delivery(self, delivery_id: str) -> Delivery | None: ...
     async def save_delivery(self, delivery: Delivery) -> None:

@@ -8,7 +8,7 @@ of FTS5. Nothing survives the process.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -55,6 +55,8 @@ class MemoryStore:
         self._events: list[ItemEvent] = []
         self._matches: dict[tuple[str, str], Match] = {}
         self._stories: dict[str, Story] = {}
+        self._changed: dict[str, int] = {}  # story id → change number of its last save
+        self._change = 0
         self._subs: dict[tuple[str, str], Subscription] = {}
         self._mutes: dict[tuple[str, str], Mute] = {}
         self._deliveries: dict[str, Delivery] = {}
@@ -162,6 +164,8 @@ class MemoryStore:
     # --- stories ---------------------------------------------------------------------------------
     async def save_story(self, story: Story) -> None:
         self._stories[story.id] = _utc(story)
+        self._change += 1
+        self._changed[story.id] = self._change
 
     async def story(self, story_id: str) -> Story | None:
         return self._stories.get(story_id)
@@ -186,9 +190,11 @@ class MemoryStore:
         stories = [s for s in self._stories.values() if watch is None or s.watch == watch]
         return _newest_first(stories)[: max(limit, 0)]
 
-    async def stories_between(self, watch: str, start: datetime, end: datetime) -> list[Story]:
-        found = [s for s in self._stories.values() if s.watch == watch and start <= s.last_published < end]
-        return sorted(found, key=lambda s: (s.last_published, s.id))
+    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+                              ) -> tuple[list[Story], int]:
+        found = [s for s in self._stories.values() if s.watch == watch and self._changed[s.id] > after
+                 and (published_since is None or s.last_published >= published_since)]
+        return sorted(found, key=lambda s: self._changed[s.id]), self._change
 
     # --- subscriptions and mutes -----------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:
@@ -211,12 +217,14 @@ class MemoryStore:
         return sorted(live, key=lambda m: (m.destination, m.term))
 
     # --- deliveries ------------------------------------------------------------------------------
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+    async def enqueue(self, deliveries: Sequence[Delivery], meta: Mapping[str, str] | None = None) -> int:
         added = 0
         for d in deliveries:
             if d.id not in self._deliveries:
                 self._deliveries[d.id] = _utc(d)
                 added += 1
+        if added:
+            self._meta.update(meta or {})
         return added
 
     async def delivery(self, delivery_id: str) -> Delivery | None:

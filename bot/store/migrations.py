@@ -200,7 +200,17 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4: every save of a story takes the next change number, so a digest reads "what changed since
+# the last digest" by number, in commit order: a late-arriving report (published hours ago) or a
+# merge committed during the digest's read is in the next digest, never skipped. The number is
+# MAX + 1, which only ever grows because stories are never deleted (retention must keep that so).
+_V4 = """
+ALTER TABLE stories ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+UPDATE stories SET changed = rowid;
+CREATE INDEX stories_changed ON stories(changed);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, fields
 from datetime import UTC, datetime, timedelta
@@ -177,10 +177,11 @@ def _save_story(c: Conn, s: Story) -> None:
     last = ts(s.last_published)
     c.execute(
         "INSERT INTO stories (id, watch, title, summary, first_published, last_published, score, "
-        "features, keys) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET watch=excluded.watch, "
+        "features, keys, changed) VALUES (?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(changed), 0) + 1 "
+        "FROM stories)) ON CONFLICT(id) DO UPDATE SET watch=excluded.watch, "
         "title=excluded.title, summary=excluded.summary, first_published=excluded.first_published, "
         "last_published=excluded.last_published, score=excluded.score, features=excluded.features, "
-        "keys=excluded.keys",
+        "keys=excluded.keys, changed=excluded.changed",
         (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
          _json(s.keys)))
     c.execute("DELETE FROM story_sources WHERE story_id = ?", (s.id,))
@@ -190,6 +191,19 @@ def _save_story(c: Conn, s: Story) -> None:
                     _json(x.new_facts)) for n, x in enumerate(s.sources)])
     c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
                   [(k, s.watch, last, s.id) for k in s.keys])
+
+
+def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[list[Story], int]:
+    # One read transaction: the stories and the highest change number come from one snapshot.
+    c.execute("BEGIN")
+    try:
+        top = c.execute("SELECT COALESCE(MAX(changed), 0) FROM stories").fetchone()[0]
+        stories = _story_ids(c, "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? "
+                             "AND last_published >= ? ORDER BY changed",
+                             (after, top, watch, ts(since) if since else ""))
+    finally:
+        c.execute("COMMIT")
+    return stories, int(top)
 
 
 def candidates_sql(n_keys: int) -> str:
@@ -212,13 +226,15 @@ def _link_delivery(c: Conn, d: Delivery) -> None:
     c.executemany("INSERT INTO delivery_stories VALUES (?, ?)", [(s, d.id) for s in ids])
 
 
-def _enqueue(c: Conn, deliveries: Sequence[Delivery]) -> int:
+def _enqueue(c: Conn, deliveries: Sequence[Delivery], meta: Mapping[str, str]) -> int:
     sql = f"INSERT OR IGNORE INTO deliveries VALUES ({_marks(len(_DELIVERY_COLS))})"
     added = 0
     for d in deliveries:
         if c.execute(sql, _delivery_params(d)).rowcount:
             _link_delivery(c, d)
             added += 1
+    if added:
+        c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
     return added
 
 
@@ -447,10 +463,9 @@ class SqliteStore:
         return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
                                 "last_published DESC, id LIMIT ?", (watch, limit))
 
-    async def stories_between(self, watch: str, start: datetime, end: datetime) -> list[Story]:
-        return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? AND last_published >= ? "
-                                "AND last_published < ? ORDER BY last_published, id",
-                                (watch, ts(start), ts(end)))
+    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+                              ) -> tuple[list[Story], int]:
+        return await self._read(_changed, watch, after, published_since)
 
     # --- subscriptions and mutes -----------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:
@@ -480,8 +495,8 @@ class SqliteStore:
         return [Mute(r["destination"], r["term"], dt(r["until"])) for r in rows]
 
     # --- deliveries ------------------------------------------------------------------------------
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
-        return await self._write(_enqueue, deliveries) if deliveries else 0
+    async def enqueue(self, deliveries: Sequence[Delivery], meta: Mapping[str, str] | None = None) -> int:
+        return await self._write(_enqueue, deliveries, meta or {}) if deliveries else 0
 
     async def delivery(self, delivery_id: str) -> Delivery | None:
         rows = await self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))

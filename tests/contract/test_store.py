@@ -277,13 +277,26 @@ async def test_story_candidates_order_since_watch_and_limit(store: Store) -> Non
     assert await store.story_candidates("dprk", ["nothing"], at(0), 10) == []
 
 
-async def test_latest_stories_and_stories_between(store: Store) -> None:
+async def test_latest_stories(store: Store) -> None:
     for sid, minutes, watch in [("s1", 0, "dprk"), ("s2", 30, "dprk"), ("s3", 60, "dprk"), ("o1", 45, "o")]:
         await store.save_story(make_story(sid, last=at(minutes), watch=watch))
     assert [s.id for s in await store.latest_stories(10)] == ["s3", "o1", "s2", "s1"]
     assert [s.id for s in await store.latest_stories(2, watch="dprk")] == ["s3", "s2"]
-    assert [s.id for s in await store.stories_between("dprk", at(0), at(60))] == ["s1", "s2"]  # [start, end)
-    assert await store.stories_between("dprk", at(61), at(90)) == []
+
+
+async def test_stories_changed_in_save_order_whatever_their_publication_time(store: Store) -> None:
+    assert await store.stories_changed("dprk", 0) == ([], 0)
+    # saved in this order; s2 was published before s1 (a report that reached its feed late)
+    for sid, minutes, watch in [("s1", 60, "dprk"), ("s2", 0, "dprk"), ("o1", 45, "o"), ("s3", 30, "dprk")]:
+        await store.save_story(make_story(sid, last=at(minutes), watch=watch))
+    stories, top = await store.stories_changed("dprk", 0)
+    assert [s.id for s in stories] == ["s1", "s2", "s3"] and top == 4
+    assert await store.stories_changed("dprk", top) == ([], 4)
+    await store.save_story(make_story("s1", last=at(90)))  # grown: changed again, after the others
+    stories, top = await store.stories_changed("dprk", 4)
+    assert [s.id for s in stories] == ["s1"] and top == 5
+    stories, _ = await store.stories_changed("dprk", 0, published_since=at(30))
+    assert [s.id for s in stories] == ["s3", "s1"]
 
 
 # --- subscriptions and mutes -----------------------------------------------------------------------
@@ -420,6 +433,14 @@ async def test_destination_health_round_trip(store: Store) -> None:
     await store.set_destination_health("slack-ops", True, "ok again", at(3))
     assert await store.destination_health() == {"discord": (True, "", at(2)),
                                                 "slack-ops": (True, "ok again", at(3))}
+
+
+async def test_enqueue_sets_meta_with_the_rows_only_when_a_row_was_new(store: Store) -> None:
+    row = make_delivery("s1")
+    assert await store.enqueue([row], meta={"digest:dprk:desk": "one"}) == 1
+    assert await store.get_meta("digest:dprk:desk") == "one"
+    assert await store.enqueue([row], meta={"digest:dprk:desk": "two"}) == 0  # another process queued it
+    assert await store.get_meta("digest:dprk:desk") == "one"
 
 
 async def test_meta_round_trip(store: Store) -> None:
