@@ -9,7 +9,13 @@ database, every relevant story posted exactly once per destination, its post sho
 source (each development's last report is held back until then, so it must arrive as an edit),
 and `PRAGMA integrity_check` ok (after every kill, too). Exit 1 otherwise.
 
+With `--digest` a third destination takes the watch as a digest every minute (cron `* * * * *`),
+so digest jobs fire while the poll tick's delivery pass is posting; the soak then also checks
+that no digest page was posted twice and that every story is in at least one digest (it waits
+for one more digest after the last change).
+
     .venv/bin/python -m bench.soak [--kills 30] [--seed 1] [--developments 24] [--noise 30] [--keep DIR]
+        [--processes N] [--slow] [--digest]
 """
 
 from __future__ import annotations
@@ -33,7 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/soak.py` as well as `python -m bench.soak`
     sys.path.insert(0, str(ROOT))
 
-from bench.soak_check import Figures, discord_posts, integrity, read_db, slack_posts, verdict  # noqa: E402
+from bench.soak_check import (  # noqa: E402
+    DigestFigures,
+    Figures,
+    digest_verdict,
+    discord_posts,
+    integrity,
+    read_db,
+    slack_posts,
+    verdict,
+)
 from bench.soak_content import FEEDS, Report, max_age_days, plan  # noqa: E402
 from bench.soak_fakes import Feeds, Monitor, SlowDiscord, SlowSlack  # noqa: E402
 from tests.fakes.discord_server import GOOD_TOKEN  # noqa: E402
@@ -42,6 +57,8 @@ WATCH = "dprk-russia"
 DISCORD_CHANNEL = "1200000000000000001"
 SLACK_CHANNEL = "C0SOAKDESK"
 DESTINATIONS = ("duty-discord", "duty-slack")
+DIGEST_DESTINATION, DIGEST_CHANNEL = "digest-slack", "C0SOAKDIGEST"
+DIGEST_LINE = "digest for "  # what the bot logs when a digest job fires
 # What a kill waits for: the Monitor kind, the n-th such request of the life (1..max), and how far
 # into that window to strike (seconds; the fakes' windows last at least the minimum latency).
 AIMS: dict[str, tuple[str, int, float]] = {
@@ -68,6 +85,7 @@ class SoakOptions:
     max_seconds: float = 300.0  # the kill phase stops early past this (the run is reported as short)
     workdir: Path | None = None  # keep files here (else a temp dir, removed afterwards)
     processes: int = 1  # `deskwatch run` processes on the one database (the others stand by)
+    digest: bool = False  # also a digest subscription, fired every minute
 
 
 @dataclass(frozen=True)
@@ -87,17 +105,24 @@ class SoakResult:
     quiesced: bool = True
     recovered: int = 0  # posts the bot found already made after a crash (log lines)
     log_path: str = ""
+    digest: DigestFigures | None = None
+    digest_fires: list[tuple[str, ...]] = field(default_factory=list)  # in flight when each digest job fired
 
     @property
     def failed(self) -> bool:
-        return self.figures.failed or not self.quiesced or any(k.integrity != "ok" for k in self.kills)
+        return (self.figures.failed or not self.quiesced or any(k.integrity != "ok" for k in self.kills)
+                or (self.digest is not None and self.digest.failed))
 
 
-def write_config(path: Path, db: Path, urls: dict[str, str], developments: int) -> None:
+def write_config(path: Path, db: Path, urls: dict[str, str], developments: int, digest: bool = False) -> None:
     feeds = "".join(f'\n[[feeds]]\nname = "{n}"\nsource = "{o}"\nurl = "{urls[n]}"\nlanguage = "en"\n'
                     for n, o in FEEDS)
     subs = "".join(f'\n[[subscriptions]]\nwatch = "{WATCH}"\ndestination = "{d}"\nmode = "instant"\n'
                    for d in DESTINATIONS)
+    if digest:
+        subs += (f'\n[[destinations]]\nname = "{DIGEST_DESTINATION}"\nplatform = "slack"\n'
+                 f'channel = "{DIGEST_CHANNEL}"\n\n[[subscriptions]]\nwatch = "{WATCH}"\n'
+                 f'destination = "{DIGEST_DESTINATION}"\nmode = "digest"\nschedule = "* * * * *"\ntimezone = "UTC"\n')
     path.write_text(f"""# Written by bench/soak.py for one soak run.
 [storage]
 path = "{db}"
@@ -214,6 +239,23 @@ async def _quiesce(path: Path, feeds: Feeds, timeout: float) -> bool:
     return False
 
 
+async def _watch_digests(logs: list[Path], monitor: Monitor, fires: list[tuple[str, ...]]) -> None:
+    """Each time a bot logs that a digest job fired, note what the fakes had in flight then."""
+    seen = 0
+    while True:
+        await asyncio.sleep(0.1)
+        count = sum(p.read_text("utf-8", "replace").count(DIGEST_LINE) for p in logs if p.exists())
+        fires.extend(tuple(monitor.busy()) for _ in range(count - seen))
+        seen = max(seen, count)
+
+
+async def _next_digest(fires: list[tuple[str, ...]], timeout: float) -> bool:
+    before, deadline = len(fires), time.monotonic() + timeout
+    while len(fires) == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    return len(fires) > before
+
+
 async def run_soak(opts: SoakOptions) -> SoakResult:
     rng = random.Random(opts.seed)
     monitor = Monitor(latency=opts.latency, rng=random.Random(opts.seed + 1))
@@ -231,16 +273,19 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
     kills: list[Kill] = []
     bots: list[Bot] = []
     publisher: asyncio.Task[None] | None = None
+    watcher: asyncio.Task[None] | None = None
     start = time.monotonic()
     try:
         urls = await feeds.start()
         await discord.start()
         await slack.start()
-        write_config(config, db, urls, opts.developments)
+        write_config(config, db, urls, opts.developments, opts.digest)
         env = bot_env(discord.api, slack.api_url)
         bots = [Bot(config, env, log)] + [Bot(config, env, work / f"bot{i}.log") for i in range(1, opts.processes)]
         every = opts.publish_every or max(0.05, opts.kills * 2.5 / max(len(reports), 1))
         publisher = asyncio.create_task(_publisher(feeds, reports, every))
+        fires: list[tuple[str, ...]] = []
+        watcher = asyncio.create_task(_watch_digests([b.log for b in bots], monitor, fires))
         for n in range(opts.kills):
             if time.monotonic() - start > opts.max_seconds:
                 break
@@ -263,6 +308,9 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
         for r in tail:
             feeds.publish(r)
         quiesced = await _quiesce(db, feeds, opts.quiesce_timeout) and quiesced
+        if opts.digest:  # one more digest after the last change, so every story is due in one
+            quiesced = await _next_digest(fires, 90.0) and await _quiesce(db, feeds, opts.quiesce_timeout) and quiesced
+        watcher.cancel()
         for b in bots:
             await b.stop(signal.SIGTERM)
         snapshot = read_db(str(db), WATCH)
@@ -272,11 +320,14 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
         figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits)
         recovered = sum(b.log.read_text("utf-8", "replace").count("was already posted before a restart")
                         for b in bots if b.log.exists())
+        digest = (digest_verdict(snapshot, slack_posts(slack.messages, DIGEST_CHANNEL, DIGEST_DESTINATION))
+                  if opts.digest else None)
         return SoakResult(figures, kills, time.monotonic() - start, quiesced, recovered,
-                          str(log) if opts.workdir else "")
+                          str(log) if opts.workdir else "", digest, fires)
     finally:
-        if publisher is not None:
-            publisher.cancel()
+        for task in (publisher, watcher):
+            if task is not None:
+                task.cancel()
         for b in bots:
             await b.stop(signal.SIGKILL)
         await discord.close()
@@ -308,6 +359,13 @@ def report(result: SoakResult, opts: SoakOptions) -> str:
         f"unexpected posts {len(f.unexpected)}, still pending {len(f.active)}",
         f"  integrity:  {f.integrity} at the end; {len(kills) - bad_checks}/{len(kills)} ok after a kill",
     ]
+    if result.digest is not None:
+        d, fires = result.digest, result.digest_fires
+        during = sum(1 for busy in fires if {"post", "edit"} & set(busy))
+        lines += [f"  digests:    job fired {len(fires)} times ({during} while an alert post or edit was in flight); "
+                  f"{d.pages} pages posted, stories in a digest {d.covered}/{d.stories}",
+                  f"              lost {len(d.lost)}, duplicate pages {len(d.duplicates)}"]
+        lines += [f"  DIGEST: {r}" for r in (*d.lost, *d.duplicates)[:20]]
     if len(kills) < opts.kills:
         lines.append(f"  NOTE: stopped after {len(kills)} of {opts.kills} kills (--max-seconds {opts.max_seconds:g})")
     if not result.quiesced:
@@ -332,10 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, default=1,
                    help="`deskwatch run` processes sharing the database (each may be the one killed)")
     p.add_argument("--slow", action="store_true", help="platforms answer in 1.5-3 s instead of 0.05-0.3 s")
+    p.add_argument("--digest", action="store_true", help="also a digest subscription whose job fires every minute")
     args = p.parse_args(argv)
     opts = SoakOptions(kills=args.kills, seed=args.seed, developments=args.developments, noise=args.noise,
                        max_seconds=args.max_seconds, workdir=args.keep, processes=max(1, args.processes),
-                       latency=(1.5, 3.0) if args.slow else (0.05, 0.3))
+                       latency=(1.5, 3.0) if args.slow else (0.05, 0.3), digest=args.digest)
     result = asyncio.run(run_soak(opts))
     print(report(result, opts))
     return 1 if result.failed else 0

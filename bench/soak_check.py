@@ -61,6 +61,31 @@ class Figures:
         return bool(self.lost or self.duplicates or self.stale or self.unexpected) or self.integrity != "ok"
 
 
+@dataclass(frozen=True)
+class DigestFigures:
+    stories: int  # relevant stories in the database
+    covered: int  # of those, in at least one digest page
+    pages: int
+    lost: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.lost or self.duplicates)
+
+
+def digest_verdict(db: DbSnapshot, posts: Sequence[Post]) -> DigestFigures:
+    """Each digest page posted once (one marker per page); every story in some digest (a story
+    is in a page when the page links its first source)."""
+    stories = sorted({sid for key, sid in db.story_of.items() if db.relevant.get(key)})
+    covered = [sid for sid in stories if any(db.story_urls[sid][0] in p.blob for p in posts)]
+    counts = Counter(p.marker for p in posts)
+    return DigestFigures(
+        stories=len(stories), covered=len(covered), pages=len(posts),
+        lost=tuple(f"story {sid}: in no digest" for sid in stories if sid not in covered),
+        duplicates=tuple(f"{m or '(no marker)'} posted {n} times" for m, n in sorted(counts.items()) if n > 1))
+
+
 def alert_marker(story_id: str, destination: str) -> str:
     return f"deskwatch:alert:{story_id}:{destination}"
 

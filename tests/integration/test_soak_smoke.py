@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from bench.soak import SoakOptions, report, run_soak
-from bench.soak_check import DbSnapshot, Post, alert_marker, verdict
+from bench.soak_check import DbSnapshot, Post, alert_marker, digest_verdict, verdict
 from bench.soak_content import Report, plan
 
 DESTS = ("d", "s")
@@ -45,6 +45,18 @@ def test_verdict_catches_each_failure(db: DbSnapshot, posts: list[Post], lost: i
     assert (len(f.lost), len(f.duplicates), len(f.stale), len(f.unexpected)) == (lost, dups, stale, unexpected)
     assert f.failed == bool(lost or dups or stale or unexpected)
     assert f.stories == 1 and f.relevant == 2 and f.misjudged == 0
+
+
+@pytest.mark.parametrize(("posts", "covered", "lost", "dups"), [
+    pytest.param([Post("g", "deskwatch:digest:w@c0:g", " ".join(URLS))], 1, 0, 0, id="clean"),
+    pytest.param([Post("g", "deskwatch:digest:w@c0:g", R1.url)] * 2, 1, 0, 1, id="page posted twice"),
+    pytest.param([Post("g", "deskwatch:digest:w@c0:g", "nothing")], 0, 1, 0, id="story in no digest"),
+    pytest.param([], 0, 1, 0, id="no digest at all"),
+])
+def test_digest_verdict_catches_each_failure(posts: list[Post], covered: int, lost: int, dups: int) -> None:
+    d = digest_verdict(CLEAN_DB, posts)
+    assert (d.stories, d.covered, len(d.lost), len(d.duplicates)) == (1, covered, lost, dups)
+    assert d.failed == bool(lost or dups)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
