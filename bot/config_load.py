@@ -33,13 +33,14 @@ from bot.settings import (
     AccessSettings,
     ConfigError,
     FeedSettings,
+    HttpSettings,
     PollingSettings,
     Settings,
     StorageSettings,
 )
 
 DEFAULT_PATH = "config/deskwatch.toml"
-TOP_KEYS = {"feeds", "watches", "destinations", "subscriptions", "storage", "polling", "access"}
+TOP_KEYS = {"feeds", "watches", "destinations", "subscriptions", "storage", "polling", "access", "http"}
 TIERS = {"wire", "state-media", "independent", "government", "aggregator"}
 PLATFORMS = {"discord", "discord-webhook", "slack", "slack-webhook", "webhook", "console", "file"}
 T = TypeVar("T")
@@ -158,11 +159,12 @@ def settings_from_dict(doc: Mapping[str, Any], base_dir: Path, source_path: str 
     storage = _storage(c, doc)
     polling = _polling(c, doc)
     access = _access(c, doc)
+    http = _http(c, doc, os.environ)
     if c.errors:
         raise ConfigError(c.errors)
     return Settings(
         feeds=tuple(feeds), watches=tuple(watches), destinations=tuple(destinations),
-        subscriptions=tuple(subs), storage=storage, polling=polling, access=access,
+        subscriptions=tuple(subs), storage=storage, polling=polling, access=access, http=http,
         source_path=source_path,
     )
 
@@ -270,7 +272,7 @@ def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 def _destinations(c: _Checker, doc: Mapping[str, Any]) -> list[Destination]:
     out: list[Destination] = []
     allowed = {"name", "platform", "channel", "webhook_env", "path", "format", "thread_replies",
-               "unfurl", "max_alerts_per_hour"}
+               "unfurl", "max_alerts_per_hour", "timezone", "headline_language"}
     for i, t in enumerate(c.tables(doc, "destinations")):
         w = f"destinations[{i}]"
         c.keys(t, allowed, w)
@@ -292,12 +294,19 @@ def _destinations(c: _Checker, doc: Mapping[str, Any]) -> list[Destination]:
         fmt = c.get(t, "format", str, w, "markdown")
         if fmt not in ("markdown", "jsonl"):
             c.err(f"{w}.format", "must be markdown or jsonl")
+        tz = c.get(t, "timezone", str, w, "UTC")
+        if check_timezone(tz):
+            c.err(f"{w}.timezone", check_timezone(tz) or "")
+        lang = c.get(t, "headline_language", str, w, "") or None
+        if lang is not None and not (2 <= len(lang) <= 3 and lang.isalpha() and lang.isascii()):
+            c.err(f"{w}.headline_language", "must be a language code such as en, ko or ru")
         out.append(Destination(
             name=name, platform=platform,  # type: ignore[arg-type]
             channel=channel, webhook_env=webhook_env, path=path, format=fmt,  # type: ignore[arg-type]
             thread_replies=c.get(t, "thread_replies", bool, w, False),
             unfurl=c.get(t, "unfurl", bool, w, False),
             max_alerts_per_hour=c.positive(t, "max_alerts_per_hour", int, w, 30),
+            timezone=tz, headline_language=lang.lower() if lang else None,
         ))
     names = [d.name for d in out]
     for n in sorted({n for n in names if names.count(n) > 1}):
@@ -305,12 +314,20 @@ def _destinations(c: _Checker, doc: Mapping[str, Any]) -> list[Destination]:
     return out
 
 
-def check_schedule(schedule: str, timezone: str) -> str | None:
-    """Plain-words problem with a cron schedule / time zone, or None when both are fine."""
+def check_timezone(timezone: str) -> str | None:
+    """Plain-words problem with a time zone name, or None when it is fine."""
     try:
-        tz = ZoneInfo(timezone)
+        ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone {timezone!r} (use a name such as UTC or Asia/Seoul)"
+    return None
+
+
+def check_schedule(schedule: str, timezone: str) -> str | None:
+    """Plain-words problem with a cron schedule / time zone, or None when both are fine."""
+    if check_timezone(timezone):
+        return check_timezone(timezone)
+    tz = ZoneInfo(timezone)
     try:
         CronTrigger.from_crontab(schedule, timezone=tz)
     except ValueError as exc:
@@ -353,13 +370,28 @@ def _section(c: _Checker, doc: Mapping[str, Any], key: str) -> Mapping[str, Any]
 
 def _storage(c: _Checker, doc: Mapping[str, Any]) -> StorageSettings:
     t = _section(c, doc, "storage")
-    c.keys(t, {"path"}, "storage")
+    c.keys(t, {"path", "keep_days"}, "storage")
+    keep = c.bounded(t, "keep_days", int, "storage", StorageSettings.keep_days, 36_500)
     path = c.get(t, "path", str, "storage", StorageSettings.path)
     if "path" in t and isinstance(t["path"], str) and not path.strip():
         # sqlite3 opens "" as a private temporary database: every alert would be forgotten
         c.err("storage.path", "must not be empty (the SQLite database file, e.g. data/deskwatch.db)")
         path = StorageSettings.path
-    return StorageSettings(path=path)
+    return StorageSettings(path=path, keep_days=keep)
+
+
+def _http(c: _Checker, doc: Mapping[str, Any], env: Mapping[str, str]) -> HttpSettings:
+    t = _section(c, doc, "http")
+    c.keys(t, {"host", "port"}, "http")
+    host = c.get(t, "host", str, "http", HttpSettings.host)
+    port: int | None = c.bounded(t, "port", int, "http", 0, 65535) or None
+    if env.get("DESKWATCH_HTTP_PORT", "").strip():
+        raw = env["DESKWATCH_HTTP_PORT"].strip()
+        if raw.isdigit() and 0 < int(raw) <= 65535:
+            port = int(raw)
+        else:
+            c.err("DESKWATCH_HTTP_PORT", f"must be a port number 1-65535, not {raw!r}")
+    return HttpSettings(host=host or HttpSettings.host, port=port)
 
 
 # [polling] keys: (type, upper bound); every value must also be positive and finite

@@ -184,6 +184,8 @@ class Destination:
     thread_replies: bool = False  # on an update, also reply in a thread under the alert
     unfurl: bool = False  # Slack: unfurl links
     max_alerts_per_hour: int = 30  # beyond this, a flooded channel gets a digest instead
+    timezone: str = "UTC"  # times shown in this channel's alerts and digests
+    headline_language: str | None = None  # prefer a headline in this language (e.g. "en") when a story has one
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,15 @@ class PollingSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     path: str = "data/deskwatch.db"
+    keep_days: int = 180  # items, events, finished deliveries older than this are pruned daily
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The health/metrics endpoint (and Slack's HTTP mode, on the same server)."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: no HTTP server (DESKWATCH_HTTP_PORT sets it from the environment)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     polling: PollingSettings = field(default_factory=PollingSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     source_path: str = ""
 
     def watch(self, name: str) -> Watch | None:

@@ -155,3 +155,41 @@ def test_the_bounds_themselves_are_accepted(polling: dict[str, object]) -> None:
     settings = settings_from_dict(base(polling=polling), base_dir=REPO / "config")
     for key, value in polling.items():
         assert getattr(settings.polling, key) == value
+
+
+@pytest.mark.parametrize(("toml", "env", "error"), [
+    ({"http": {"port": 8080}}, {}, ""),
+    ({"http": {"port": 70000}}, {}, "http.port"),
+    ({"http": {"host": "0.0.0.0", "port": 9100}}, {}, ""),
+    ({}, {"DESKWATCH_HTTP_PORT": "9101"}, ""),
+    ({}, {"DESKWATCH_HTTP_PORT": "nine"}, "DESKWATCH_HTTP_PORT"),
+    ({"storage": {"keep_days": 0}}, {}, "storage.keep_days"),
+    ({"storage": {"keep_days": 30}}, {}, ""),
+])
+def test_http_and_retention_settings(toml: dict[str, object], env: dict[str, str], error: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKWATCH_HTTP_PORT", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    if error:
+        assert any(e.startswith(error) for e in errors_of(base(**toml)))
+        return
+    s = settings_from_dict(base(**toml), base_dir=REPO / "config")
+    port = {**toml.get("http", {}), **({"port": int(env["DESKWATCH_HTTP_PORT"])} if env else {})}.get("port")  # type: ignore[dict-item]
+    assert s.http.port == port
+    assert s.http.host == toml.get("http", {}).get("host", "127.0.0.1")  # type: ignore[attr-defined]
+    assert s.storage.keep_days == toml.get("storage", {}).get("keep_days", 180)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("extra", "error"), [
+    ({"timezone": "Asia/Seoul", "headline_language": "EN"}, ""),
+    ({"timezone": "Mars/Base"}, "destinations[0].timezone"),
+    ({"headline_language": "english"}, "destinations[0].headline_language"),
+])
+def test_destination_display_settings(extra: dict[str, str], error: str) -> None:
+    doc = base(destinations=[{"name": "console", "platform": "console", **extra}])
+    if error:
+        assert any(e.startswith(error) for e in errors_of(doc))
+        return
+    d = settings_from_dict(doc, base_dir=REPO / "config").destinations[0]
+    assert (d.timezone, d.headline_language) == ("Asia/Seoul", "en")
