@@ -35,7 +35,7 @@ import sys
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import cast
@@ -263,6 +263,7 @@ async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], no
                 fresh = await ctx.store.delivery(row.id) or row
                 await ctx.store.save_delivery(replace(fresh, status="failed", last_error=str(exc)))
                 report.failed += 1
+                await _tell(ctx, row, "failed", now)
                 log.error("message refused by %s, not retried: %s", name, exc)
                 continue
             if exc.kind == "auth":
@@ -296,12 +297,14 @@ async def _failed_attempt(ctx: Context, name: str, row: Delivery, exc: Exception
         await ctx.store.save_delivery(replace(fresh, status="failed", attempts=attempts, next_attempt=None,
                                               last_error=f"gave up after {attempts} failed attempts: {reason}"))
         report.failed += 1
+        await _tell(ctx, row, "failed", now)
         log.error("delivery %s to %s failed %d times; given up: %s", row.id, name, attempts, reason,
                   exc_info=not isinstance(exc, DeliveryError))
         return
     wait = timedelta(seconds=pause) if pause is not None else backoff(attempts)
     await ctx.store.save_delivery(replace(fresh, attempts=attempts, next_attempt=now + wait, last_error=reason))
     report.retrying += 1
+    await _tell(ctx, row, "retrying", now)
     log.warning("delivery %s to %s will be retried in %ds (failed attempts: %d of %d): %s", row.id, name,
                 wait.total_seconds(), attempts, MAX_ATTEMPTS, reason, exc_info=not isinstance(exc, DeliveryError))
 
@@ -318,6 +321,7 @@ async def _hold(ctx: Context, row: Delivery, why: str, now: datetime, report: De
     if not healthy:
         await ctx.store.set_destination_health(row.destination, False, why, now)
     report.held += 1
+    await _tell(ctx, row, "held", now)
 
 
 async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Delivery, now: datetime,
@@ -460,6 +464,12 @@ async def _sent(ctx: Context, row: Delivery, ref: str, stories: list[Story], now
     events = [ItemEvent(s.item_key, now, event, f"{row.kind} to {row.destination}", story_id=st.id,
                         destination=row.destination) for st in stories for s in st.sources]
     await ctx.store.record_events(events)
+    await _tell(ctx, row, "edited" if event == "updated" else "sent", now, stories)
+
+
+async def _tell(ctx: Context, row: Delivery, status: str, now: datetime, stories: Sequence[Story] = ()) -> None:
+    if ctx.on_delivery is not None:  # the metrics' counters and first-seen → posted latency
+        await ctx.on_delivery(row, status, stories, now)
 
 
 # --- digests ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -51,6 +52,9 @@ class Context:
     # Feeds are fetched concurrently, but items are matched and merged one at a time: two outlets
     # reporting the same development in one cycle must see each other's story.
     story_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Told each delivery outcome (row, "sent" | "edited" | "retrying" | "held" | "failed", its stories,
+    # now) by the outbox; `run` counts them for /metrics (bot/monitor.py).
+    on_delivery: Callable[[Delivery, str, Sequence[Story], datetime], Awaitable[None]] | None = None
 
     def feed(self, name: str) -> FeedSettings | None:
         return self.settings.feed(name) or self.extra_feeds.get(name)
@@ -65,6 +69,7 @@ class CycleReport:
     relevant: int = 0
     new_stories: int = 0
     merged: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # failed feeds by kind: a fetch outcome, "not-a-feed"
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,9 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
     interval = feed.interval or ctx.settings.polling.interval
     jitter = ctx.rng.random()
     if result.outcome != "ok":
-        report.failed += result.outcome != "not-modified"
+        if result.outcome != "not-modified":
+            report.failed += 1
+            report.failures[result.outcome] += 1
         await ctx.store.save_feed_state(schedule.after_fetch(
             state, result, entries_seen=0, ttl_minutes=None, interval=interval,
             polling=ctx.settings.polling, now=now, jitter=jitter))
@@ -126,6 +133,7 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
     parsed = await parse_body(result.body, feed.url)  # a parse over budget comes back as not a feed
     if not parsed.is_feed:
         report.failed += 1
+        report.failures["not-a-feed"] += 1
         await ctx.store.save_feed_state(schedule.parse_problem(
             state, result, parsed.problem or "the response is not a feed", interval=interval,
             polling=ctx.settings.polling, now=now, jitter=jitter))

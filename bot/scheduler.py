@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
-from bot.pipeline import Context, all_subscriptions, poll_due_feeds
+from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
 
 log = logging.getLogger("deskwatch.scheduler")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -37,9 +37,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> None:
-    """Poll what is due, then work through the outbox. Never raises: a bad cycle is logged and
-    the next tick tries again."""
+async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> CycleReport | None:
+    """Poll what is due, then work through the outbox; the cycle's report, or None when it failed.
+    Never raises: a bad cycle is logged and the next tick tries again."""
     try:
         async def deliver_now() -> None:  # after each feed with news: a slow feed holds back nothing
             await deliver_pending(ctx, clock())
@@ -53,8 +53,10 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Non
         if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
             log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",
                      sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held, sent.failed)
+        return report
     except Exception:  # the scheduler must survive anything one cycle throws
         log.exception("poll cycle failed; will try again on the next tick")
+        return None
 
 
 async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], datetime] = utcnow) -> None:
@@ -71,19 +73,23 @@ async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], dateti
 async def poll_loop(ctx: Context, clock: Callable[[], datetime] = utcnow, *,
                     monotonic: Callable[[], float] | None = None,
                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                    on_clock_step: Callable[[float], Awaitable[None]] | None = None) -> None:
+                    on_clock_step: Callable[[float], Awaitable[None]] | None = None,
+                    on_tick: Callable[[CycleReport | None, float], Awaitable[None]] | None = None) -> None:
     """`poll_tick` now and then every `polling.tick` seconds of monotonic time, until cancelled.
 
     `monotonic` defaults to the event loop's clock (time.monotonic). A tick that overruns is
     followed at once by the next: ticks never overlap and never pile up. `clock` (wall time) is
     still what a tick records and what feeds are due by; when it moved more than CLOCK_STEP
     seconds apart from monotonic time over one round, `on_clock_step(seconds)` is told.
+    `on_tick(report or None, seconds)` is told after each tick (the health endpoint and metrics).
     """
     mono = monotonic or asyncio.get_running_loop().time
     tick = float(ctx.settings.polling.tick)
     while True:
         started, wall = mono(), clock()
-        await poll_tick(ctx, clock)
+        report = await poll_tick(ctx, clock)
+        if on_tick is not None:
+            await on_tick(report, mono() - started)
         await sleep(max(0.0, tick - (mono() - started)))
         step = (clock() - wall).total_seconds() - (mono() - started)
         if on_clock_step is not None and abs(step) >= CLOCK_STEP:
