@@ -8,21 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.headline import short
 from bot.model import Link, Message, Story, StoryCard, StorySource
 
 SUMMARY_CHARS = 600  # an alert shows the lead, not the article
-
-
-def short(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis; never returns more than `limit` characters."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
 
 
 def _link(s: StorySource) -> Link:

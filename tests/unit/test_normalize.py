@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.feed.normalize import canonical_url, html_to_text, item_key, normalize_entry, title_hash
+from bot.core.headline import HEADLINE_CHARS
 from bot.model import Entry
 from bot.settings import FeedSettings
 
@@ -225,3 +226,23 @@ def test_titleless_entry_borrows_the_summary_and_unsafe_link_is_dropped() -> Non
     item = normalize_entry(_entry(title="", link="javascript:alert(1)", guid=None), FEED, NOW)
     assert item.title == "요약 & 설명" and item.url == "" and item.title_hash == ""
     assert item.key.startswith("text:")
+
+
+LONG_POST = ("Satellite images show new barracks near the border crossing, and officials say more troops "
+             "arrived overnight by train from the east of the country")
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("Troops moved north.", "Troops moved north."),
+        (LONG_POST, "Satellite images show new barracks near the border crossing, and officials say more troops "
+                    "arrived overnight by train…"),
+        ("북한군 " * 60, ("북한군 " * 29).strip() + "…"),
+    ],
+)
+def test_a_titleless_post_gets_a_clean_headline_cut_at_a_word(summary: str, title: str) -> None:
+    item = normalize_entry(_entry(title="", summary=summary, guid=None, link=""), FEED, NOW)
+    assert item.title == title and len(item.title) <= HEADLINE_CHARS
+    # the identity of a title-less, link-less post is what it was before clean headlines
+    assert item.key == item_key("yonhap-ko", None, "", " ".join(summary.split())[:200], item.summary)

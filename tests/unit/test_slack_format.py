@@ -16,11 +16,13 @@ from bot.platforms.slack.format import (
     MAX_BLOCKS,
     MAX_CONTEXT_ELEMENTS,
     MAX_HEADER_TEXT,
+    MAX_LINK_LABEL,
     MAX_SECTION_TEXT,
     MAX_TEXT,
     SlackPayload,
     escape,
     fit,
+    link,
     safe_url,
     to_payloads,
 )
@@ -255,3 +257,17 @@ def test_fit_never_exceeds_limit_nor_cuts_an_entity(text: str, limit: int) -> No
     body = out.removesuffix("…")
     assert re.sub(r"&(amp|lt|gt);", "", body).count("&") == 0  # no half entity like "&am"
     assert "<" not in out and ">" not in out
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("Troops seen near the border", "Troops seen near the border"),
+        ("word " * 60, ("word " * 39).strip() + "…"),  # cut after a whole word, marked
+        ("R&D " * 60, ("R&amp;D " * 24).strip() + "…"),  # escaped, then cut: no half entity
+        ("x" * 300, "x" * 199 + "…"),  # one long word: cut where it must be
+    ],
+)
+def test_link_labels_are_cut_at_a_word_with_an_ellipsis(label: str, shown: str) -> None:
+    assert link("https://news.example.org/a", label) == f"<https://news.example.org/a|{shown}>"
+    assert len(shown) <= MAX_LINK_LABEL

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.feed.html import MAX_INPUT, html_to_text
 from bot.core.feed.urls import canonical_url
+from bot.core.headline import headline_from
 from bot.core.identity import item_key, title_hash
 from bot.model import Entry, Item
 from bot.settings import FeedSettings
@@ -36,14 +37,16 @@ def _published(entry: Entry, fetched: datetime) -> tuple[datetime, bool]:
 
 def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
     """One Entry → one Item. Never raises on odd data; a missing date becomes the fetch time."""
-    title = " ".join(html_to_text(entry.title).split())[:MAX_TITLE]
+    own_title = " ".join(html_to_text(entry.title).split())[:MAX_TITLE]
     summary = html_to_text(entry.summary)
-    if not title and summary:  # title-less posts (microblogs) still need a headline
-        title = " ".join(summary.split())[:200]
+    title = own_title or headline_from(summary)  # title-less posts (microblogs) still need a headline
+    # The text key of a post with no guid and no link was made from its first 200 characters
+    # before headlines were cut at a word; it stays so, or stored posts would come back as new.
+    key_title = own_title or " ".join(summary.split())[:200]
     url = canonical_url(entry.link or "")
     published, dated = _published(entry, fetched)
     return Item(
-        key=item_key(feed.name, entry.guid, url, title, summary),
+        key=item_key(feed.name, entry.guid, url, key_title, summary),
         feed=feed.name,
         source=feed.outlet,
         url=url,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from bot.core.headline import headline_from
 from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories.compare import pair_evidence, pair_features
 from bot.core.stories.facts import Facts, item_facts
@@ -152,10 +153,7 @@ def _source(item: Item, new_facts: tuple[str, ...] = ()) -> StorySource:
 
 
 def _headline(item: Item) -> str:
-    if item.title.strip():
-        return item.title.strip()
-    text = " ".join(item.summary.split())
-    return text if len(text) <= 120 else text[:117].rsplit(" ", 1)[0] + "…"
+    return item.title.strip() or headline_from(item.summary)
 
 
 def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None) -> Story:

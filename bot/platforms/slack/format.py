@@ -76,12 +76,30 @@ def fit(text: str, limit: int) -> str:
     out = escape(text)
     if len(out) <= limit:
         return out
-    raw, cut = clean(text), limit - 1
-    while True:
-        out = escape(raw[:cut]).rstrip()
-        if len(out) + 1 <= limit:
-            return out + "…"
-        cut -= len(out) + 1 - limit
+    raw = clean(text)
+    # The longest prefix whose escaped form fits with the ellipsis (escaping only lengthens, so
+    # no prefix longer than `limit` can fit).
+    lo, hi = 0, min(len(raw), limit)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(escape(raw[:mid]).rstrip()) + 1 <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return escape(raw[:lo]).rstrip() + "…"
+
+
+def label(text: str, limit: int = MAX_LINK_LABEL) -> str:
+    """A link label on one line, cut after a whole word with an ellipsis when it is too long."""
+    text = " ".join(clean(text).split())
+    out = fit(text, limit)
+    if not out.endswith("…") or len(out) <= 1:
+        return out
+    body = out[:-1]
+    space = body.rfind(" ")  # an entity (&amp;) holds no space: cutting here never splits one
+    if space > limit * 0.6:
+        body = body[:space]
+    return body.rstrip(" ,:.-") + "…"
 
 
 def safe_url(url: str) -> str | None:
@@ -105,9 +123,9 @@ def safe_url(url: str) -> str | None:
     return safe if len(safe) <= MAX_URL else None
 
 
-def link(url: str, label: str) -> str:
+def link(url: str, title: str) -> str:
     safe = safe_url(url)
-    text = fit(label, MAX_LINK_LABEL)
+    text = label(title)
     return f"<{safe}|{text}>" if safe else text
 
 
@@ -118,9 +136,9 @@ def when(at: datetime) -> str:
 
 
 def source_line(src: Link) -> str:
-    label = src.title or src.outlet
+    shown = src.title or src.outlet
     meta = f"{fit(src.outlet, 100)} · {fit(src.lang, 10)} · {when(src.published)}"
-    return f"• {link(src.url, label)} — {meta}"
+    return f"• {link(src.url, shown)} — {meta}"
 
 
 def pack(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> list[str]:

@@ -1,0 +1,27 @@
+"""Headlines for people: text shortened at a word with an ellipsis, and one headline length.
+
+Pure. A report without a headline of its own (a microblog post, a title-less RSS item) gets one
+made from its text here, the same way wherever it is made (normalize, story titles), so a reader
+never sees a headline that stops mid-word without a mark.
+"""
+
+from __future__ import annotations
+
+HEADLINE_CHARS = 120  # a headline made from text: about one line in Discord, Slack and a terminal
+
+
+def short(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis; never returns more than `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:  # a word boundary not too far back; else cut inside the (long) word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def headline_from(text: str) -> str:
+    """The headline of a report that has none: the start of its text, HEADLINE_CHARS at most."""
+    return short(text, HEADLINE_CHARS)
