@@ -25,7 +25,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.commands_impl import Commands, load_added_feeds
 from bot.embedding import Embedder, load_embedder
 from bot.fetch import Fetcher
+from bot.http_server import HttpServer, monitor_routes, serve
 from bot.model import Destination
+from bot.monitor import Monitor
 from bot.outbox import DeliveryReport, deliver_pending
 from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
 from bot.platforms.base import Sink
@@ -128,18 +130,22 @@ async def once(settings: Settings, *, dry_run: bool = False) -> tuple[CycleRepor
 
 @dataclass
 class Running:
-    """What `run` started, handed to `on_start` (a test, or a future health endpoint):
-    `health.states` is the chat clients' state as a plain dict, `tasks` the poll loop and one
-    supervisor per chat client."""
+    """What `run` started, handed to `on_start` (a test): `health.states` is the chat clients'
+    state as a plain dict, `tasks` the poll loop, one supervisor per chat client and the HTTP
+    server's task, `http` that server (None when no port is set), `monitor` what it reports."""
 
     ctx: Context
     health: ClientHealth
     scheduler: AsyncIOScheduler
     tasks: dict[str, asyncio.Task[None]]
+    monitor: Monitor | None = None
+    http: HttpServer | None = None
 
 
-def chat_clients(settings: Settings, env: Mapping[str, str], commands: Commands) -> dict[str, Connect]:
-    """The chat connections to supervise, by platform: what each supervisor task runs."""
+def chat_clients(settings: Settings, env: Mapping[str, str], commands: Commands,
+                 server: HttpServer | None = None) -> dict[str, Connect]:
+    """The chat connections to supervise, by platform: what each supervisor task runs. Slack's
+    HTTP mode adds its route to `server`, the process's one HTTP server, and is that server."""
     # Chat commands need a live connection (Discord gateway, Slack Socket Mode/HTTP); posting does
     # not. DESKWATCH_CHAT_COMMANDS=off runs a posting-only bot (and lets tests use REST fakes).
     if env.get("DESKWATCH_CHAT_COMMANDS", "on").lower() in ("off", "0", "false", "no"):
@@ -154,13 +160,19 @@ def chat_clients(settings: Settings, env: Mapping[str, str], commands: Commands)
         clients["discord"] = DiscordRunner(commands, int(guild) if guild and guild.isdigit() else None,
                                            env["DISCORD_TOKEN"])
     if env.get("SLACK_BOT_TOKEN") and (env.get("SLACK_APP_TOKEN") or env.get("SLACK_SIGNING_SECRET")):
-        from bot.platforms.slack.app import HttpModeRunner, SocketModeRunner, build_app
+        from bot.platforms.slack.app import SocketModeRunner, build_app, http_routes
 
         app = build_app(commands, signing_secret=env.get("SLACK_SIGNING_SECRET"), bot_token=env["SLACK_BOT_TOKEN"],
                         admins=settings.access.slack_admins, api_url=env.get("SLACK_API_URL"))
         app_token = env.get("SLACK_APP_TOKEN")
-        clients["slack"] = (SocketModeRunner(app, app_token) if app_token
-                            else HttpModeRunner(app, int(env.get("PORT", "3000"))))
+        if app_token:
+            clients["slack"] = SocketModeRunner(app, app_token)
+        else:
+            server = server or HttpServer(settings.http.host, settings.http.port)
+            if server.port is None:  # as before [http] port existed: PORT (default 3000), every interface
+                server.host, server.port = "0.0.0.0", int(env.get("PORT", "3000"))
+            server.add_routes(http_routes(app))
+            clients["slack"] = server
     return clients
 
 
@@ -215,20 +227,35 @@ async def _serve(ctx: Context, settings: Settings, env: Mapping[str, str], stop:
 
     commands = Commands(ctx, utcnow, after_change=changed)
     tasks: dict[str, asyncio.Task[None]] = {}
+
+    def scheduling() -> str:
+        poll = tasks.get("poll")
+        if poll is None or poll.done():
+            return "the poll loop stopped"
+        return "running" if scheduler.running else "the digest scheduler stopped"
+
+    monitor = Monitor(ctx, health, scheduling)
+    ctx.on_delivery = monitor.delivered
+    server = HttpServer(settings.http.host, settings.http.port)
+    if settings.http.port is not None:
+        server.add_routes(monitor_routes(monitor))
     try:
         # Polling first, and on its own: it needs no chat connection, so no chat client can delay it.
         scheduler.start()
-        tasks["poll"] = asyncio.create_task(poll_loop(ctx, on_clock_step=clock_stepped), name="deskwatch poll loop")
-        clients = chat_clients(settings, env, commands)
+        tasks["poll"] = asyncio.create_task(poll_loop(ctx, on_clock_step=clock_stepped, on_tick=monitor.ticked),
+                                            name="deskwatch poll loop")
+        clients = chat_clients(settings, env, commands, server)
         await health.reset(clients)
         for platform, connect in clients.items():
             tasks[platform] = asyncio.create_task(supervise(platform, connect, health), name=f"deskwatch {platform}")
+        if server.routes and server not in clients.values():  # no Slack HTTP mode to run it
+            tasks["http"] = asyncio.create_task(serve(server), name="deskwatch http server")
         for task in tasks.values():
             task.add_done_callback(_report_death)
         log.info("deskwatch running: %d feeds, %d watches, %d destinations, chat clients: %s", len(settings.feeds),
                  len(settings.watches), len(settings.destinations), ", ".join(clients) or "none")
         if on_start is not None:
-            on_start(Running(ctx, health, scheduler, tasks))
+            on_start(Running(ctx, health, scheduler, tasks, monitor, server if server.routes else None))
         await stop.wait()
     finally:
         log.info("shutting down")

@@ -18,8 +18,9 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 from bot.commands import Caller, CommandsAPI, Reply
+from bot.http_server import HttpServer
 from bot.model import Message
-from bot.platforms.slack.app import HttpModeRunner, SocketModeRunner, build_app
+from bot.platforms.slack.app import SocketModeRunner, build_app, http_routes
 from bot.platforms.slack.sink import make_web_client
 from bot.supervisor import Rejected
 
@@ -156,5 +157,8 @@ async def test_http_mode_on_a_port_in_use_fails_the_attempt_and_leaves_nothing_o
         async def up() -> None:
             raise AssertionError("must not serve")
 
+        server = HttpServer("127.0.0.1", taken.getsockname()[1])  # Slack's HTTP mode is this server's route
+        server.add_routes(http_routes(app))
         with pytest.raises(OSError):
-            await asyncio.wait_for(HttpModeRunner(app, taken.getsockname()[1], "127.0.0.1")(up), GUARD)
+            await asyncio.wait_for(server(up), GUARD)
+        assert not server.listening.is_set() and server.addresses == []

@@ -6,9 +6,9 @@ Subcommand parsing is `CommandsAPI.run_text`'s job; here we only decide who may 
 it without Manage Channels (the settings commands check `can_manage` themselves).
 Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification; an HTTP
 request whose timestamp header is not a number gets 400 before bolt (which would answer 500).
-`SocketModeRunner` and `HttpModeRunner` are what the supervisor (bot/supervisor.py) runs: one
-attempt per call, so Slack being unreachable or a refused token is reported once and retried
-with back-off, apart from polling and from Discord.
+`SocketModeRunner` is what the supervisor (bot/supervisor.py) runs: one attempt per call, so
+Slack being unreachable or a refused token is reported once and retried with back-off, apart from
+polling and from Discord. HTTP mode is `http_routes` on the process's one server (bot/http_server.py).
 """
 
 from __future__ import annotations
@@ -174,7 +174,6 @@ def build_app(
     return app
 
 
-Closer = Callable[[], Awaitable[None]]
 Up = Callable[[], Awaitable[None]]
 
 
@@ -263,21 +262,6 @@ class SocketModeRunner:
             await close_quietly(handler.close_async, "the Slack Socket Mode client")
 
 
-class HttpModeRunner:
-    """Serve Slack's HTTP mode until cancelled (a port in use fails the attempt, and is retried)."""
-
-    def __init__(self, app: AsyncApp, port: int, host: str = "0.0.0.0") -> None:
-        self.app, self.port, self.host = app, port, host
-
-    async def __call__(self, up: Up) -> None:
-        close = await start_http_mode(self.app, self.port, self.host)
-        try:
-            await up()
-            await asyncio.Event().wait()  # serving happens in aiohttp's tasks; this only holds the slot
-        finally:
-            await close_quietly(close, "the Slack HTTP server")
-
-
 def http_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler for Slack's HTTP mode; bolt checks the signature before any listener."""
 
@@ -290,19 +274,3 @@ def http_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Respons
 def http_routes(app: AsyncApp, path: str = HTTP_PATH) -> list[web.RouteDef]:
     """Routes for an aiohttp web app: Slack posts slash commands to `path` (the manifest's URL)."""
     return [web.post(path, http_handler(app))]
-
-
-async def start_http_mode(app: AsyncApp, port: int, host: str = "0.0.0.0") -> Closer:
-    """Serve `HTTP_PATH` on `port` (SLACK_SIGNING_SECRET must be set, or every request gets 401);
-    returns the closer to await at shutdown."""
-    web_app = web.Application()
-    web_app.add_routes(http_routes(app))
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except BaseException:  # e.g. the port is in use: do not leave the runner half set up
-        await runner.cleanup()
-        raise
-    log.info("Slack HTTP mode listening on %s:%d%s", host, port, HTTP_PATH)
-    return runner.cleanup
