@@ -258,6 +258,12 @@ class StoryCard:
     severity: Literal["high", "normal", "low"] = "normal"
     is_update: bool = False
     new_facts: tuple[str, ...] = ()
+    lead: Link | None = None  # the report whose headline is shown, when it is not the first one
+
+    @property
+    def headline_link(self) -> Link:
+        """Where the headline links to: the report it was taken from."""
+        return self.lead or self.first
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import cast
 
-from bot.core.render import alert_message, digest_message, order_for_digest, thread_note, update_message
+from bot.core.render import (
+    UTC_DISPLAY,
+    Display,
+    alert_message,
+    digest_message,
+    digest_title,
+    order_for_digest,
+    thread_note,
+    update_message,
+)
+from bot.display import display_for
 from bot.model import Delivery, DeliveryStatus, Destination, ItemEvent, Message, Story, Subscription
 from bot.pipeline import Context
 from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
@@ -327,7 +337,7 @@ async def _hold(ctx: Context, row: Delivery, why: str, now: datetime, report: De
 async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Delivery, now: datetime,
                        report: DeliveryReport) -> None:
     if row.kind == "digest":
-        await _deliver_digest(ctx, sink, row, now, report)
+        await _deliver_digest(ctx, dest, sink, row, now, report)
         return
     store = ctx.store
     marker = marker_for(row)
@@ -339,7 +349,7 @@ async def _deliver_row(ctx: Context, dest: Destination, sink: Sink, row: Deliver
     if row.ref is not None:  # already posted: the story grew
         await _update(ctx, dest, sink, row, story, now, report)
         return
-    message = _story_message(ctx, story, marker, now, edit=False)
+    message = _story_message(ctx, story, marker, now, edit=False, display=await display_for(ctx.store, dest, [story]))
     ref = await sink.find_sent(marker) if row.status == "sending" else None
     if ref is not None:
         report.recovered += 1
@@ -366,9 +376,10 @@ async def _update(ctx: Context, dest: Destination, sink: Sink, row: Delivery, st
     interrupted = row.status == "sending"
     if not interrupted:
         await ctx.store.save_delivery(replace(row, status="sending"))
-    await sink.edit(row.ref, _story_message(ctx, story, marker, now, edit=True))
+    display = await display_for(ctx.store, dest, [story])
+    await sink.edit(row.ref, _story_message(ctx, story, marker, now, edit=True, display=display))
     if dest.thread_replies:
-        note = thread_note(story, marker=marker)
+        note = thread_note(story, marker=marker, display=display)
         if interrupted and await _note_posted(sink, row.ref, note.marker):
             report.recovered += 1
             log.info("the thread note %s was already posted; not re-sending", note.marker)
@@ -388,12 +399,13 @@ async def _note_posted(sink: Sink, ref: str, marker: str) -> bool:
     return bool(await cast(Callable[[str, str], Awaitable[bool]], find)(ref, marker))
 
 
-async def _deliver_digest(ctx: Context, sink: Sink, row: Delivery, now: datetime, report: DeliveryReport) -> None:
+async def _deliver_digest(ctx: Context, dest: Destination, sink: Sink, row: Delivery, now: datetime,
+                          report: DeliveryReport) -> None:
     """A digest is posted page by page, each page one platform message with its own marker, and
     the row records how many pages are out (`sent_version`). An interruption (429, 5xx, crash)
     resumes at the first page not yet posted: nothing is skipped and nothing is posted twice."""
     stories = [s for sid in row.story_ids if (s := await ctx.store.story(sid)) is not None]
-    pages = digest_pages(sink, stories, row, now, _threshold(ctx, stories))
+    pages = digest_pages(sink, stories, row, now, _threshold(ctx, stories), await display_for(ctx.store, dest, stories))
     ref = row.ref
     for n in range(row.sent_version, len(pages)):
         found = await sink.find_sent(pages[n].marker) if row.status == "sending" and n == row.sent_version else None
@@ -411,7 +423,8 @@ async def _deliver_digest(ctx: Context, sink: Sink, row: Delivery, now: datetime
     report.sent += 1
 
 
-def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime, threshold: float) -> list[Message]:
+def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime, threshold: float,
+                 display: Display = UTC_DISPLAY) -> list[Message]:
     """Split a digest into pages that each fit one platform message (deterministic for the same
     stories, so a resumed digest has the same pages)."""
     ordered = order_for_digest(stories)
@@ -420,7 +433,7 @@ def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime,
     for story in ordered:
         trial = [*groups[-1], story] if groups else [story]
         probe = digest_message(trial, marker=marker_for(row) + "#p00", title=f"{title} (page 00/00)", since=None,
-                               now=now, threshold=threshold)
+                               now=now, threshold=threshold, display=display)
         if groups and sink.parts(probe) <= 1:
             groups[-1].append(story)
         else:
@@ -430,16 +443,16 @@ def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime,
     many = len(groups) > 1
     return [digest_message(g, marker=f"{marker_for(row)}#p{i + 1}" if many else marker_for(row),
                            title=f"{title} (page {i + 1}/{len(groups)})" if many else title, since=None, now=now,
-                           threshold=threshold)
+                           threshold=threshold, display=display)
             for i, g in enumerate(groups)]
 
 
-def _story_message(ctx: Context, story: Story, marker: str, now: datetime, edit: bool) -> Message:
+def _story_message(ctx: Context, story: Story, marker: str, now: datetime, edit: bool, display: Display) -> Message:
     watch = ctx.settings.watch(story.watch)
     title = watch.title if watch else story.watch
     threshold = watch.threshold if watch else 1.0
     build = update_message if edit else alert_message
-    return build(story, marker=marker, watch_title=title, threshold=threshold, now=now)
+    return build(story, marker=marker, watch_title=title, threshold=threshold, now=now, display=display)
 
 
 def _threshold(ctx: Context, stories: list[Story]) -> float:
@@ -495,7 +508,8 @@ async def queue_digest(ctx: Context, sub: Subscription, now: datetime, *, force:
     if not stories:  # asked for by command with nothing new: an empty digest of its own
         label += f"-{now:%Y%m%dT%H%M%S}"
     watch = ctx.settings.watch(sub.watch)
-    title = f"{watch.title if watch else sub.watch} — digest {since:%d %b %H:%M}–{now:%d %b %H:%M} UTC"
+    dest = resolve_destination(ctx, sub.destination)
+    title = digest_title(watch.title if watch else sub.watch, since, now, dest.timezone if dest else "UTC")
     row = Delivery(id=f"digest:{sub.watch}@{label}:{sub.destination}", destination=sub.destination,
                    kind="digest", created=now, story_ids=tuple(s.id for s in stories), title=title)
     return len(stories) if await ctx.store.enqueue([row], meta={key: position}) else 0

@@ -71,7 +71,8 @@ def wrap(text: str, columns: int, indent: str) -> list[str]:
 
 
 def when(link: Link) -> str:
-    return f"{link.published:%Y-%m-%d %H:%M} UTC"
+    """In the zone render gave the time (the destination's), named."""
+    return f"{link.published:%Y-%m-%d %H:%M} {link.published.tzname() or 'UTC'}"
 
 
 class ConsoleSink:

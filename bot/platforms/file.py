@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -49,7 +50,12 @@ def md_link(label: str, url: str) -> str:
 
 
 def _when(link: Link) -> str:
-    return f"{link.published:%Y-%m-%d %H:%M} UTC"
+    return _clock(link.published)
+
+
+def _clock(when: datetime) -> str:
+    # render gave every time in the destination's zone: show it as given, named
+    return f"{when:%Y-%m-%d %H:%M} {when.tzname() or 'UTC'}"
 
 
 def _fence(code: str) -> str:
@@ -90,7 +96,7 @@ def render_markdown(message: Message, *, heading: str, tag: str) -> str:
     """One message as a Markdown section ending in an HTML comment that carries `tag`."""
     out = [f"## {heading}: {md_escape(message.title)}", ""]
     if message.created is not None:
-        out += [f"*{message.created:%Y-%m-%d %H:%M} UTC*", ""]
+        out += [f"*{_clock(message.created)}*", ""]
     cards = message.stories
     if message.text.strip() and not (len(cards) == 1 and message.text == cards[0].summary):
         out += [md_paragraphs(message.text), ""]

@@ -7,7 +7,7 @@ and Markdown sinks use `strip_controls` so text from a feed can never drive the 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.model import Link, Message, StoryCard
@@ -44,7 +44,8 @@ def one_line(text: str) -> str:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when is not None else None
+    # Machines get UTC whatever zone the destination shows people (render localises times).
+    return when.astimezone(UTC).isoformat() if when is not None else None
 
 
 def link_document(link: Link) -> dict[str, Any]:

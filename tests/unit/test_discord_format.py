@@ -133,7 +133,7 @@ def test_alert_shape() -> None:
     [payload] = to_payloads(alert(card(links=3), created=T0))
     [embed] = payload["embeds"]
     assert embed["url"] == "https://news.example.org/a?n=0" and embed["color"] == COLOURS["normal"]
-    assert embed["footer"]["text"] == "nk-russia · story s1 · alert:s1:desk"
+    assert embed["footer"]["text"] == "nk-russia · alert:s1:desk"
     assert [f["name"] for f in embed["fields"]] == ["First reported by", "Languages"]
     assert embed["fields"][0]["value"] == "[Outlet 0](https://news.example.org/a?n=0) · 03 May 06:00 UTC"
     assert embed["description"].count("\n• [Outlet ") == 3

@@ -64,7 +64,7 @@ def test_alert_carries_every_source_first_one_first() -> None:
         "Outlet 2",
     ]
     assert card.languages == ("en", "ko", "ru") and len(card.summary) <= 600
-    assert "s-1" in m.footer and card.severity == "high"
+    assert "s-1" not in m.footer and "s-1" in m.marker and card.severity == "high"
 
 
 def test_update_marks_new_facts_and_counts_sources() -> None:

@@ -144,7 +144,8 @@ def link(label: str, url: str, limit: int = TITLE_MAX) -> str:
 
 
 def when(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%d %b %H:%M UTC")
+    """In the zone render gave the time (the destination's), named."""
+    return f"{dt:%d %b %H:%M} {dt.tzname() or 'UTC'}"
 
 
 def _source_line(src: Link) -> str:
@@ -183,8 +184,8 @@ def _alert(message: Message, card: StoryCard) -> Payload:
     prefix = ("New fact: " if card.new_facts else "Update: ") if update else ""
     colour = COLOUR_UPDATE if update and not card.new_facts else COLOURS.get(card.severity, COLOURS["normal"])
     embed: dict[str, Any] = {"title": prefix + fit(card.title, TITLE_MAX - len(prefix)), "color": colour}
-    if first_url := safe_url(card.first.url):
-        embed["url"] = first_url
+    if headline_url := safe_url(card.headline_link.url):
+        embed["url"] = headline_url
     first = f"{link(card.first.outlet, card.first.url, OUTLET_MAX)} · {when(card.first.published)}"
     langs = fit(", ".join(card.languages).upper() or "?", 200)
     fields = [
@@ -196,7 +197,8 @@ def _alert(message: Message, card: StoryCard) -> Payload:
         fields.append({"name": "New facts", "inline": False, "value": facts})
     fields += _fields(message.fields, FIELDS_MAX - len(fields), 2000)
     embed["fields"] = fields
-    footer = _footer([card.watch, f"story {card.story_id}", message.footer], message.marker)
+    # The story id is in the marker already (find_sent needs the marker; readers need the id once).
+    footer = _footer([message.footer or card.watch], message.marker)
     embed["footer"] = {"text": footer}
     stamp = message.created or card.first.published
     embed["timestamp"] = stamp.astimezone(UTC).isoformat()
@@ -237,13 +239,13 @@ def _fields(pairs: tuple[tuple[str, str], ...], room: int, budget: int) -> list[
 
 def _story_units(n: int, card: StoryCard) -> list[tuple[str, str]]:
     """(joiner, text) units of one story entry; a message may break before any unit."""
-    head = f"**{n}.** {link(card.title, card.first.url, 200)}"
+    head = f"**{n}.** {link(card.title, card.headline_link.url, 200)}"
     if card.summary:
         head += "\n" + fit(card.summary, SUMMARY_DIGEST_MAX)
     units = [("\n\n", head)]
     for i, src in enumerate(card.links):
         lang = fit(src.lang.upper(), 8) if src.lang else "?"
-        stamp = src.published.astimezone(UTC).strftime("%d %b %H:%M")
+        stamp = src.published.strftime("%d %b %H:%M")  # the digest's footer names the zone
         units.append(("\n" if i == 0 else " · ", f"{link(src.outlet, src.url, OUTLET_MAX)} {lang} {stamp}"))
     return units
 

@@ -130,8 +130,9 @@ def link(url: str, title: str) -> str:
 
 
 def when(at: datetime) -> str:
-    """A date Slack shows in the reader's timezone, with a UTC fallback."""
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    """A date Slack shows in each reader's own time zone; the fallback text (notifications, old
+    clients) is in the zone render gave the time: the destination's."""
+    fallback = f"{at:%Y-%m-%d %H:%M} {at.tzname() or 'UTC'}"
     return f"<!date^{int(at.timestamp())}^{{date_short}} {{time}}|{fallback}>"
 
 
@@ -201,7 +202,7 @@ def _alert_blocks(message: Message) -> list[Block]:
 
 def _story_lines(card: StoryCard) -> list[str]:
     """A digest entry: the title linking to the first report, a short summary, every source."""
-    head = f"*{link(card.first.url, card.title)}*"
+    head = f"*{link(card.headline_link.url, card.title)}*"
     lines = [head, fit(card.summary, 600)] if card.summary else [head]
     lines += [f"   {link(s.url, s.outlet)} ({fit(s.lang, 10)}, {when(s.published)})" for s in card.links]
     return lines
