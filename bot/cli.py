@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config_load import config_path, load_settings
-from bot.settings import ConfigError, Settings
+from bot.config import ConfigError, config_path, load_settings
+from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.sqlite import DatabaseUnusable
 

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec
 from rapidfuzz import fuzz, process
 
 from bot.commands import Caller, CommandsAPI, Reply, destination_for
-from bot.config_load import check_schedule
+from bot.config import check_schedule
 from bot.core import lookup
 from bot.core.feed.normalize import canonical_url
 from bot.fetch import host_problem

@@ -205,17 +205,24 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
         a, cands = await _closest_story(ctx, watch, item, m, facts, now,
                                         cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
+        rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
             # By content alone, against stories of any age, and only on the strict threshold: a
             # wrong match here would silence news, which is worse for a desk than a repeat.
             old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now,
                                           cluster.EPOCH, lenient=False)
-            if old.story_id is not None:  # an undated rehash of old news: record it, do not re-alert
+            if old.story_id is not None and not old.new_facts:  # an undated rehash of old news
                 await store.record_events([ItemEvent(item.key, now, "old-story", "no date, and it matches a story "
                                                      "older than the window: recorded, not alerted; "
                                                      + "; ".join(old.reasons), story_id=old.story_id)])
                 return ItemOutcome(item, True, m.score, None, (*m.reasons, *old.reasons, "old story: not alerted"))
-        reasons = a.reasons
+            if old.story_id is not None:
+                # A rehash repeats; a report that brings a figure, actor or place the old story
+                # never had is the next step of that process (the next sanctions package, a new
+                # estimate): in the live backtest every such match was a new development.
+                rehash = (f"new story: no date and it resembles older story {old.story_id}, but "
+                          + "; ".join(old.new_facts),)
+        reasons = rehash or a.reasons
         if a.story_id is not None:
             base = next(c for c in cands if c.id == a.story_id)
             story, is_new = cluster.add_source(base, watch, item, m, a, facts), False
