@@ -496,7 +496,7 @@ async def queue_digest(ctx: Context, sub: Subscription, now: datetime, *, force:
     reached its feed only now, or a merge committed while this ran, goes into the next digest. The
     row and the new position are written in one transaction and the row's id is the old position,
     so a crash in between, the job firing twice or two processes firing at once queue it once.
-    The first digest of a subscription takes the stories published in the last day."""
+    The first digest of a subscription takes the stories published or first seen in the last day."""
     key = f"digest:{sub.watch}:{sub.destination}"
     after, since = _digest_position(await ctx.store.get_meta(key), now)
     stories, top = await ctx.store.stories_changed(sub.watch, after or 0, None if after is not None else since)

@@ -99,11 +99,12 @@ class Store(Protocol):
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         """Most recently updated first."""
 
-    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+    async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
         """Stories of `watch` saved after change number `after` (each save_story takes the next
-        number, in commit order), optionally only those with last_published >= published_since;
-        and the highest change number of the store, read in the same snapshot (the next `after`)."""
+        number, in commit order) — with `since`, only those published since then or holding a
+        report first seen since then — and the store's highest change number, read in the same
+        snapshot (the next `after`)."""
 
     # --- subscriptions and mutes ---------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:

@@ -190,10 +190,13 @@ class MemoryStore:
         stories = [s for s in self._stories.values() if watch is None or s.watch == watch]
         return _newest_first(stories)[: max(limit, 0)]
 
-    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+    async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
-        found = [s for s in self._stories.values() if s.watch == watch and self._changed[s.id] > after
-                 and (published_since is None or s.last_published >= published_since)]
+        def recent(s: Story) -> bool:
+            return since is None or s.last_published >= since or any(
+                x.item_key in self._items and self._items[x.item_key].fetched >= since for x in s.sources)
+
+        found = [s for s in self._stories.values() if s.watch == watch and self._changed[s.id] > after and recent(s)]
         return sorted(found, key=lambda s: self._changed[s.id]), self._change
 
     # --- subscriptions and mutes -----------------------------------------------------------------

@@ -198,9 +198,14 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
     c.execute("BEGIN")
     try:
         top = c.execute("SELECT COALESCE(MAX(changed), 0) FROM stories").fetchone()[0]
-        stories = _story_ids(c, "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? "
-                             "AND last_published >= ? ORDER BY changed",
-                             (after, top, watch, ts(since) if since else ""))
+        if since is None:
+            sql, params = "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? ORDER BY changed", ()
+        else:  # published since then, or holding a report first seen since then (a feed that lags)
+            sql = ("SELECT id FROM stories s WHERE changed > ? AND changed <= ? AND watch = ? AND (last_published >= ? "
+                   "OR EXISTS (SELECT 1 FROM story_sources x JOIN items i ON i.key = x.item_key "
+                   "WHERE x.story_id = s.id AND i.fetched >= ?)) ORDER BY changed")
+            params = (ts(since), ts(since))
+        stories = _story_ids(c, sql, (after, top, watch, *params))
     finally:
         c.execute("COMMIT")
     return stories, int(top)
@@ -463,9 +468,9 @@ class SqliteStore:
         return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
                                 "last_published DESC, id LIMIT ?", (watch, limit))
 
-    async def stories_changed(self, watch: str, after: int, published_since: datetime | None = None
+    async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
-        return await self._read(_changed, watch, after, published_since)
+        return await self._read(_changed, watch, after, since)
 
     # --- subscriptions and mutes -----------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:

@@ -295,8 +295,17 @@ async def test_stories_changed_in_save_order_whatever_their_publication_time(sto
     await store.save_story(make_story("s1", last=at(90)))  # grown: changed again, after the others
     stories, top = await store.stories_changed("dprk", 4)
     assert [s.id for s in stories] == ["s1"] and top == 5
-    stories, _ = await store.stories_changed("dprk", 0, published_since=at(30))
+    stories, _ = await store.stories_changed("dprk", 0, since=at(30))
     assert [s.id for s in stories] == ["s3", "s1"]
+
+
+async def test_stories_changed_since_counts_a_report_first_seen_late(store: Store) -> None:
+    old = dataclasses.replace(make_item("late", published=at(0)), fetched=at(600))  # published long before seen
+    await store.add_items([old])
+    await store.save_story(make_story("s-late", last=at(0), items=(old.key,)))
+    await store.save_story(make_story("s-old", last=at(0)))
+    stories, _ = await store.stories_changed("dprk", 0, since=at(500))
+    assert [s.id for s in stories] == ["s-late"]
 
 
 # --- subscriptions and mutes -----------------------------------------------------------------------
