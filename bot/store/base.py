@@ -106,6 +106,11 @@ class Store(Protocol):
         report first seen since then — and the store's highest change number, read in the same
         snapshot (the next `after`)."""
 
+    async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        """(relevant items, new stories) of `watch` in each interval [bounds[i], bounds[i + 1]):
+        items by publication time, stories by their first report. The caller picks the bounds
+        (the weekly chart: local midnights, so days are the reader's days)."""
+
     # --- subscriptions and mutes ---------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:
         """Subscriptions added by command (config ones live in settings)."""

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict, classify
+from bot.core.trend import count_between
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
 from bot.settings import MAX_INTERVAL
 from bot.store.base import Added
@@ -198,6 +199,12 @@ class MemoryStore:
 
         found = [s for s in self._stories.values() if s.watch == watch and self._changed[s.id] > after and recent(s)]
         return sorted(found, key=lambda s: self._changed[s.id]), self._change
+
+    async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        items = [self._items[k].published for (k, w), m in self._matches.items()
+                 if w == watch and m.relevant and k in self._items]
+        firsts = [s.first_published for s in self._stories.values() if s.watch == watch]
+        return list(zip(count_between(items, bounds), count_between(firsts, bounds), strict=True))
 
     # --- subscriptions and mutes -----------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:

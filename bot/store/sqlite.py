@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict, classify
+from bot.core.trend import count_between
 from bot.model import (
     Delivery,
     FeedState,
@@ -209,6 +210,18 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
     finally:
         c.execute("COMMIT")
     return stories, int(top)
+
+
+def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+    if len(bounds) < 2:
+        return []
+    span = (watch, ts(bounds[0]), ts(bounds[-1]))
+    items = c.execute("SELECT i.published FROM items i JOIN matches m ON m.item_key = i.key AND m.watch = ? "
+                      "WHERE m.relevant = 1 AND i.published >= ? AND i.published < ?", span).fetchall()
+    firsts = c.execute("SELECT first_published FROM stories WHERE watch = ? AND first_published >= ? "
+                       "AND first_published < ?", span).fetchall()
+    return list(zip(count_between([_dt(r[0]) for r in items], bounds),
+                    count_between([_dt(r[0]) for r in firsts], bounds), strict=True))
 
 
 def candidates_sql(n_keys: int) -> str:
@@ -471,6 +484,9 @@ class SqliteStore:
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
         return await self._read(_changed, watch, after, since)
+
+    async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        return await self._read(_activity, watch, bounds)
 
     # --- subscriptions and mutes -----------------------------------------------------------------
     async def subscriptions(self) -> list[Subscription]:
