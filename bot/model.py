@@ -267,6 +267,16 @@ class StoryCard:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file posted with a message: the weekly digest's trend chart (PNG)."""
+
+    filename: str  # a plain name, no directory: "digest-dprk-russia-20260119.png"
+    data: bytes
+    description: str = ""  # alt text for people who cannot see the image
+    content_type: str = "image/png"
+
+
+@dataclass(frozen=True)
 class Message:
     """What a platform sink posts. Built once by core/render.py, mapped per platform.
 
@@ -283,3 +293,4 @@ class Message:
     footer: str = ""
     marker: str = ""  # delivery/story marker embedded in the post so a restart can find it
     created: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()  # posted with the first platform message only
