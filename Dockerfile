@@ -13,7 +13,7 @@ COPY config ./config
 # The database lives on a volume; point the config's storage.path at it.
 RUN useradd --create-home --uid 10001 deskwatch \
  && mkdir -p /data && chown deskwatch /data \
- && sed -i 's#^path = "data/deskwatch.db"#path = "/data/deskwatch.db"#; s#^path = "data/briefing.md"#path = "/data/briefing.md"#' config/deskwatch.toml
+ && sed -i 's#^path = "../data/deskwatch.db"#path = "/data/deskwatch.db"#; s#^path = "../data/briefing.md"#path = "/data/briefing.md"#' config/deskwatch.toml
 VOLUME ["/data"]
 USER deskwatch
 

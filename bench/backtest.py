@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 
 from bot.app import close_context, open_context  # noqa: E402
-from bot.config_load import load_settings  # noqa: E402
+from bot.config import load_settings  # noqa: E402
 from bot.core.feed.urls import canonical_url  # noqa: E402
 from bot.core.identity import item_key, title_hash  # noqa: E402
 from bot.embedding import Embedder  # noqa: E402

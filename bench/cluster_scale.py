@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import EVENTS, REGIONS, _name  # noqa: E402
 from bench.volume import SIZE_WEIGHTS, SIZES  # noqa: E402
+from bot.config import load_settings  # noqa: E402
 from bot.core.relevance.match import analyse, decide  # noqa: E402
 from bot.core.relevance.terms import fold  # noqa: E402
 from bot.core.stories import cluster  # noqa: E402
@@ -59,7 +60,7 @@ from bot.core.stories.facts import Facts, item_facts  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.model import Item, Match, Story  # noqa: E402
 from bot.pipeline import Context, process_items  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from bot.store.sqlite import SqliteStore, candidates_sql, ts  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

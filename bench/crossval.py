@@ -25,13 +25,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import load_settings  # noqa: E402
 from bot.core.relevance.fit import Example, fit_model  # noqa: E402
 from bot.core.relevance.match import Analysis, analyse, decide  # noqa: E402
 from bot.core.relevance.model import feature_names  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.embedding import Embedder, item_text, load_embedder  # noqa: E402
 from bot.replay import row_to_item  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 
 CORPORA = (ROOT.parent / "shared" / "corpus" / "dev.jsonl", ROOT.parent / "shared" / "corpus" / "dev2.jsonl")
 CACHE = ROOT / "bench" / ".cache"

@@ -250,8 +250,8 @@ def leave_one_story_out(gold: Mapping[str, str], curve: Mapping[float, dict[str,
 
 def replay(rows: Sequence[Mapping[str, Any]], config: Path) -> dict[str, str | None]:
     """deskwatch's own stories, exactly as `deskwatch replay` (gold fields are not passed)."""
+    from bot.config import load_settings
     from bot.replay import replay_rows
-    from bot.settings import load_settings
 
     inputs = [{k: r.get(k) for k in ("id", "title", "summary", "source", "url", "published", "lang")} for r in rows]
     results = asyncio.run(replay_rows(load_settings(str(config)), inputs))

@@ -399,7 +399,7 @@ async def drain(ctx: Any, start: datetime, give_up: timedelta) -> Drain:
 
 
 def settings_for(urls: Sequence[str], db: str, max_alerts: int = 30) -> Any:
-    from bot.config_load import load_settings
+    from bot.config import load_settings
     from bot.settings import FeedSettings, StorageSettings
 
     base = load_settings(str(ROOT / "config" / "deskwatch.toml"))

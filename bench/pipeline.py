@@ -96,7 +96,7 @@ def peak_rss_mb() -> float:
 
 async def deskwatch_cycles(port: int, feeds: int) -> tuple[dict[str, float], dict[str, float]]:
     from bot.app import close_context, open_context
-    from bot.config_load import load_settings
+    from bot.config import load_settings
     from bot.pipeline import poll_due_feeds
     from bot.settings import FeedSettings, StorageSettings
 

@@ -34,12 +34,13 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import load_settings  # noqa: E402
 from bot.core.relevance.fit import Example, fit_model  # noqa: E402
 from bot.core.relevance.model import RelevanceModel, feature_names  # noqa: E402
 from bot.core.watch import Watch  # noqa: E402
 from bot.embedding import Embedder, load_embedder  # noqa: E402
 from bot.replay import replay_rows  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from bot.train import examples, fit_story_models, relevant_reports  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev.jsonl"

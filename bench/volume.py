@@ -57,9 +57,10 @@ sys.path.insert(0, str(ROOT))
 
 import bot.replay as replay  # noqa: E402
 from bench.crossval import DiskCache  # noqa: E402  (one embedding cache for every bench)
+from bot.config import load_settings  # noqa: E402
 from bot.core.stories import cluster, fingerprint  # noqa: E402
 from bot.embedding import Embedder, item_text, load_embedder  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 
 CORPUS_DIR = ROOT.parent / "shared" / "corpus"
 CORPORA = ("dev.jsonl", "dev2.jsonl")

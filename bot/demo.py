@@ -19,11 +19,11 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import close_context, open_context
-from bot.config_load import load_settings
+from bot.config import ConfigError, load_settings
 from bot.embedding import load_embedder
 from bot.outbox import deliver_pending, queue_digest
 from bot.platforms.console import ConsoleSink
-from bot.settings import ConfigError, Settings, StorageSettings
+from bot.settings import Settings, StorageSettings
 from bot.store.sqlite import SqliteStore
 
 DEMO_CONFIG = "config/demo.toml"

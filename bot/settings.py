@@ -1,6 +1,6 @@
-"""Load and validate deskwatch.toml once into frozen dataclasses; report every error at once.
+"""The settings the bot runs on, as frozen dataclasses (built and validated by bot/config/).
 
-Secrets never live in the file: destinations name the environment variables that hold them.
+Secrets never live here: destinations name the environment variables that hold them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ MAX_BYTES = 1_000_000_000  # one response body
 MAX_REDIRECTS = 50
 MAX_CONCURRENCY = 10_000  # concurrency and per_host
 MAX_AGE_DAYS = 36_500.0  # "too old at first sight": a century is already "never"
+MAX_KEEP_DAYS = 36_500  # storage.keep_days
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,3 @@ class Settings:
 
     def feed(self, name: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.name == name), None)
-
-
-class ConfigError(Exception):
-    """Raised with every problem found, one per line, each prefixed by its key path."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-def load_settings(path: str | None = None) -> Settings:
-    """Read and validate a config file (see bot/config_load.py); raises ConfigError."""
-    from bot.config_load import load_settings as _load  # late import: config_load imports us
-
-    return _load(path)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config_load import load_settings
+from bot.config import load_settings
 from bot.model import Destination, Item, Subscription
 from bot.settings import Settings
 

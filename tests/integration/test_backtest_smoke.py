@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import bench.backtest as bt
-from bot.config_load import load_settings
+from bot.config import load_settings
 from bot.model import Link
 
 SLUGS = ("zz-kursk-deployment", "zz-kursk-prisoners")

@@ -14,8 +14,8 @@ from datetime import datetime
 import pytest
 
 import bench.volume as vol
+from bot.config import load_settings
 from bot.replay import FIELDS
-from bot.settings import load_settings
 
 REPORTS, DAYS = 500, 45
 # Measured on these rows (terms only, shipped model and rule; seeds 11 / 12 / 13): B-cubed F1

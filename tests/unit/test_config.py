@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config_load import load_settings, settings_from_dict
-from bot.settings import ConfigError
+from bot.config import ConfigError, load_settings, settings_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 WATCH = {"name": "w", "file": str(REPO / "config" / "watches" / "dprk-russia.toml")}
@@ -70,7 +69,7 @@ def test_shipped_configs_load() -> None:
         ),
         (
             {"subscriptions": [{"watch": "w", "destination": "console", "timezone": "Mars/Olympus"}]},
-            "subscriptions[0].schedule: unknown time zone",
+            "subscriptions[0].timezone: unknown time zone",
         ),
         ({"storage": {"path": "x.db", "engine": "pg"}}, "storage.engine: unknown key"),
         ({"bogus": 1}, "bogus: unknown key"),

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from bot.config.watch import load_watch
 from bot.core.stories.compare import PAIR_FEATURES, pair_evidence, pair_features
 from bot.core.stories.facts import Facts
 from bot.core.stories.fingerprint import MAX_CORE, StoryFacts
-from bot.core.watch import Watch, load_watch
+from bot.core.watch import Watch
 
 T0 = datetime(2025, 6, 3, 8, tzinfo=UTC)
 WATCH_DATA: dict[str, Any] = {

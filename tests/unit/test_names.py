@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from bot.config.watch import load_watch
 from bot.core.stories.facts import names
-from bot.core.watch import Watch, load_watch
+from bot.core.watch import Watch
 from bot.model import Item
 
 DATA: dict[str, Any] = {

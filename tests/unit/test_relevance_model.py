@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.config.watch import load_watch
 from bot.core.relevance.fit import Example, best_threshold, fit_model, logistic_fit
 from bot.core.relevance.match import analyse, decide, match_item, needs_embedding, prior_model
 from bot.core.relevance.model import Logistic, Probe, RelevanceModel, StoryModel, feature_names, from_json, to_json
-from bot.core.watch import Watch, load_watch
+from bot.core.watch import Watch
 from bot.model import Item
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from bot.core.watch import Watch, load_watch
+from bot.config.watch import load_watch
+from bot.core.watch import Watch
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 def config_watch() -> Watch:
     """The shipped watch with its fitted model, loaded as the bot loads it."""
-    from bot.settings import load_settings
+    from bot.config import load_settings
 
     return load_settings(str(CONFIG / "deskwatch.toml")).watches[0]
 

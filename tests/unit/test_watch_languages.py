@@ -22,9 +22,9 @@ from functools import cache
 
 import pytest
 
+from bot.config import load_settings
 from bot.core.relevance.placement import read_item
 from bot.core.watch import Watch
-from bot.settings import load_settings
 from tests.factories import REPO, item
 
 ROLES = ("actor", "theatre", "force")
