@@ -9,8 +9,11 @@ every wait_for is only a hang guard.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -36,6 +39,7 @@ from bot.supervisor import ClientHealth
 from tests.factories import settings
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_server import FakeSlack
+from tests.unit.test_deploy_files import dockerfile
 
 GUARD = 60.0  # seconds; only so that a broken test fails instead of hanging
 HEADLINE = "North Korean troops deployed to Kursk region to fight for Russia, Seoul says"
@@ -299,3 +303,35 @@ def test_slack_http_mode_joins_the_configured_server_or_keeps_port_3000() -> Non
 
     socket_mode = chat_clients(settings(), {**env, "SLACK_APP_TOKEN": "xapp-1"}, object())  # type: ignore[arg-type]
     assert not isinstance(socket_mode["slack"], HttpServer)
+
+
+# --- the image's HEALTHCHECK command, run for real ------------------------------------------------
+
+
+async def test_the_docker_healthcheck_command_passes_on_200_and_fails_on_503() -> None:
+    check = next(r for w, r in dockerfile() if w == "HEALTHCHECK")
+    argv = json.loads(check.partition("CMD ")[2])
+    store = MemoryStore()
+    await store.open()
+    scheduler = ["running"]
+    monitor = Monitor(Context(settings=settings(), store=store), ClientHealth(store), lambda: scheduler[0])
+    server = HttpServer("127.0.0.1", 0)
+    server.add_routes(monitor_routes(monitor))
+    task = asyncio.create_task(serve(server))
+    try:
+        await asyncio.wait_for(server.listening.wait(), GUARD)
+        env = {**os.environ, "DESKWATCH_HTTP_PORT": str(server.addresses[0][1])}
+
+        async def exit_code() -> int:
+            proc = await asyncio.create_subprocess_exec(sys.executable, *argv[1:], env=env,
+                                                        stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.DEVNULL)
+            return await asyncio.wait_for(proc.wait(), GUARD)
+
+        assert await exit_code() == 0  # starting counts as healthy (the image gives a start period too)
+        scheduler[0] = "the poll loop stopped"
+        assert await exit_code() == 1
+    finally:
+        task.cancel()
+        await asyncio.wait([task], timeout=GUARD)
+        await store.close()
