@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core import schedule
@@ -268,20 +269,33 @@ class DatabaseUnusable(RuntimeError):
     (A RuntimeError, as migrate's "newer than this deskwatch" refusal was before it.)"""
 
 
-class SqliteStore:
-    """Store on one SQLite file (or ":memory:"); see bot/store/base.py for the contract."""
+class DatabaseMissing(DatabaseUnusable):
+    """SqliteStore(create=False).open() found no file: a read-only command never creates one."""
 
-    def __init__(self, path: str, busy_timeout_ms: int = 5000) -> None:
+
+class SqliteStore:
+    """Store on one SQLite file (or ":memory:"); see bot/store/base.py for the contract.
+    `create=False` (commands that only read) opens an existing file and never makes one."""
+
+    def __init__(self, path: str, busy_timeout_ms: int = 5000, *, create: bool = True) -> None:
         self.path = path
+        self.create = create
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
 
     # --- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Conn:
-        if self.path != ":memory:" and not self.path.startswith("file:"):
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, uri=self.path.startswith("file:"))
+        target, uri = self.path, self.path.startswith("file:")
+        if self.path != ":memory:" and not uri:
+            if not self.create:  # mode=rw: SQLite itself refuses to create the file, even in a race
+                if not os.path.isfile(self.path):
+                    raise DatabaseMissing(f"there is no database at {self.path} yet: run `deskwatch run` or "
+                                          "`deskwatch once` first")
+                target, uri = f"{Path(self.path).absolute().as_uri()}?mode=rw", True
+            else:
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        conn = sqlite3.connect(target, isolation_level=None, uri=uri)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable against a process crash
@@ -340,6 +354,8 @@ class SqliteStore:
             self._executor.shutdown(wait=True)
             self._executor = None
             where = f"the database {self.path}"
+            if isinstance(exc, DatabaseUnusable):
+                raise
             if isinstance(exc, RuntimeError):  # migrate(): the file's schema is newer than ours
                 raise DatabaseUnusable(f"cannot use {where}: {exc}; upgrade deskwatch, or restore a backup "
                                        "made by this version") from exc
