@@ -27,17 +27,17 @@ class Metrics:
         r = self.registry = CollectorRegistry()
         self.feeds_polled = Counter("deskwatch_feeds_polled", "Feed polls attempted", registry=r)
         self.feeds_failed = Counter("deskwatch_feeds_failed", "Feed polls that failed, by kind "
-                                    "(http-error, network-error, rate-limited, too-large, not-a-feed …)",
+                                    "(http-error, network-error, rate-limited, too-large, not-a-feed ...)",
                                     ["kind"], registry=r)
         self.entries = Counter("deskwatch_entries_seen", "Feed entries read (new or not)", registry=r)
         self.new_items = Counter("deskwatch_items_new", "Items stored for the first time", registry=r)
-        self.relevant = Counter("deskwatch_items_relevant", "Item × watch verdicts that were relevant", registry=r)
+        self.relevant = Counter("deskwatch_items_relevant", "Item x watch verdicts that were relevant", registry=r)
         self.stories = Counter("deskwatch_stories", "Relevant items that started a story (new) or joined "
                                "one (merged)", ["kind"], registry=r)
         self.deliveries = Counter("deskwatch_deliveries", "Outbox rows worked, by outcome (sent, edited, "
                                   "retrying, held, failed) and destination", ["destination", "status"], registry=r)
         self.latency = Histogram("deskwatch_delivery_latency_seconds", "Alerts: the story's first item first "
-                                 "seen → the alert posted", ["destination"], buckets=LATENCY_BUCKETS, registry=r)
+                                 "seen to the alert posted", ["destination"], buckets=LATENCY_BUCKETS, registry=r)
         self.cycles = Counter("deskwatch_poll_cycles", "Poll ticks, by outcome (ok, failed)", ["outcome"],
                               registry=r)
         self.cycle_seconds = Histogram("deskwatch_poll_cycle_duration_seconds", "One poll tick: due feeds "
@@ -49,7 +49,7 @@ class Metrics:
         self.platform_up = Gauge("deskwatch_platform_up", "Chat client connection (slash commands): 1 up, "
                                  "0 starting, down, rejected or stopped", ["platform"], registry=r)
         self.destination_up = Gauge("deskwatch_destination_up", "1 when the destination's last delivery worked, "
-                                    "0 while it is held (bad token, missing channel …)", ["destination"], registry=r)
+                                    "0 while it is held (bad token, missing channel ...)", ["destination"], registry=r)
         self.feeds = Gauge("deskwatch_feeds", "Feeds known to the store", registry=r)
         self.feeds_failing = Gauge("deskwatch_feeds_failing", "Feeds whose last poll failed", registry=r)
         self.outbox_pending = Gauge("deskwatch_outbox_pending", "Outbox rows waiting to be delivered", registry=r)
