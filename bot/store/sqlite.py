@@ -200,8 +200,9 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
     c.execute("BEGIN")
     try:
         top = c.execute("SELECT COALESCE(MAX(changed), 0) FROM stories").fetchone()[0]
+        params: tuple[str, ...] = ()
         if since is None:
-            sql, params = "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? ORDER BY changed", ()
+            sql = "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? ORDER BY changed"
         else:  # published since then, or holding a report first seen since then (a feed that lags)
             sql = ("SELECT id FROM stories s WHERE changed > ? AND changed <= ? AND watch = ? AND (last_published >= ? "
                    "OR EXISTS (SELECT 1 FROM story_sources x JOIN items i ON i.key = x.item_key "
