@@ -200,7 +200,7 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
     c.execute("BEGIN")
     try:
         top = c.execute("SELECT COALESCE(MAX(changed), 0) FROM stories").fetchone()[0]
-        params: tuple[str, ...] = ()
+        params: tuple[str | None, ...] = ()
         if since is None:
             sql = "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? ORDER BY changed"
         else:  # published since then, or holding a report first seen since then (a feed that lags)
