@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common], help="the whole pipeline on bundled sample feeds, offline")
     chk = sub.add_parser("check-config", parents=[common], help="validate the config; list every error")
     chk.add_argument("path", nargs="?", default=None)
+    chk.add_argument("--strict", action="store_true",
+                     help="warnings are errors (exit 2): unused destinations, tokens or webhook variables not set")
     sub.add_parser("feeds", parents=[common], help="feed health table and destination health")
     why = sub.add_parser("why", parents=[common], help="the recorded path of one item")
     why.add_argument("url")
@@ -83,9 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings, path: str | None) -> int:
     if args.command == "check-config":
-        print(f"{config_path(path)}: OK — {len(settings.feeds)} feeds, {len(settings.watches)} watches, "
-              f"{len(settings.destinations)} destinations, {len(settings.subscriptions)} subscriptions")
-        return 0
+        from bot.config.check import report
+
+        return report(settings, config_path(path), os.environ, strict=args.strict)
     if args.command == "replay":
         return asyncio.run(_replay(settings, args.items))
     if args.command == "once":
