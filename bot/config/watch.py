@@ -59,6 +59,7 @@ TermList = Annotated[list[Annotated[str, BeforeValidator(_term)]], array_of("an 
                      Kind("array of terms")]
 LangKey = Annotated[str, BeforeValidator(_lang_key)]
 Words = Annotated[list[str], array_of("an array of strings"), Kind("array of strings")]
+ByLanguage = Annotated[dict[LangKey, TermList], Kind("table: language → array of terms")]
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -160,9 +161,9 @@ class MatchingTable(Table):
 class BackgroundTable(Table):
     """Cues that a mention is background, not news (`[background]`), per language."""
 
-    after: dict[LangKey, TermList] = {}
+    after: ByLanguage = {}
     """Terms after which a hit is background"""
-    before: dict[LangKey, TermList] = {}
+    before: ByLanguage = {}
     """Terms before which a hit is background"""
 
 
@@ -240,7 +241,7 @@ class WatchFile(Table):
     """Terms that count against an item"""
     entities: list[EntityTable] = []
     """The gazetteer"""
-    stopwords: dict[LangKey, Words] = {}
+    stopwords: Annotated[dict[LangKey, Words], Kind("table: language → array of strings")] = {}
     """Words ignored when comparing reports, per language"""
     stories: StoriesTable = StoriesTable()
     """Story-merging weights"""
