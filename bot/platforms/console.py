@@ -130,6 +130,9 @@ class ConsoleSink:
             for card in message.stories:
                 lines += self._card(card, with_title=len(message.stories) > 1)
         lines += self._fields(message.fields)
+        # A terminal cannot show the chart; say it exists (Discord, Slack and the file sink carry it).
+        lines += [f"  [{one_line(a.filename)}: {len(a.data) // 1024 + 1} KB, not shown here]"
+                  for a in message.attachments]
         if message.code:
             lines += self._code(message.code)
         tail = [one_line(message.footer)] if message.footer.strip() else []

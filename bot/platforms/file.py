@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from bot.model import Link, Message, StoryCard
+from bot.model import Attachment, Link, Message, StoryCard
 from bot.platforms.plain import Op, message_document, one_line, strip_controls
 
 FileFormat = Literal["markdown", "jsonl"]
@@ -97,6 +97,10 @@ def render_markdown(message: Message, *, heading: str, tag: str) -> str:
     out = [f"## {heading}: {md_escape(message.title)}", ""]
     if message.created is not None:
         out += [f"*{_clock(message.created)}*", ""]
+    # The sink writes each attachment beside the briefing, so a relative link shows the image.
+    out += [f"![{md_escape(a.description or a.filename)}](<{quote(a.filename)}>)" for a in message.attachments
+            if a.content_type.startswith("image/")]
+    out += [""] if message.attachments else []
     cards = message.stories
     if message.text.strip() and not (len(cards) == 1 and message.text == cards[0].summary):
         out += [md_paragraphs(message.text), ""]
@@ -135,6 +139,8 @@ class FileSink:
 
     async def send(self, message: Message) -> str:
         ref = self._ref(message.marker)
+        for attachment in message.attachments:  # first, so the briefing never links a missing file
+            await asyncio.to_thread(self._write_beside, attachment)
         await self._append(self._render(message, op="send", ref=ref))
         return ref
 
@@ -191,6 +197,15 @@ class FileSink:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+    def _write_beside(self, attachment: Attachment) -> None:
+        """The file next to the briefing, under its own name (written whole, then renamed: a
+        crash leaves the old file or the new one, never half of one)."""
+        target = self.path.parent / Path(attachment.filename).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(attachment.data)
+        os.replace(partial, target)
 
     def _scan(self, marker: str) -> bool:
         if not self.path.exists():

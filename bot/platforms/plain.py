@@ -91,6 +91,9 @@ def message_document(message: Message, *, op: Op = "send", ref: str | None = Non
         "code": message.code,
         "footer": message.footer,
         "created": _iso(message.created),
+        # Files are listed, not embedded: the file sink writes each beside its output under this name.
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": len(a.data),
+                         "description": a.description} for a in message.attachments],
     }
     if ref is not None:
         doc["ref"] = ref

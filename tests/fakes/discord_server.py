@@ -1,7 +1,8 @@
 """A local stand-in for Discord's REST API v10, enough for discord.py's bot and webhook paths.
 
 It records every request, keeps messages per channel (newest-first history), honours
-`nonce` + `enforce_nonce`, creates threads, answers webhooks (`wait` 0/1) and interaction
+`nonce` + `enforce_nonce`, takes file attachments (multipart: `payload_json` and `files[n]`,
+kept in `files` by message id), creates threads, answers webhooks (`wait` 0/1) and interaction
 callbacks, and plays scripted failures (429 with retry_after and a `Via` header, 5xx, 401, 403,
 404, 400) per channel id, webhook id, "login" or "interaction". JSON answers carry the exact
 Content-Type `application/json`: discord.py treats anything else as text. `garble` makes message
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.test_utils import TestServer
 from discord.http import Route
 
@@ -71,6 +72,7 @@ class Recorded:
     query: dict[str, str]
     body: Any
     headers: dict[str, str]
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, bytes) of a multipart post
 
 
 @dataclass
@@ -98,6 +100,7 @@ class FakeDiscord:
     tokens: set[str] = field(default_factory=lambda: {GOOD_TOKEN})
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     garbled: dict[str, list[Garble]] = field(default_factory=dict)
+    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)  # message id -> its attachments
     _nonces: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _next_id: int = 1_100_000_000_000_000_000
     _server: TestServer | None = None
@@ -171,7 +174,8 @@ class FakeDiscord:
             return self._json(body, 429, headers)
         return self._json(BODIES.get(f.status, {"message": "error", "code": 0}), f.status)
 
-    def _message(self, channel: str, body: dict[str, Any], author: dict[str, Any]) -> dict[str, Any]:
+    def _message(self, channel: str, body: dict[str, Any], author: dict[str, Any],
+                 files: list[tuple[str, bytes]] | None = None) -> dict[str, Any]:
         msg: dict[str, Any] = {
             "id": self._snowflake(), "channel_id": channel, "author": author, "type": 0,
             "content": body.get("content") or "", "embeds": body.get("embeds") or [],
@@ -183,14 +187,30 @@ class FakeDiscord:
             msg["type"], msg["message_reference"] = 19, body["message_reference"]
         if body.get("nonce"):
             msg["nonce"] = body["nonce"]
+        if files:
+            self.files[msg["id"]] = files
+            msg["attachments"] = [
+                {"id": self._snowflake(), "filename": name, "size": len(data), "content_type": "image/png",
+                 "url": f"https://cdn.example/{name}", "proxy_url": f"https://media.example/{name}"}
+                for name, data in files
+            ]
         self.channels.setdefault(channel, []).append(msg)
         return msg
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        files: list[tuple[str, bytes]] = []
+        if request.content_type == "multipart/form-data":  # a message with files: JSON in payload_json
+            body = None
+            async for part in await request.multipart():
+                if isinstance(part, BodyPartReader) and part.name == "payload_json":
+                    body = json.loads(await part.read())
+                elif isinstance(part, BodyPartReader):
+                    files.append((part.filename or "", bytes(await part.read())))
+        else:
+            raw = await request.read()
+            body = json.loads(raw) if raw and request.content_type == "application/json" else None
         path = "/" + request.match_info["tail"]
-        self.requests.append(Recorded(request.method, path, dict(request.query), body, dict(request.headers)))
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, dict(request.headers), files))
         parts = path.strip("/").split("/")
         auth = request.headers.get("Authorization", "")
         if auth and auth.removeprefix("Bot ") not in self.tokens:
@@ -208,9 +228,9 @@ class FakeDiscord:
         posts = request.method == "POST" and (parts[-1] == "messages" or (parts[0] == "webhooks" and len(parts) == 3))
         if posts and (garble := self._garbled(key)) is not None:
             if garble.keep:
-                self._route(request.method, parts, body, dict(request.query))
+                self._route(request.method, parts, body, dict(request.query), files)
             return web.Response(status=200, text=GARBAGE, content_type="text/html")
-        return self._route(request.method, parts, body, dict(request.query))
+        return self._route(request.method, parts, body, dict(request.query), files)
 
     def _garbled(self, key: str) -> Garble | None:
         queue = self.garbled.get(key) or []
@@ -223,7 +243,8 @@ class FakeDiscord:
                 queue.pop(0)
         return g
 
-    def _route(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> web.Response:
+    def _route(self, method: str, parts: list[str], body: Any, query: dict[str, str],
+               files: list[tuple[str, bytes]] | None = None) -> web.Response:
         body = body if body is not None else {}
         match method, parts:
             case "GET", ["users", "@me"]:
@@ -241,7 +262,7 @@ class FakeDiscord:
                 key = (cid, str(body.get("nonce", "")))
                 if body.get("enforce_nonce") and key in self._nonces:
                     return self._json(self._nonces[key])
-                msg = self._message(cid, body, BOT_USER)
+                msg = self._message(cid, body, BOT_USER, files)
                 if body.get("enforce_nonce") and body.get("nonce"):
                     self._nonces[key] = msg
                 return self._json(msg)
@@ -266,7 +287,7 @@ class FakeDiscord:
                     "avatar": None,
                     "bot": True,
                 }
-                msg = self._message(WEBHOOK_CHANNEL, body, hook)
+                msg = self._message(WEBHOOK_CHANNEL, body, hook, files)
                 msg["webhook_id"] = wid
                 return self._json(msg) if query.get("wait") == "1" else web.Response(status=204)
             case "POST", ["interactions", iid, _token, "callback"]:

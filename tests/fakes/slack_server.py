@@ -8,6 +8,10 @@ Scenarios are chosen by token, channel or path, as slack_sdk's own mock server d
   channel CGARBLED     -> chat.postMessage posts, then answers 200 with an HTML page (answer lost)
   channel CPROXY       -> chat.postMessage answers 200 with an HTML page and posts nothing (a proxy)
   /hooks/ok            -> "ok"; /hooks/ratelimited, /hooks/gone (404 no_service), /hooks/5xx, /hooks/bad
+  files_upload_v2      -> files.getUploadURLExternal gives an upload URL here (/upload/<file id>), the
+                          bytes are POSTed there (kept in `uploads`), files.completeUploadExternal
+                          shares the file in the channel (a message with `files`); xoxb-noscope
+                          answers missing_scope to files.* methods
 Every request is recorded; `wait_for` lets a test await one without sleeping.
 """
 
@@ -40,6 +44,7 @@ class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> users.info "user"
     requests: list[Recorded] = field(default_factory=list)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> oldest first
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file id -> (filename, bytes)
     _server: TestServer | None = None
     _seen: dict[str, int] = field(default_factory=dict)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -51,6 +56,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{name}", self._webhook)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server()
         return self.url
@@ -105,6 +111,8 @@ class FakeSlack:
                 return _json({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": wait})
         if token == "xoxb-invalid" or not token:
             return _error("invalid_auth" if token else "not_authed")
+        if token == "xoxb-noscope" and method.startswith("files."):
+            return _error("missing_scope")
         errors = {"C404": "channel_not_found", "CNOTIN": "not_in_channel", "CARCHIVED": "is_archived"}
         if channel in errors:
             return _error(errors[channel])
@@ -119,6 +127,8 @@ class FakeSlack:
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }.get(method)
         return handler(rec.body) if handler else _error("unknown_method")
 
@@ -166,6 +176,37 @@ class FakeSlack:
         if user is None:
             return _error("user_not_found")
         return _json({"ok": True, "user": {"id": body["user"], **user}})
+
+    def _upload_url(self, body: dict[str, Any]) -> web.Response:
+        if not body.get("filename") or not str(body.get("length", "")).isdigit():
+            return _error("invalid_arguments")
+        file_id = f"F{len(self.uploads) + 1:04d}"
+        self.uploads[file_id] = (str(body["filename"]), b"")
+        return _json({"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files_upload_v2: the bytes, to the URL step 1 gave (no Web API method)."""
+        file_id, data = request.match_info["file_id"], await request.read()
+        async with self._changed:
+            self.requests.append(Recorded(request.path, "upload", "", {"file_id": file_id, "size": len(data)}))
+            self._changed.notify_all()
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = (self.uploads[file_id][0], data)
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _complete_upload(self, body: dict[str, Any]) -> web.Response:
+        files = json.loads(str(body.get("files", "[]")))
+        if not files or any(f.get("id") not in self.uploads or not self.uploads[f["id"]][1] for f in files):
+            return _error("invalid_arguments")  # an id that was never issued, or never uploaded to
+        shared = [{"id": f["id"], "name": self.uploads[f["id"]][0], "title": f.get("title", "")} for f in files]
+        channel = str(body.get("channel_id", ""))
+        if channel:
+            posted = self.messages.setdefault(channel, [])
+            ts = f"{1_700_000_000 + len(self.requests)}.{len(posted):06d}"
+            posted.append({"type": "message", "ts": ts, "bot_id": BOT_ID, "files": shared,
+                           **({"thread_ts": body["thread_ts"]} if body.get("thread_ts") else {})})
+        return _json({"ok": True, "files": shared})
 
     async def _webhook(self, request: web.Request) -> web.Response:
         await self._record(request, "webhook")

@@ -318,8 +318,13 @@ def _code(code: str, limit: int) -> str:
 
 
 def to_payloads(message: Message) -> list[Payload]:
-    """The Discord messages (one or more) that carry `message`, in posting order."""
+    """The Discord messages (one or more) that carry `message`, in posting order. The sink posts
+    the message's attachments with the first one; an image is shown in its first embed."""
     if message.kind in ("alert", "update") and message.stories:
-        return [_alert(message, message.stories[0])]
-    colour = COLOUR_REPLY if message.kind == "reply" else COLOURS["normal"]
-    return _multi(message, colour)
+        payloads = [_alert(message, message.stories[0])]
+    else:
+        payloads = _multi(message, COLOUR_REPLY if message.kind == "reply" else COLOURS["normal"])
+    picture = next((a for a in message.attachments if a.content_type.startswith("image/")), None)
+    if picture is not None and payloads[0]["embeds"]:
+        payloads[0]["embeds"][0]["image"] = {"url": f"attachment://{picture.filename}"}
+    return payloads

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -26,7 +27,7 @@ import discord
 from discord.http import HTTPClient, Route, handle_message_parameters
 from discord.utils import MISSING
 
-from bot.model import Destination, Message
+from bot.model import Attachment, Destination, Message
 from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
 from bot.platforms.discord.format import Payload, plain, to_payloads
 
@@ -133,6 +134,14 @@ def _embeds(payload: Payload) -> list[discord.Embed]:
     return [discord.Embed.from_dict(e) for e in payload["embeds"]]
 
 
+def _files(attachments: Sequence[Attachment]) -> list[discord.File] | Any:
+    """discord.py's files for a post (sent as multipart), or MISSING for a plain JSON post."""
+    if not attachments:
+        return MISSING
+    return [discord.File(io.BytesIO(a.data), filename=a.filename, description=a.description or None)
+            for a in attachments]
+
+
 def _split_ref(ref: str, channel: str) -> tuple[str, list[str]]:
     chan, _, ids = ref.rpartition("/")
     return chan or channel, [i for i in ids.split(",") if i]
@@ -179,13 +188,15 @@ class DiscordBotSink:
                 self._me = str(user["id"])
             return self._http
 
-    async def _post(self, channel: str, payload: Payload, nonce: str | None, **extra: Any) -> str:
+    async def _post(self, channel: str, payload: Payload, nonce: str | None, *,
+                    attachments: Sequence[Attachment] = (), **extra: Any) -> str:
         http = await self._client()
         params = handle_message_parameters(
             content=payload["content"] or MISSING,
             embeds=_embeds(payload),
             nonce=nonce,
             allowed_mentions=discord.AllowedMentions.none(),
+            files=_files(attachments),
             **extra,
         )
         data: Any = await _guard(http.send_message(channel, params=params), self._where, self.timeout)
@@ -195,7 +206,9 @@ class DiscordBotSink:
 
     async def send(self, message: Message) -> str:
         ids = [
-            await self._post(self.channel, p, nonce_for(message.marker, i)) for i, p in enumerate(to_payloads(message))
+            await self._post(self.channel, p, nonce_for(message.marker, i),
+                             attachments=message.attachments if i == 0 else ())
+            for i, p in enumerate(to_payloads(message))
         ]
         return f"{self.channel}/{','.join(ids)}"
 
@@ -217,7 +230,7 @@ class DiscordBotSink:
     async def reply(self, ref: str, message: Message) -> None:
         channel, ids = _split_ref(ref, self.channel)
         http = await self._client()
-        target, extra = channel, {}
+        target, extra = channel, dict[str, Any]()
         if self.dest.thread_replies:
             name = plain(message.title or "Updates", 100)
             target = await _thread_for(http, channel, ids[0], name, self._where, self.timeout)
@@ -300,12 +313,13 @@ class DiscordWebhookSink:
 
     async def send(self, message: Message) -> str:
         ids = []
-        for payload in to_payloads(message):
+        for i, payload in enumerate(to_payloads(message)):
             try:
                 sent = await _guard(
                     self._webhook().send(
                         content=payload["content"] or MISSING,
                         embeds=_embeds(payload),
+                        files=_files(message.attachments if i == 0 else ()),
                         wait=True,
                         allowed_mentions=discord.AllowedMentions.none(),
                     ),

@@ -28,7 +28,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.model import Destination, Message
+from bot.model import Attachment, Destination, Message
 from bot.platforms.base import (
     DeliveryError,
     PermanentDeliveryError,
@@ -214,7 +214,23 @@ class SlackBotSink:
                 kw["metadata"] = self._metadata(message)
             resp = await self._call("chat.postMessage", self.client.chat_postMessage(channel=self.channel, **kw))
             first = first or f"{resp['channel']}/{resp['ts']}"
+        for attachment in message.attachments:
+            await self._upload(attachment)
         return first
+
+    async def _upload(self, attachment: Attachment) -> None:
+        """Share a file in the channel after the post (files_upload_v2: get an upload URL, send the
+        bytes, complete). The post is out and carries the marker, so a failed upload is one log
+        line and never a reason to post again: a file share cannot carry metadata to look for."""
+        call = self.client.files_upload_v2(channel=self.channel, file=attachment.data, filename=attachment.filename,
+                                           title=attachment.filename.rsplit(".", 1)[0],
+                                           alt_txt=attachment.description or None)
+        try:
+            await self._call("files.upload", call)
+        except Exception as err:  # DeliveryError in plain words; anything else (SlackRequestError …) by its type
+            why = str(err) if isinstance(err, DeliveryError) else f"Slack files upload ({type(err).__name__})"
+            log.warning("%s: the chart %s was not uploaded; the message is posted without it: %s",
+                        self.name, attachment.filename, why)
 
     async def edit(self, ref: str, message: Message) -> None:
         channel, ts = split_ref(ref)
@@ -286,7 +302,8 @@ class SlackBotSink:
 
 
 class SlackWebhookSink:
-    """One incoming webhook. It can only post: no edit, no thread, no history (find_sent: None)."""
+    """One incoming webhook. It can only post: no edit, no thread, no history (find_sent: None), and
+    no files (a weekly digest's chart is left out; the bot sink uploads it)."""
 
     def __init__(self, dest: Destination, url: str, *, sleep: Sleep = asyncio.sleep) -> None:
         self.name = dest.name
