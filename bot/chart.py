@@ -13,12 +13,13 @@ import io
 import logging
 import re
 import threading
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.render import local
 from bot.core.trend import CHART_WEEKS, Trend, day_bounds, fires_weekly, trend_of
-from bot.model import Attachment, Delivery, Destination
+from bot.model import Attachment, Delivery, Destination, Message
 from bot.pipeline import Context, all_subscriptions
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ def alt_text(trend: Trend) -> str:
         return "No days to chart."
     return (f"{trend.title}: {sum(trend.relevant)} relevant reports and {sum(trend.stories)} new stories "
             f"from {trend.days[0]:%d %b} to {trend.days[-1]:%d %b %Y}, per day.")
+
+
+async def with_chart(ctx: Context, dest: Destination, row: Delivery, page: Message, now: datetime) -> Message:
+    """A digest's first page with the weekly chart attached, when its subscription is weekly.
+    Only the first page: it is posted with its marker like every page, so after a crash it is
+    found and neither it nor its chart goes out twice."""
+    attachment = await digest_chart(ctx, dest, row, now)
+    return replace(page, attachments=(*page.attachments, attachment)) if attachment else page
 
 
 def _digest_watch(row: Delivery) -> str:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import cast
 
+from bot.chart import with_chart
 from bot.core.render import (
     UTC_DISPLAY,
     Display,
@@ -414,7 +415,7 @@ async def _deliver_digest(ctx: Context, dest: Destination, sink: Sink, row: Deli
         else:
             row = replace(row, status="sending")
             await ctx.store.save_delivery(row)
-            found = await sink.send(pages[n])
+            found = await sink.send(await with_chart(ctx, dest, row, pages[n], now) if n == 0 else pages[n])
         ref = found
         # progress: this page is out, and failed attempts count again from here
         row = replace(row, status="sending", sent_version=n + 1, ref=ref, last_error="", attempts=0)
