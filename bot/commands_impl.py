@@ -181,8 +181,9 @@ class Commands(CommandsAPI):
                                   f"“{t}” {'is no longer muted' if removed else 'was not muted'} here."))
 
     @friendly
-    async def digest(self, caller: Caller) -> Reply:
-        dest = destination_for(caller, self._configured)
+    async def digest(self, caller: Caller, destination: str | None = None) -> Reply:
+        # `destination`: the one named on the command line; a chat command digests its channel's.
+        dest = destination or destination_for(caller, self._configured)
         now = self.clock()
         subs = [s for s in await all_subscriptions(self.ctx) if s.destination == dest]
         if not subs:

@@ -31,6 +31,7 @@ import contextlib
 import importlib
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -222,6 +223,9 @@ def main(argv: list[str]) -> int:
     ("memory", None) and exit, or ("error", words) when the target raised."""
     # The protocol gets a private copy of stdout; file descriptor 1 itself (where a print or a C
     # library would write) now goes to stderr and cannot garble an answer.
+    # Ctrl-C in a terminal reaches the whole process group: the bot decides when its worker
+    # stops (it closes our stdin), so the worker ignores it instead of printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

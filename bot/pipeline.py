@@ -86,13 +86,15 @@ class ItemOutcome:
 
 
 async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse = parse_budgeted,
-                         after_feed: Callable[[], Awaitable[object]] | None = None) -> CycleReport:
+                         after_feed: Callable[[], Awaitable[object]] | None = None,
+                         on_polled: Callable[[FeedSettings], object] | None = None) -> CycleReport:
     """One poll cycle: every due feed, concurrently (the fetcher bounds concurrency).
 
     `parse_body` reads a fetched body; the default parses in a worker process within a time and
     memory budget (bot/parse_worker.py), so a hostile feed cannot stall the loop or the cycle.
     `after_feed`, for the poll tick one outbox delivery pass, runs as soon as a feed that stored
-    new items is done, so their alerts do not wait for the slowest feed of the cycle.
+    new items is done, so their alerts do not wait for the slowest feed of the cycle. `on_polled`
+    is told of each feed as it is done (a progress line).
     """
     report = CycleReport()
     await process_backlog(ctx, now, report)
@@ -100,7 +102,10 @@ async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse 
     feeds = [(f, s) for s in due if (f := ctx.feed(s.name)) is not None]
 
     async def poll_then_deliver(feed: FeedSettings, state: FeedState) -> None:
-        if await poll_feed(ctx, feed, state, now, report, parse_body=parse_body) and after_feed is not None:
+        news = await poll_feed(ctx, feed, state, now, report, parse_body=parse_body)
+        if on_polled is not None:
+            on_polled(feed)
+        if news and after_feed is not None:
             try:
                 await after_feed()
             except Exception:  # a failed pass must not end the cycle; the tick's own pass follows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,40 +66,46 @@ def row_to_item(row: Mapping[str, Any], clock: datetime) -> tuple[Item, datetime
     return normalize_entry(entry, feed, now), now
 
 
-async def replay_rows(settings: Settings, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None = None
-                      ) -> list[dict[str, Any]]:
+async def replay_rows(settings: Settings, rows: Sequence[Mapping[str, Any]], embedder: Embedder | None = None,
+                      on_result: Callable[[dict[str, Any]], object] | None = None) -> list[dict[str, Any]]:
     """Run rows through the live steps in a fresh temporary store; one result dict per row.
-    A row without a date is "time unknown": it may join a story of any age on content alone."""
+    A row without a date is "time unknown": it may join a story of any age on content alone.
+    `on_result` is handed each result as soon as its row is done, in row order (streaming)."""
     with tempfile.TemporaryDirectory(prefix="deskwatch-replay-") as tmp:
         store = SqliteStore(str(Path(tmp) / "replay.db"))
         await store.open()
         try:
             ctx = Context(settings=settings, store=store, check_age=False, time_unknown_any_age=True,
                           embedder=embedder)
-            return await _replay(ctx, rows)
+            return await _replay(ctx, rows, on_result or (lambda _result: None))
         finally:
             await store.close()
 
 
-async def _replay(ctx: Context, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+async def _replay(ctx: Context, rows: Sequence[Mapping[str, Any]],
+                  on_result: Callable[[dict[str, Any]], object]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     clock = EPOCH
     for row in rows:
         item, now = row_to_item(row, clock)
         clock = max(clock, now)
-        added = await ctx.store.add_items([item])
-        if added.new:
-            outcomes = await process_items(ctx, added.new, now)
-            best = max(outcomes, key=lambda o: (o.relevant, o.score))
-            out.append({"id": row.get("id"), "relevant": best.relevant, "score": round(best.score, 4),
-                        "story": best.story_id, "reasons": list(best.reasons)})
-            continue
-        # A duplicate or a syndicated copy of an earlier row: it shares that row's fate (a copy
-        # joins its story as a source, exactly as when polled).
-        await record_duplicates(ctx, added.duplicates, now)
-        [(_, verdict)] = added.duplicates
-        out.append(await _duplicate_result(ctx, row, verdict))
+        out.append(await _one_row(ctx, row, item, now))
+        on_result(out[-1])
     return out
+
+
+async def _one_row(ctx: Context, row: Mapping[str, Any], item: Item, now: datetime) -> dict[str, Any]:
+    added = await ctx.store.add_items([item])
+    if added.new:
+        outcomes = await process_items(ctx, added.new, now)
+        best = max(outcomes, key=lambda o: (o.relevant, o.score))
+        return {"id": row.get("id"), "relevant": best.relevant, "score": round(best.score, 4),
+                "story": best.story_id, "reasons": list(best.reasons)}
+    # A duplicate or a syndicated copy of an earlier row: it shares that row's fate (a copy
+    # joins its story as a source, exactly as when polled).
+    await record_duplicates(ctx, added.duplicates, now)
+    [(_, verdict)] = added.duplicates
+    return await _duplicate_result(ctx, row, verdict)
 
 
 async def _duplicate_result(ctx: Context, row: Mapping[str, Any], verdict: IdentityVerdict) -> dict[str, Any]:

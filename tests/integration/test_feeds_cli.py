@@ -16,7 +16,7 @@ from tests.integration.test_once_dry_run import config
 
 def test_feeds_lists_a_chat_connection_that_is_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = config(tmp_path, "http://127.0.0.1:9/never.xml")
-    assert main(["once", "--config", cfg]) == 0  # creates the database (the feed fails: port 9)
+    assert main(["once", "--config", cfg]) == 1  # creates the database (every feed fails, port 9: exit 1)
     states = {"slack": {"state": "down", "detail": "cannot connect to Slack", "since": "2026-01-15T09:00:00+00:00"},
               "discord": {"state": "up", "detail": "", "since": "2026-01-15T09:00:00+00:00"}}
     with sqlite3.connect(tmp_path / "deskwatch.db") as conn:

@@ -8,6 +8,7 @@ leaves the database as it found it; the real run after it posts the alert.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from bot.cli import main
+from bot.store.sqlite import SqliteStore
 from tests.factories import REPO
 
 WATCH = REPO / "config" / "watches" / "dprk-russia.toml"
@@ -84,6 +86,12 @@ def config(tmp_path: Path, feed_url: str) -> str:
     return str(path)
 
 
+async def create_database(db: Path) -> None:
+    store = SqliteStore(str(db))
+    await store.open()
+    await store.close()
+
+
 def db_state(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
     """Feed rows, delivery rows and item count: what a dry run must leave as it found it."""
     with sqlite3.connect(db) as conn:
@@ -98,8 +106,7 @@ def test_a_dry_run_changes_nothing_and_the_real_run_still_posts(
 ) -> None:
     cfg = config(tmp_path, feed_url)
     db, out_file = tmp_path / "deskwatch.db", tmp_path / "desk.md"
-    assert main(["feeds", "--config", cfg]) == 0  # the database exists, feeds not yet polled
-    capsys.readouterr()
+    asyncio.run(create_database(db))  # the database exists, feeds not yet polled
     before = db_state(db)
 
     assert main(["once", "--dry-run", "--config", cfg]) == 0
