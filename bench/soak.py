@@ -43,9 +43,11 @@ from bench.soak_check import (  # noqa: E402
     DigestFigures,
     Figures,
     digest_verdict,
+    discord_notes,
     discord_posts,
     integrity,
     read_db,
+    slack_notes,
     slack_posts,
     verdict,
 )
@@ -145,12 +147,14 @@ name = "{DESTINATIONS[0]}"
 platform = "discord"
 channel = "{DISCORD_CHANNEL}"
 max_alerts_per_hour = 100000
+thread_replies = true
 
 [[destinations]]
 name = "{DESTINATIONS[1]}"
 platform = "slack"
 channel = "{SLACK_CHANNEL}"
 max_alerts_per_hour = 100000
+thread_replies = true
 {subs}""", "utf-8")
 
 
@@ -317,7 +321,9 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
         posts = [*discord_posts(discord.channels, DISCORD_CHANNEL, DESTINATIONS[0]),
                  *slack_posts(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
         edits = {DESTINATIONS[0]: len(discord.sent("PATCH", "")), DESTINATIONS[1]: len(slack.calls("chat.update"))}
-        figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits)
+        notes = [*discord_notes(discord.channels, discord.threads, DESTINATIONS[0]),
+                 *slack_notes(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
+        figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits, notes)
         recovered = sum(b.log.read_text("utf-8", "replace").count("was already posted before a restart")
                         for b in bots if b.log.exists())
         digest = (digest_verdict(snapshot, slack_posts(slack.messages, DIGEST_CHANNEL, DIGEST_DESTINATION))
@@ -354,6 +360,7 @@ def report(result: SoakResult, opts: SoakOptions) -> str:
         f"relevant by the bot {f.relevant}, misjudged {f.misjudged}",
         f"  stories:    {f.stories}; posts " + ", ".join(f"{d} {n}" for d, n in f.posts.items())
         + "; edits " + ", ".join(f"{d} {n}" for d, n in f.edits.items())
+        + "; thread notes " + ", ".join(f"{d} {n}" for d, n in f.notes.items())
         + f"; found already posted after a crash {result.recovered}",
         f"  lost {len(f.lost)}, duplicates {len(f.duplicates)}, stale posts {len(f.stale)}, "
         f"unexpected posts {len(f.unexpected)}, still pending {len(f.active)}",

@@ -48,6 +48,7 @@ class Figures:
     stories: int
     posts: Mapping[str, int]
     edits: Mapping[str, int]
+    notes: Mapping[str, int] = field(default_factory=dict)
     lost: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
@@ -123,6 +124,19 @@ def discord_posts(channels: Mapping[str, list[dict[str, Any]]], channel: str, de
     return out
 
 
+def discord_notes(channels: Mapping[str, list[dict[str, Any]]], threads: Mapping[str, Any], destination: str
+                  ) -> list[Post]:
+    """Thread notes: messages in the threads opened under alerts (a thread's id is its alert's)."""
+    return [p for tid in threads for p in discord_posts(channels, tid, destination)]
+
+
+def slack_notes(messages: Mapping[str, list[dict[str, Any]]], channel: str, destination: str) -> list[Post]:
+    """Thread notes: replies in a thread under an alert, keyed by their own marker."""
+    return [Post(destination, str(((m.get("metadata") or {}).get("event_payload") or {}).get("marker", "")),
+                 json.dumps(m, ensure_ascii=False))
+            for m in messages.get(channel, []) if m.get("thread_ts")]
+
+
 def slack_posts(messages: Mapping[str, list[dict[str, Any]]], channel: str, destination: str) -> list[Post]:
     out = []
     for msg in messages.get(channel, []):
@@ -134,9 +148,10 @@ def slack_posts(messages: Mapping[str, list[dict[str, Any]]], channel: str, dest
 
 
 def verdict(published: Sequence[Report], db: DbSnapshot, posts: Sequence[Post], destinations: Sequence[str],
-            edits: Mapping[str, int]) -> Figures:
+            edits: Mapping[str, int], notes: Sequence[Post] = ()) -> Figures:
     """Every published item stored and judged; every relevant one in a story; every such story
-    posted exactly once per destination, its post showing every source (updates were edits)."""
+    posted exactly once per destination, its post showing every source (updates were edits);
+    no thread note (one per further source, its own marker) posted twice."""
     lost: list[str] = []
     by_marker = Counter((p.destination, p.marker) for p in posts)
     final = {(p.destination, p.marker): p.blob for p in posts}
@@ -165,6 +180,9 @@ def verdict(published: Sequence[Report], db: DbSnapshot, posts: Sequence[Post], 
                 stale.append(f"story {sid} on {dest}: the post lacks {len(missing)} of its sources")
     wanted = {(d, alert_marker(s, d)) for s in stories for d in destinations}
     duplicates = [f"{m} posted {n} times to {d}" for (d, m), n in sorted(by_marker.items()) if n > 1]
+    note_count = Counter((p.destination, p.marker) for p in notes)
+    duplicates += [f"thread note {m or '(no marker)'} posted {n} times to {d}"
+                   for (d, m), n in sorted(note_count.items()) if n > 1]
     unexpected = [f"{d}: a post with marker {m or '(none)'}" for (d, m) in sorted(by_marker) if (d, m) not in wanted]
     misjudged = sum(1 for r in published if r.key in db.relevant and db.relevant[r.key] != r.relevant)
     return Figures(
@@ -172,6 +190,7 @@ def verdict(published: Sequence[Report], db: DbSnapshot, posts: Sequence[Post], 
         stored=sum(1 for r in published if r.key in db.items),
         relevant=sum(1 for r in published if db.relevant.get(r.key)), misjudged=misjudged,
         stories=len(stories), posts={d: sum(1 for p in posts if p.destination == d) for d in destinations},
-        edits=dict(edits), lost=tuple(lost), duplicates=tuple(duplicates), stale=tuple(stale),
+        edits=dict(edits), notes={d: sum(1 for p in notes if p.destination == d) for d in destinations},
+        lost=tuple(lost), duplicates=tuple(duplicates), stale=tuple(stale),
         unexpected=tuple(unexpected), active=db.active, integrity=db.integrity,
     )

@@ -26,6 +26,14 @@ CLEAN_DB = DbSnapshot(items={r.key: True for r in (R1, R2, NOISE)},
 CLEAN_POSTS = [Post(d, alert_marker("s-1", d), " ".join(URLS)) for d in DESTS]
 
 
+def test_a_thread_note_posted_twice_is_a_duplicate() -> None:
+    note = Post("d", alert_marker("s-1", "d") + ":r2", "Also reported by Kyiv Desk")
+    assert verdict([R1, R2, NOISE], CLEAN_DB, CLEAN_POSTS, DESTS, {}, [note]).duplicates == ()
+    f = verdict([R1, R2, NOISE], CLEAN_DB, CLEAN_POSTS, DESTS, {}, [note, note])
+    assert len(f.duplicates) == 1 and "thread note" in f.duplicates[0] and f.failed
+    assert f.notes == {"d": 2, "s": 0}
+
+
 @pytest.mark.parametrize(("db", "posts", "lost", "dups", "stale", "unexpected"), [
     pytest.param(CLEAN_DB, CLEAN_POSTS, 0, 0, 0, 0, id="clean"),
     pytest.param(CLEAN_DB, [*CLEAN_POSTS, CLEAN_POSTS[0]], 0, 1, 0, 0, id="posted twice"),
