@@ -14,6 +14,7 @@ from typing import Any, ParamSpec
 from rapidfuzz import fuzz, process
 
 from bot.commands import Caller, CommandsAPI, Reply, destination_for
+from bot.commands.text import run_text
 from bot.config import check_schedule
 from bot.core import lookup
 from bot.core.feed.normalize import canonical_url
@@ -227,38 +228,7 @@ class Commands(CommandsAPI):
 
     @friendly
     async def run_text(self, caller: Caller, text: str) -> Reply:
-        name, args = lookup.split_command(text)
-        return await self._dispatch(caller, name, args)
-
-    async def _dispatch(self, caller: Caller, name: str, a: list[str]) -> Reply:
-        if name == "latest":
-            return await self.latest(caller, a[0] if a else None)
-        if name == "search":
-            days = a[-1] if len(a) > 1 and a[-1].isdigit() else None
-            words = a[:-1] if days else a
-            return await self.search(caller, " ".join(words), days)
-        if name in ("story", "why") and a:
-            return await (self.story(caller, a[0]) if name == "story" else self.why(caller, a[0]))
-        if name in ("feeds", "status", "digest", "help"):
-            handler: Callable[[Caller], Awaitable[Reply]] = getattr(self, name)
-            return await handler(caller)
-        if name == "subscribe" and a:
-            return await self.subscribe(caller, a[0], a[1] if len(a) > 1 else "instant", " ".join(a[2:]) or None)
-        if name == "unsubscribe" and a:
-            return await self.unsubscribe(caller, a[0])
-        if name == "mute" and a:
-            hours = a[-1] if len(a) > 1 and _is_number(a[-1]) else None
-            return await self.mute(caller, " ".join(a[:-1] if hours else a), hours)
-        if name == "unmute" and a:
-            return await self.unmute(caller, " ".join(a))
-        if name == "addfeed" and a:
-            return await self.add_feed(caller, a[0], a[1] if len(a) > 1 else "en", a[2] if len(a) > 2 else None)
-        if name == "removefeed" and a:
-            return await self.remove_feed(caller, a[0])
-        known = {u.split()[0] for u, _ in lookup.HELP}
-        why = f"`{name}` needs an argument." if name in known else f"Unknown command `{name[:30]}`."
-        help_msg = lookup.help_message()
-        return Reply(lookup.reply("Could not do that", why, code=help_msg.code))
+        return await run_text(self, caller, text)  # parsed by the catalogue, as Discord's options are
 
     def _watch(self, name: str) -> str:
         w = lookup.check_text(name, "watch", 64)
@@ -295,10 +265,3 @@ def _split_schedule(text: str) -> tuple[str, str]:
         return " ".join(parts[:5]), parts[5]
     return " ".join(parts), "UTC"
 
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True

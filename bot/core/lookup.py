@@ -12,37 +12,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from bot.commands.catalogue import BY_NAME, BadArgument, help_lines
 from bot.core.render import short, story_card
 from bot.model import Delivery, FeedState, Item, ItemEvent, Link, Match, Message, Story, StoryCard
 
-MAX_COUNT = 20
-MAX_QUERY = 200
-MAX_TERM = 100
-MAX_DAYS = 365
-MAX_HOURS = 24 * 30
-MAX_URL = 2048
+# The bounds the commands check again (the adapters already did, from the catalogue; the terminal
+# commands call the methods directly)
+_LATEST, _SEARCH, _MUTE, _WHY = (BY_NAME[n] for n in ("latest", "search", "mute", "why"))
+MAX_COUNT = int(_LATEST.arg("count").high)
+MAX_QUERY = int(_SEARCH.arg("query").high)
+MAX_TERM = int(_MUTE.arg("term").high)
+MAX_DAYS = int(_SEARCH.arg("days").high)
+MIN_HOURS, MAX_HOURS = _MUTE.arg("hours").low, _MUTE.arg("hours").high
+MAX_URL = int(_WHY.arg("url").high)
 STORY_ID = re.compile(r"^s-[0-9a-z]{4,32}$")
-
-HELP = (
-    ("latest [count]", "the newest stories (default 5, at most 20)"),
-    ("search <words> [days]", "search stored items (default last 7 days); typos tolerated"),
-    ("story <id>", "every source of one story, with times"),
-    ("feeds", "feed health: last success, errors, next poll"),
-    ("status", "uptime, last cycle, pending deliveries, unhealthy destinations"),
-    ("subscribe <watch> [instant|digest] [cron] [tz]", "send a watch to this channel (managers)"),
-    ("unsubscribe <watch>", "stop sending a watch here (managers)"),
-    ("mute <term> [hours]", "hold alerts containing a term in this channel (managers)"),
-    ("unmute <term>", "lift a mute (managers)"),
-    ("digest", "post this channel's digest now"),
-    ("addfeed <url> [language] [name]", "poll one more feed (managers; public addresses only)"),
-    ("removefeed <name>", "stop polling a feed added by command (managers)"),
-    ("why <url>", "what happened to one article: fetched, matched or filtered, merged, delivered"),
-    ("help", "this list"),
-)
-
-
-class BadArgument(ValueError):
-    """An argument a user typed is not acceptable; str() is one sentence to show them."""
 
 
 def split_command(text: str) -> tuple[str, list[str]]:
@@ -84,9 +67,9 @@ def check_hours(value: str | float | None) -> float | None:
     try:
         hours = float(value)
     except (TypeError, ValueError):
-        raise BadArgument(f"hours must be a number from 0.1 to {MAX_HOURS}.") from None
-    if not 0.1 <= hours <= MAX_HOURS:
-        raise BadArgument(f"hours must be from 0.1 to {MAX_HOURS}.")
+        raise BadArgument(f"hours must be a number from {MIN_HOURS:g} to {MAX_HOURS:g}.") from None
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise BadArgument(f"hours must be from {MIN_HOURS:g} to {MAX_HOURS:g}.")
     return hours
 
 
@@ -128,7 +111,7 @@ def reply(title: str, text: str = "", **kw: object) -> Message:
 
 
 def help_message(prefix: str = "/deskwatch") -> Message:
-    lines = "\n".join(f"{prefix} {usage:<48} {what}" for usage, what in HELP)
+    lines = "\n".join(help_lines(prefix))
     return reply("deskwatch commands", "Ask the desk bot about stories, feeds and deliveries.", code=lines)
 
 

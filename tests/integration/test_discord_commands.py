@@ -5,6 +5,7 @@ callback. The client logs in against the fake, which also receives the command s
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,9 +13,11 @@ import discord
 import pytest
 
 from bot.commands import Caller, CommandsAPI, Reply
+from bot.commands.catalogue import CATALOGUE
+from bot.commands.text import run_text
 from bot.model import Message
 from bot.platforms.discord.client import build_client
-from bot.platforms.discord.commands import BOUNDS, NEEDS_MANAGE, DeskwatchGroup
+from bot.platforms.discord.commands import NEEDS_MANAGE, DeskwatchGroup
 from tests.fakes.discord_server import APP_ID, GOOD_TOKEN, FakeDiscord, limit_problems, running_fake_discord
 
 GUILD, CHANNEL, USER = "300000000000000001", "300000000000000002", "300000000000000003"
@@ -142,7 +145,7 @@ async def test_each_subcommand_calls_the_api_and_answers(
     [
         ("subscribe", [opt("watch", "nk-russia")]),
         ("unsubscribe", [opt("watch", "nk-russia")]),
-        ("mute", [opt("term", "x")]),
+        ("mute", [opt("term", "xx")]),
         ("unmute", [opt("term", "x")]),
         ("digest", []),
     ],
@@ -159,10 +162,10 @@ async def test_settings_need_manage_channels(
 @pytest.mark.parametrize(
     ("sub", "options", "needle"),
     [
-        ("search", [opt("query", "x" * 101)], "`query` must be between 2 and 100 characters."),
-        ("latest", [opt("count", 500)], "`count` must be between 1 and 20."),
-        ("why", [opt("url", "http:/")], "`url` must be between 8 and 500 characters."),
-        ("mute", [opt("term", "t"), opt("hours", 0.0)], "`hours` must be between 0.25 and 720."),
+        ("search", [opt("query", "x" * 201)], "`query` must be 2 to 200 characters (it has 201)."),
+        ("latest", [opt("count", 500)], "`count` must be a whole number from 1 to 20."),
+        ("why", [opt("url", "http:/")], "`url` must be 8 to 2048 characters (it has 6)."),
+        ("mute", [opt("term", "tt"), opt("hours", 0.0)], "`hours` must be a number from 0.25 to 720."),
     ],
 )
 async def test_arguments_out_of_bounds_are_refused(
@@ -192,15 +195,92 @@ async def test_setup_hook_synced_one_group_to_the_guild(fake: FakeDiscord, clien
     assert sorted(o["name"] for o in group["options"]) == sorted(SUBCOMMANDS)
 
 
-def test_bounds_table_matches_the_slash_command_ranges() -> None:
+def test_the_tree_is_the_catalogue() -> None:
+    """Every subcommand, option, bound, choice and help text comes from bot/commands/catalogue.py."""
     client = build_client(CommandsAPI(), None)
     tree: Any = client.tree  # type: ignore[attr-defined]
     group = tree.get_command("deskwatch").to_dict(tree)
-    declared = {}
-    for sub in group["options"]:
-        for p in sub.get("options", []):
-            low = p.get("min_value", p.get("min_length"))
-            high = p.get("max_value", p.get("max_length"))
-            if low is not None:
-                declared["story_id" if p["name"] == "id" else p["name"]] = (low, high)
-    assert declared == BOUNDS
+    declared = {(sub["name"], sub["description"], tuple(
+        (p["name"], p.get("required", False), p.get("min_value", p.get("min_length")),
+         p.get("max_value", p.get("max_length")), tuple(c["value"] for c in p.get("choices", [])), p["description"])
+        for p in sub.get("options", []))) for sub in group["options"]}
+    expected = {(c.name, c.help, tuple(
+        (a.shown, a.required, None if a.choices else a.low, None if a.choices else a.high, a.choices, a.help)
+        for a in c.args)) for c in CATALOGUE}
+    assert declared == expected
+
+
+# --- Discord and Slack enforce the same bounds (issue 11 point 12) --------------------------------
+# One table of inputs, each sent as a Discord interaction through discord.py's command tree and as
+# Slack command text through the catalogue's parser: both must make the same call, or refuse with
+# the same sentence.
+Outcome = tuple[str, tuple[Any, ...]] | str  # the call made, or the refusal
+LONG = "x" * 200
+
+CASES: list[tuple[str, str, list[dict[str, Any]], Outcome]] = [
+    ("latest 20", "latest", [opt("count", 20)], ("latest", (20,))),
+    ("latest", "latest", [], ("latest", (5,))),
+    ("latest 21", "latest", [opt("count", 21)], "`count` must be a whole number from 1 to 20."),
+    ("latest 0", "latest", [opt("count", 0)], "`count` must be a whole number from 1 to 20."),
+    ("search troops 365", "search", [opt("query", "troops"), opt("days", 365)], ("search", ("troops", 365))),
+    ("search troops Kursk", "search", [opt("query", "troops Kursk")], ("search", ("troops Kursk", 7))),
+    ("search troops 366", "search", [opt("query", "troops"), opt("days", 366)],
+     "`days` must be a whole number from 1 to 365."),
+    ("search x", "search", [opt("query", "x")], "`query` must be 2 to 200 characters (it has 1)."),
+    (f"search {LONG}", "search", [opt("query", LONG)], ("search", (LONG, 7))),
+    (f"search {LONG}y", "search", [opt("query", LONG + "y")], "`query` must be 2 to 200 characters (it has 201)."),
+    ("story " + "s" * 65, "story", [opt("id", "s" * 65)], "`id` must be 1 to 64 characters (it has 65)."),
+    ("mute drills 0.25", "mute", [opt("term", "drills"), opt("hours", 0.25)], ("mute", ("drills", 0.25))),
+    ("mute drills 0.2", "mute", [opt("term", "drills"), opt("hours", 0.2)],
+     "`hours` must be a number from 0.25 to 720."),
+    ("mute drills 721", "mute", [opt("term", "drills"), opt("hours", 721.0)],
+     "`hours` must be a number from 0.25 to 720."),
+    ("mute x", "mute", [opt("term", "x")], "`term` must be 2 to 100 characters (it has 1)."),
+    ("unmute x", "unmute", [opt("term", "x")], ("unmute", ("x",))),
+    ("subscribe w weekly", "subscribe", [opt("watch", "w"), opt("mode", "weekly")],
+     "`mode` must be instant or digest."),
+    ("subscribe w digest 0 8 * * * Asia/Seoul", "subscribe",
+     [opt("watch", "w"), opt("mode", "digest"), opt("schedule", "0 8 * * * Asia/Seoul")],
+     ("subscribe", ("w", "digest", "0 8 * * * Asia/Seoul"))),
+    ("subscribe " + "w" * 65, "subscribe", [opt("watch", "w" * 65)], "`watch` must be 1 to 64 characters (it has 65)."),
+    ("why http:/", "why", [opt("url", "http:/")], "`url` must be 8 to 2048 characters (it has 6)."),
+    ("why https://x.example/" + "a" * 2030, "why", [opt("url", "https://x.example/" + "a" * 2030)],
+     ("why", ("https://x.example/" + "a" * 2030,))),
+    ("why https://x.example/" + "a" * 2031, "why", [opt("url", "https://x.example/" + "a" * 2031)],
+     "`url` must be 8 to 2048 characters (it has 2049)."),
+    ("addfeed https://x.example/rss english-language", "addfeed",
+     [opt("url", "https://x.example/rss"), opt("language", "english-language")],
+     "`language` must be 2 to 12 characters (it has 16)."),
+    ("addfeed https://x.example/rss ko " + "n" * 41, "addfeed",
+     [opt("url", "https://x.example/rss"), opt("language", "ko"), opt("name", "n" * 41)],
+     "`name` must be 2 to 40 characters (it has 41)."),
+]  # fmt: skip
+
+
+def _discord_outcome(fake: FakeDiscord, api: RecordingAPI) -> Outcome:
+    if api.calls:
+        [(name, _, args)] = api.calls
+        return name, args
+    description = callbacks(fake)[0]["data"]["embeds"][0]["description"]
+    return re.sub(r"\\(.)", r"\1", description)  # Discord's markdown escaping, undone
+
+
+async def _slack_outcome(text: str) -> Outcome:
+    """The Slack side: /deskwatch text through the catalogue's parser, as Commands.run_text does."""
+    api = RecordingAPI()
+    reply = await run_text(api, Caller(platform="slack", channel="C1", user="U1", can_manage=True), text)
+    if api.calls:
+        [(name, _, args)] = api.calls
+        return name, args
+    return reply.message.text
+
+
+@pytest.mark.parametrize(("text", "sub", "options", "expected"), CASES,
+                         ids=[c[0][:40] for c in CASES])
+async def test_both_platforms_enforce_the_same_bounds(
+    fake: FakeDiscord, client: discord.Client, api: RecordingAPI, text: str, sub: str,
+    options: list[dict[str, Any]], expected: Outcome,
+) -> None:  # fmt: skip
+    await client.tree._call(interaction(client, sub, options, MANAGE_CHANNELS))  # type: ignore[attr-defined]
+    assert _discord_outcome(fake, api) == expected
+    assert await _slack_outcome(text) == expected

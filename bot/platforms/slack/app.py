@@ -1,9 +1,9 @@
 """The Slack side of `/deskwatch`: a bolt AsyncApp that acks, routes the text, and responds.
 
-Subcommand parsing is `CommandsAPI.run_text`'s job; here we only decide who may change settings
-(a configured admin id, or a workspace admin/owner per users.info) and map the Reply to blocks.
-`digest` posts to the whole channel, so it is refused here to non-managers, as Discord refuses
-it without Manage Channels (the settings commands check `can_manage` themselves).
+Subcommand parsing is `CommandsAPI.run_text`'s job (by the command catalogue, bot/commands/);
+here we only decide who may change settings (a configured admin id, or a workspace admin/owner
+per users.info), refuse the catalogue's manager commands to everyone else, as Discord refuses
+them without Manage Channels, and map the Reply to blocks.
 Two ways in: Socket Mode (no public URL) or HTTP with bolt's signature verification; an HTTP
 request whose timestamp header is not a number gets 400 before bolt (which would answer 500).
 `SocketModeRunner` is what the supervisor (bot/supervisor.py) runs: one attempt per call, so
@@ -31,6 +31,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import Caller, CommandsAPI, Reply
+from bot.commands.catalogue import manager_commands
 from bot.core.lookup import split_command
 from bot.model import Message
 from bot.platforms.slack.format import to_payloads
@@ -43,7 +44,7 @@ COMMAND = "/deskwatch"
 HTTP_PATH = "/slack/events"
 ADMIN_CACHE_SECONDS = 300.0  # a demoted admin keeps rights this long at most
 MAX_RESPONSES = 5  # Slack accepts up to five posts to one response_url
-MANAGER_ONLY = frozenset({"digest"})  # the other manager commands are gated by Commands itself
+MANAGER_ONLY = manager_commands()  # refused here, before the command runs (as on Discord)
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 MAX_TIMESTAMP_DIGITS = 15  # Unix seconds have 10; int() of thousands of digits is itself an error
 PING_INTERVAL = 10.0  # seconds between Socket Mode pings (the SDK's default)

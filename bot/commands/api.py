@@ -1,8 +1,8 @@
-"""The slash commands, platform-neutral: each one reads/writes the store and returns a Reply.
+"""The slash commands' interface, platform-neutral: each method returns a Reply.
 
-Discord and Slack adapters are thin: they turn an interaction into a Caller plus arguments, call
-one method here, and map the Reply's Message to their format. Argument checking and wording live
-in core/lookup.py (pure); this module only does the I/O around it.
+Discord and Slack adapters are thin: they turn an interaction into a Caller plus arguments
+(checked against the catalogue's bounds), call one method here, and map the Reply's Message to
+their format. `bot.commands_impl.Commands` implements it on a store.
 """
 
 from __future__ import annotations
