@@ -52,6 +52,7 @@ from bot.core.render import (
     update_message,
 )
 from bot.display import display_for
+from bot.logs import Repeats
 from bot.model import Delivery, DeliveryStatus, Destination, ItemEvent, Message, Story, Subscription
 from bot.pipeline import Context
 from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
@@ -109,6 +110,7 @@ class _Passes:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loop: asyncio.AbstractEventLoop | None = None
     standby: bool = False  # as last logged, so the standby line is written once per change
+    failing: dict[str, Repeats] = field(default_factory=dict)  # per destination: one line per change
 
 
 # Keyed by the store object (not the Context, which tests and commands rebuild around one store).
@@ -269,6 +271,8 @@ async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], no
             continue
         try:
             await _deliver_row(ctx, dest, sink, row, now, report)
+            if name in _passes(ctx.store).failing:
+                _passes(ctx.store).failing[name].ok()
         except PermanentDeliveryError as exc:
             if exc.kind == "invalid":
                 fresh = await ctx.store.delivery(row.id) or row
@@ -309,15 +313,18 @@ async def _failed_attempt(ctx: Context, name: str, row: Delivery, exc: Exception
                                               last_error=f"gave up after {attempts} failed attempts: {reason}"))
         report.failed += 1
         await _tell(ctx, row, "failed", now)
-        log.error("delivery %s to %s failed %d times; given up: %s", row.id, name, attempts, reason,
-                  exc_info=not isinstance(exc, DeliveryError))
+        # Once per row (a change of state); the traceback, if any, came with the destination's first failure.
+        log.error("delivery %s to %s failed %d times; given up: %s", row.id, name, attempts, reason)
         return
     wait = timedelta(seconds=pause) if pause is not None else backoff(attempts)
     await ctx.store.save_delivery(replace(fresh, attempts=attempts, next_attempt=now + wait, last_error=reason))
     report.retrying += 1
     await _tell(ctx, row, "retrying", now)
-    log.warning("delivery %s to %s will be retried in %ds (failed attempts: %d of %d): %s", row.id, name,
-                wait.total_seconds(), attempts, MAX_ATTEMPTS, reason, exc_info=not isinstance(exc, DeliveryError))
+    # A destination that is down fails every row on every pass: one line when that starts (or its
+    # error changes) and one when it works again, not a line per row per attempt.
+    failing = _passes(ctx.store).failing.setdefault(name, Repeats(log, f"delivery to {name}", logging.WARNING))
+    failing.failed(exc, f"its rows are retried with back-off (this one, {row.id}, in {wait.total_seconds():.0f} s, "
+                   f"attempt {attempts} of {MAX_ATTEMPTS})", traceback=not isinstance(exc, DeliveryError))
 
 
 def _stop_key(dest: Destination) -> str:

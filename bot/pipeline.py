@@ -108,8 +108,11 @@ async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse 
         if news and after_feed is not None:
             try:
                 await after_feed()
-            except Exception:  # a failed pass must not end the cycle; the tick's own pass follows
-                log.exception("delivery after polling %s failed; the next pass will retry", feed.name)
+            except Exception as exc:  # a failed pass must not end the cycle; the tick's own pass follows
+                # One line without a traceback: the tick's own pass fails the same way and logs it
+                # (once per change); a line per feed with news would repeat it every tick.
+                log.warning("delivery after polling %s failed (%s: %s); the next pass will retry", feed.name,
+                            type(exc).__name__, exc)
 
     await asyncio.gather(*(poll_then_deliver(f, s) for f, s in feeds))
     await ctx.store.set_meta("last_cycle", now.isoformat())

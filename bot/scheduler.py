@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
@@ -37,9 +38,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> CycleReport | None:
+async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
+                    failures: Repeats | None = None) -> CycleReport | None:
     """Poll what is due, then work through the outbox; the cycle's report, or None when it failed.
-    Never raises: a bad cycle is logged and the next tick tries again."""
+    Never raises: a bad cycle is logged and the next tick tries again. `failures` (the poll
+    loop's) makes a cycle that fails tick after tick one line per change, not a traceback a tick."""
+    failures = failures or Repeats(log, "poll cycle")
     try:
         async def deliver_now() -> None:  # after each feed with news: a slow feed holds back nothing
             await deliver_pending(ctx, clock())
@@ -53,10 +57,11 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Cyc
         if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
             log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",
                      sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held, sent.failed)
-        return report
-    except Exception:  # the scheduler must survive anything one cycle throws
-        log.exception("poll cycle failed; will try again on the next tick")
+    except Exception as exc:  # the scheduler must survive anything one cycle throws
+        failures.failed(exc, "will try again on the next tick")
         return None
+    failures.ok()
+    return report
 
 
 async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], datetime] = utcnow) -> None:
@@ -85,9 +90,10 @@ async def poll_loop(ctx: Context, clock: Callable[[], datetime] = utcnow, *,
     """
     mono = monotonic or asyncio.get_running_loop().time
     tick = float(ctx.settings.polling.tick)
+    failures = Repeats(log, "poll cycle")
     while True:
         started, wall = mono(), clock()
-        report = await poll_tick(ctx, clock)
+        report = await poll_tick(ctx, clock, failures)
         if on_tick is not None:
             await on_tick(report, mono() - started)
         await sleep(max(0.0, tick - (mono() - started)))

@@ -93,7 +93,7 @@ class Clocks:
     def clock(self) -> datetime:
         return self.wall
 
-    async def tick(self, ctx: Context, clock: object) -> None:
+    async def tick(self, ctx: Context, clock: object, failures: object = None) -> None:
         self.wall += self.wall_steps.get(len(self.ticks), timedelta(0))
         self.ticks.append(self.wall)
         self.mono += self.tick_takes
