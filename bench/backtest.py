@@ -142,8 +142,10 @@ def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None =
     """Release day per item: its own date. An undated item's real day is unknown; three ways to
     simulate the world (the bot never sees the labels used here):
       story  — the first dated day of its gold story, i.e. it appeared with the other reports of
-               its development (a feed without dates is still a feed of fresh news); undated items
-               of no dated story are released after the last dated day;
+               its development (a feed without dates is still a feed of fresh news); a development
+               with no dated report at all gets a day of its own after the last dated day, one
+               development a day in corpus order (they happened on different days; releasing them
+               all on one day would make unrelated developments look like one news cycle);
       end    — all after the last dated day (the corpus lists them at its end): news seen late,
                which tests the "old story: recorded, not alerted" rule;
       spread — a day picked by hashing its id over the corpus's date range."""
@@ -155,6 +157,11 @@ def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None =
         lab = labels.get(item.id) if labels is not None else None
         if item.published is not None and lab is not None and lab.story:
             story_day[lab.story] = min(story_day.get(lab.story, item.published), item.published)
+    if UNDATED[0] == "story" and labels is not None:
+        for item in items:  # developments with no dated report: one day each, after the dated ones
+            slug = labels[item.id].story if item.id in labels else ""
+            if slug and slug not in story_day:
+                story_day[slug] = last + timedelta(days=1 + sum(1 for d in story_day.values() if d > last))
     out: dict[str, date] = {}
     for item in items:
         if item.published is not None:

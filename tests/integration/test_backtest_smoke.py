@@ -166,3 +166,18 @@ def test_scoring_counts_missed_split_impure_false_and_old_edits(settings: bt.Set
     assert by["c"].alerts == [] and by["c"].shown == 0.0 and by["c"].lost == {"c1": "filtered"}
     assert sc.false_alerts == ["r4"] and sc.impure_alerts == ["r3"]
     assert (sc.edits, sc.old_edits, sc.old_edits_undated) == (2, 1, 0)
+
+
+def test_developments_with_no_dated_report_each_get_a_day_of_their_own() -> None:
+    def fi(id_: str, day: date | None) -> bt.FeedItem:
+        return bt.FeedItem(id_, "t", "s", "Outlet", f"https://x.example/{id_}", day, "en")
+
+    items = [fi("a", date(2025, 1, 1)), fi("a2", None), fi("b1", None), fi("c1", None), fi("b2", None), fi("z", None)]
+    labels = {"a": bt.Label(True, "dev-a"), "a2": bt.Label(True, "dev-a"), "b1": bt.Label(True, "dev-b"),
+              "c1": bt.Label(True, "dev-c"), "b2": bt.Label(True, "dev-b"), "z": bt.Label(False, "")}
+    got = bt.release_days(items, labels)
+    last = date(2025, 1, 1)
+    assert got["a2"] == last  # with its development's dated report
+    assert got["b1"] == got["b2"] == last + timedelta(days=1)  # one development, one day
+    assert got["c1"] == last + timedelta(days=2)  # the next development, the next day
+    assert got["z"] == last + timedelta(days=1)  # no development: after the dated ones
