@@ -53,7 +53,7 @@ async def read_only(settings: Settings, command: str, args: argparse.Namespace) 
     from bot.pipeline import Context
     from bot.store.sqlite import SqliteStore
 
-    store = SqliteStore(settings.storage.path)
+    store = SqliteStore(settings.storage.path, create=False)  # never made here, even in a race with the check
     await store.open()
     try:
         await store.sync_feeds([(f.name, f.url) for f in settings.feeds])  # feeds not polled yet show too
