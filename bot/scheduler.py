@@ -18,20 +18,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.logs import Repeats
 from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
+from bot.store.base import Pruned
 
 log = logging.getLogger("deskwatch.scheduler")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 CLOCK_STEP = 120.0  # seconds by which wall and monotonic time may disagree over one tick before it is a step
+# The daily prune's first run: soon after start (an upgraded bot prunes the same day), but not at
+# once, so a bot restarted in a loop does not spend each start pruning.
+PRUNE_FIRST = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -75,6 +81,20 @@ async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], dateti
                       sub.watch, sub.destination)
 
 
+async def prune_job(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Pruned | None:
+    """Forget what is older than storage.keep_days (the store's rule); what went, or None when
+    it failed. Never raises: the next day's run tries again."""
+    keep = ctx.settings.storage.keep_days
+    try:
+        pruned = await ctx.store.prune(clock() - timedelta(days=keep))
+    except Exception:
+        log.exception("pruning data older than %d days failed; the next daily run tries again", keep)
+        return None
+    if pruned != Pruned():
+        log.info("pruned data older than %d days: %s", keep, pruned)
+    return pruned
+
+
 async def poll_loop(ctx: Context, clock: Callable[[], datetime] = utcnow, *,
                     monotonic: Callable[[], float] | None = None,
                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -107,9 +127,11 @@ async def poll_loop(ctx: Context, clock: Callable[[], datetime] = utcnow, *,
 
 def build_scheduler(ctx: Context, subs: Sequence[Subscription], clock: Callable[[], datetime] = utcnow
                     ) -> AsyncIOScheduler:
-    """The cron digest jobs (the poll tick is `poll_loop`, a task of its own)."""
+    """The cron digest jobs and the daily prune (the poll tick is `poll_loop`, a task of its own)."""
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     register_digests(scheduler, ctx, subs, clock)
+    scheduler.add_job(prune_job, IntervalTrigger(days=1, start_date=clock() + PRUNE_FIRST, timezone=UTC),
+                      args=[ctx, clock], id="prune", replace_existing=True)
     return scheduler
 
 

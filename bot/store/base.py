@@ -7,8 +7,8 @@ Two implementations honour it: SQLite (the default, `sqlite.py`) and an in-memor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.core.identity import IdentityVerdict
@@ -36,6 +36,40 @@ class Added:
     @property
     def copies(self) -> tuple[tuple[Item, IdentityVerdict], ...]:
         return tuple(d for d in self.duplicates if d[1].kind == "copy")
+
+
+# Meta keys a prune knows (written by bot/pipeline.py): a duplicate link's marker holds the key of
+# the item it repeated; a flood counter ends in the hour it counts.
+DUPLICATE_META = "duplicate:"  # duplicate:<url or key> -> item key
+FLOOD_META = "flood:"  # flood:<destination>:<YYYYmmddHH> -> alerts posted that hour
+
+
+def flood_hour(key: str) -> datetime | None:
+    """The hour a flood counter counts (UTC), or None for any other key."""
+    if not key.startswith(FLOOD_META):
+        return None
+    try:
+        return datetime.strptime(key.rsplit(":", 1)[-1], "%Y%m%d%H").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one `prune` removed, by kind."""
+
+    items: int = 0
+    events: int = 0
+    matches: int = 0
+    stories: int = 0
+    deliveries: int = 0
+    meta: int = 0
+
+    def __add__(self, other: Pruned) -> Pruned:
+        return Pruned(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __str__(self) -> str:
+        return ", ".join(f"{getattr(self, f.name)} {f.name}" for f in fields(self))
 
 
 class Store(Protocol):
@@ -162,3 +196,19 @@ class Store(Protocol):
 
     async def lease_holder(self, name: str, now: datetime) -> str | None:
         """Who holds `name` at `now` (None when free or expired)."""
+
+    # --- retention (storage.keep_days) ----------------------------------------------------------
+    async def prune(self, before: datetime) -> Pruned:
+        """Forget what is older than `before`; say how much of each kind went.
+
+        - finished deliveries (sent, failed) created before it;
+        - a story that nothing keeps: no delivery left names it (a pending one of any age keeps
+          it, and so does a finished one inside the window), it was last published before
+          `before`, and none of its items is newer;
+        - an item fetched and published before it, processed, and a source of no remaining
+          story, with its events and matches;
+        - events older than it of items no longer stored;
+        - flood counters of hours before it, and duplicate markers whose item is gone.
+        Settings (feeds, subscriptions, mutes, digest positions, health, leases) are never
+        touched, and change numbers keep growing (`stories_changed` never hands one out twice).
+        """

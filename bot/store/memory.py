@@ -17,7 +17,7 @@ from bot.core.identity import IdentityVerdict, classify
 from bot.core.trend import count_between
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
 from bot.settings import MAX_INTERVAL
-from bot.store.base import Added
+from bot.store.base import DUPLICATE_META, Added, Pruned, flood_hour
 from bot.store.fts import search_terms, text_matches
 
 _ACTIVE = ("pending", "sending")
@@ -305,3 +305,45 @@ class MemoryStore:
     async def lease_holder(self, name: str, now: datetime) -> str | None:
         held = self._leases.get(name)
         return held[0] if held is not None and held[1] > _utc(now) else None
+
+    # --- retention (the rule is the protocol's docstring) ------------------------------------------
+    async def prune(self, before: datetime) -> Pruned:
+        before = _utc(before)
+        deliveries = [d.id for d in self._deliveries.values() if d.status in ("sent", "failed") and d.created < before]
+        for delivery_id in deliveries:
+            del self._deliveries[delivery_id]
+        named = {s for d in self._deliveries.values() for s in (d.story_id, *d.story_ids) if s}
+
+        def recent(key: str) -> bool:
+            item = self._items.get(key)
+            return item is not None and (item.fetched >= before or item.published >= before)
+
+        stories = [s.id for s in self._stories.values() if s.id not in named and s.last_published < before
+                   and not any(recent(x.item_key) for x in s.sources)]
+        for story_id in stories:
+            del self._stories[story_id], self._changed[story_id]  # self._change itself only grows
+        sources = {x.item_key for s in self._stories.values() for x in s.sources}
+        gone = {k for k, i in self._items.items() if i.fetched < before and i.published < before
+                and k not in self._unprocessed and k not in sources}
+        for key in gone:
+            self._forget(key)
+        kept = [e for e in self._events if e.item_key not in gone and (e.at >= before or e.item_key in self._items)]
+        events, self._events = len(self._events) - len(kept), kept
+        matches = [pair for pair in self._matches if pair[0] in gone]
+        for pair in matches:
+            del self._matches[pair]
+        meta = [k for k, v in self._meta.items() if ((hour := flood_hour(k)) is not None and hour < before)
+                or (k.startswith(DUPLICATE_META) and v not in self._items)]
+        for k in meta:
+            del self._meta[k]
+        return Pruned(items=len(gone), events=events, matches=len(matches), stories=len(stories),
+                      deliveries=len(deliveries), meta=len(meta))
+
+    def _forget(self, key: str) -> None:
+        item = self._items.pop(key)
+        for index, value in ((self._by_url, item.url), (self._by_hash, item.title_hash)):
+            keys = index.get(value, [])
+            if key in keys:
+                keys.remove(key)
+            if not keys:
+                index.pop(value, None)

@@ -202,15 +202,23 @@ CREATE TABLE leases (
 
 # v4: every save of a story takes the next change number, so a digest reads "what changed since
 # the last digest" by number, in commit order: a late-arriving report (published hours ago) or a
-# merge committed during the digest's read is in the next digest, never skipped. The number is
-# MAX + 1, which only ever grows because stories are never deleted (retention must keep that so).
+# merge committed during the digest's read is in the next digest, never skipped. The number was
+# MAX + 1, which grows only while stories are never deleted: v5 keeps it in a counter instead.
 _V4 = """
 ALTER TABLE stories ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
 UPDATE stories SET changed = rowid;
 CREATE INDEX stories_changed ON stories(changed);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# v5: retention (storage.keep_days) deletes old stories, and the newest story may be among them:
+# MAX(changed) + 1 would then hand out a number a digest has already read past. The next change
+# number comes from a counter in meta, which only grows; it starts where MAX(changed) is now.
+_V5 = """
+INSERT OR REPLACE INTO meta (key, value)
+SELECT 'store:story_changes', CAST(MAX(changed) AS TEXT) FROM stories HAVING MAX(changed) IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -35,7 +35,8 @@ from bot.model import (
     Subscription,
 )
 from bot.settings import MAX_INTERVAL
-from bot.store.base import Added
+from bot.store import retention
+from bot.store.base import Added, Pruned
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
 
@@ -175,17 +176,29 @@ def _story_ids(c: Conn, sql: str, params: Sequence[Any]) -> list[Story]:
     return _load_stories(c, [r[0] for r in c.execute(sql, params)])
 
 
+_CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
+
+
+def _top_change(c: Conn) -> int:
+    row = c.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (_CHANGES,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _save_story(c: Conn, s: Story) -> None:
     last = ts(s.last_published)
+    # The next change number, taken in this write transaction (so numbers follow commit order)
+    # from a counter that only grows: pruned stories never give theirs back.
+    change = c.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+                       "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)",
+                       (_CHANGES,)).fetchone()[0]
     c.execute(
         "INSERT INTO stories (id, watch, title, summary, first_published, last_published, score, "
-        "features, keys, changed) VALUES (?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(changed), 0) + 1 "
-        "FROM stories)) ON CONFLICT(id) DO UPDATE SET watch=excluded.watch, "
+        "features, keys, changed) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET watch=excluded.watch, "
         "title=excluded.title, summary=excluded.summary, first_published=excluded.first_published, "
         "last_published=excluded.last_published, score=excluded.score, features=excluded.features, "
         "keys=excluded.keys, changed=excluded.changed",
         (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
-         _json(s.keys)))
+         _json(s.keys), change))
     c.execute("DELETE FROM story_sources WHERE story_id = ?", (s.id,))
     c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
     c.executemany("INSERT INTO story_sources VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -199,7 +212,7 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
     # One read transaction: the stories and the highest change number come from one snapshot.
     c.execute("BEGIN")
     try:
-        top = c.execute("SELECT COALESCE(MAX(changed), 0) FROM stories").fetchone()[0]
+        top = _top_change(c)
         params: tuple[str | None, ...] = ()
         if since is None:
             sql = "SELECT id FROM stories WHERE changed > ? AND changed <= ? AND watch = ? ORDER BY changed"
@@ -601,3 +614,16 @@ class SqliteStore:
     async def lease_holder(self, name: str, now: datetime) -> str | None:
         rows = await self._rows("SELECT holder FROM leases WHERE name = ? AND expires > ?", (name, ts(now)))
         return str(rows[0][0]) if rows else None
+
+    # --- retention: in short steps, each its own transaction (bot/store/retention.py) ------------
+    async def prune(self, before: datetime) -> Pruned:
+        cut, done = ts(before), Pruned()
+        while n := await self._write(retention.finished_deliveries, cut):
+            done += Pruned(deliveries=n)
+        while n := await self._write(retention.stories, cut):
+            done += Pruned(stories=n)
+        while (step := await self._write(retention.items, cut))[0]:
+            done += Pruned(items=step[0], events=step[1], matches=step[2])
+        while n := await self._write(retention.orphan_events, cut):
+            done += Pruned(events=n)
+        return done + Pruned(meta=await self._write(retention.meta, before))

@@ -29,7 +29,7 @@ def make_ctx() -> Context:
     return Context(settings=settings("desk"), store=MemoryStore(), sinks={"desk": RecordingSink("desk")})
 
 
-def test_only_digest_jobs_are_registered_the_poll_tick_is_not_a_wall_clock_job() -> None:
+def test_digest_jobs_and_the_prune_are_registered_the_poll_tick_is_not_a_wall_clock_job() -> None:
     ctx = make_ctx()
     subs = [
         Subscription("dprk-russia", "desk", "digest", "0 7,19 * * *", "Asia/Seoul"),
@@ -37,7 +37,7 @@ def test_only_digest_jobs_are_registered_the_poll_tick_is_not_a_wall_clock_job()
     ]
     sched = build_scheduler(ctx, subs, clock=lambda: T0)
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"digest:dprk-russia:desk"}  # the poll tick is poll_loop, not an interval job
+    assert set(jobs) == {"digest:dprk-russia:desk", "prune"}  # the poll tick is poll_loop, not an interval job
     cron = jobs["digest:dprk-russia:desk"].trigger
     assert isinstance(cron, CronTrigger) and str(cron.timezone) == "Asia/Seoul"
     assert "hour='7,19'" in repr(cron)
@@ -51,7 +51,7 @@ def test_register_digests_drops_removed_subscriptions() -> None:
     sub = Subscription("dprk-russia", "desk", "digest", "0 8 * * *", "UTC")
     sched = build_scheduler(ctx, [sub], clock=lambda: T0)
     assert register_digests(sched, ctx, []) == []
-    assert sched.get_jobs() == []
+    assert [j.id for j in sched.get_jobs()] == ["prune"]
     assert register_digests(sched, ctx, [sub, replace(sub, destination="b")]) == [
         "digest:dprk-russia:b",
         "digest:dprk-russia:desk",
