@@ -26,7 +26,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.logs import Repeats
-from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
 from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
