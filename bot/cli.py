@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, config_path, load_settings
-from bot.core import lookup
 from bot.logs import FORMATS, LEVELS, say, setup_logging
 from bot.settings import Settings
 from bot.store.sqlite import DatabaseUnusable
@@ -117,21 +116,44 @@ def _parser() -> argparse.ArgumentParser:
     bak.add_argument("target", metavar="PATH",
                      help="file to write, or a folder to write deskwatch-<UTC time>.db into")
     bak.add_argument("--force", action="store_true", help="replace PATH if it exists")
-    # The slash commands, for the operator (who owns the machine, so managers' ones too).
-    lat = command("latest", "the newest stories, as /deskwatch latest")
-    lat.add_argument("count", nargs="?", type=_bounded(1, lookup.MAX_COUNT), default=5, metavar="COUNT",
-                     help=f"how many (1-{lookup.MAX_COUNT}, default 5)")
-    sea = command("search", "search stored items, as /deskwatch search (typos tolerated)")
-    sea.add_argument("words", nargs="+", metavar="WORD", help="words to look for, in any language")
-    sea.add_argument("--days", type=_bounded(1, lookup.MAX_DAYS), default=7,
-                     help=f"how far back (1-{lookup.MAX_DAYS} days, default 7)")
-    sto = command("story", "every source of one story, with times, as /deskwatch story")
-    sto.add_argument("story_id", metavar="ID", help="a story id such as s-1a2b3c4d, from an alert's footer")
-    command("status", "last poll cycle, pending deliveries, unhealthy destinations, chat connections")
-    dig = command("digest", "post one destination's digest now, as /deskwatch digest in its channel")
+    # The slash commands, for the operator (who owns the machine, so managers' ones too): their
+    # arguments, bounds and help come from the one catalogue the chat platforms are built from.
+    for name in ("latest", "search", "story"):
+        _chat_command(command, name)
+    _chat_command(command, "status", "last poll cycle, pending deliveries, unhealthy destinations, chat "
+                                     "connections")  # (no uptime: the database does not record it)
+    dig = _chat_command(command, "digest", "post one destination's digest now")
     dig.add_argument("destination", metavar="DESTINATION",
                      help="the destination's name in the config (or platform:channel for one made by command)")
     return p
+
+
+def _chat_command(command: Callable[[str, str], argparse.ArgumentParser], name: str, text: str = ""
+                  ) -> argparse.ArgumentParser:
+    """`deskwatch NAME` for the chat command NAME, from its catalogue entry. An argument after one
+    that takes the rest of the words becomes an option (`search kim jong un --days 3`)."""
+    from bot.commands.catalogue import BY_NAME
+
+    entry = BY_NAME[name]
+    parser = command(name, f"{text or entry.help[0].lower() + entry.help[1:]}, as /deskwatch {name}")
+    after_rest = False
+    for arg in entry.args:
+        bounds = f"{arg.low:g}-{arg.high:g}"
+        if arg.kind == "int":
+            default = f", default {arg.default}" if arg.default is not None else ""
+            check = _bounded(int(arg.low), int(arg.high))
+            if after_rest:
+                parser.add_argument(f"--{arg.name}", type=check, default=arg.default, metavar="N",
+                                    help=f"{arg.help} ({bounds}{default})")
+            else:
+                parser.add_argument(arg.name, nargs="?", type=check, default=arg.default, metavar=arg.shown.upper(),
+                                    help=f"{arg.help} ({bounds}{default})")
+        elif arg.rest:
+            parser.add_argument(arg.name, nargs="+", metavar="WORD", help=f"{arg.help} ({bounds} characters)")
+            after_rest = True
+        else:
+            parser.add_argument(arg.name, metavar=arg.shown.upper(), help=arg.help)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,7 +63,7 @@ async def read_only(settings: Settings, command: str, args: argparse.Namespace) 
         call: dict[str, Callable[[], Awaitable[Reply]]] = {
             "why": lambda: _raw(commands.why)(CONSOLE, args.url),
             "latest": lambda: _raw(commands.latest)(CONSOLE, args.count),
-            "search": lambda: _raw(commands.search)(CONSOLE, " ".join(args.words), args.days),
+            "search": lambda: _raw(commands.search)(CONSOLE, " ".join(args.query), args.days),
             "story": lambda: _raw(commands.story)(CONSOLE, args.story_id),
             "status": lambda: _raw(commands.status)(CONSOLE),
         }
