@@ -37,6 +37,7 @@ MAX_REDIRECTS = 50
 MAX_CONCURRENCY = 10_000  # concurrency and per_host
 MAX_AGE_DAYS = 36_500.0  # "too old at first sight": a century is already "never"
 MAX_KEEP_DAYS = 36_500  # storage.keep_days
+MAX_POOL_SIZE = 1_000  # storage.pool_size: connections one worker may open to PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class PollingSettings:
 class StorageSettings:
     path: str = "data/deskwatch.db"
     keep_days: int = 180  # items, events, finished deliveries older than this are pruned daily
+    # "postgresql://…" selects the PostgreSQL store instead of the file at `path`. It may hold a
+    # password, so it never appears in a repr (settings get printed and logged).
+    url: str = field(default="", repr=False)
+    pool_size: int = 10  # PostgreSQL connections one worker keeps at most
 
 
 @dataclass(frozen=True)

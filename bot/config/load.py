@@ -31,6 +31,7 @@ from bot.settings import (
 
 DEFAULT_PATH = "config/deskwatch.toml"
 PORT_VARIABLE = "DESKWATCH_HTTP_PORT"
+DATABASE_URL_VARIABLE = "DESKWATCH_DATABASE_URL"  # overrides storage.url (a secret: keep it out of files)
 
 
 def config_path(explicit: str | None) -> str:
@@ -64,11 +65,14 @@ def settings_from_dict(doc: Mapping[str, Any], base_dir: Path, source_path: str 
     port, port_problem = _port(env)
     if port_problem:
         errors.append(port_problem)
+    url = env.get(DATABASE_URL_VARIABLE, "").strip()
+    if url and not url.startswith(schema.DATABASE_URL_SCHEMES):  # the value is a secret: never shown
+        errors.append(f"{DATABASE_URL_VARIABLE}: must be a PostgreSQL URL (postgresql://user@host/db)")
     if not watches and not errors:
         errors.append("watches: at least one watch is required")
     if errors or config is None:
         raise ConfigError(errors)
-    return _settings(config, tuple(watches), base_dir, source_path, port)
+    return _settings(config, tuple(watches), base_dir, source_path, port, url)
 
 
 def _tables(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
@@ -137,8 +141,8 @@ def _port(env: Mapping[str, str]) -> tuple[int | None, str | None]:
     return None, f"{PORT_VARIABLE}: must be a port number 1-65535, not {raw!r}"
 
 
-def _settings(c: schema.Config, watches: tuple[Watch, ...], base_dir: Path, source: str, port: int | None
-              ) -> Settings:
+def _settings(c: schema.Config, watches: tuple[Watch, ...], base_dir: Path, source: str, port: int | None,
+              url: str = "") -> Settings:
     feeds = tuple(FeedSettings(name=f.name, url=f.url, language=f.language, tier=f.tier, interval=f.interval,
                                source=f.source) for f in c.feeds)
     dests = tuple(Destination(
@@ -150,7 +154,8 @@ def _settings(c: schema.Config, watches: tuple[Watch, ...], base_dir: Path, sour
                               timezone=s.timezone) for s in c.subscriptions)
     return Settings(
         feeds=feeds, watches=watches, destinations=dests, subscriptions=subs,
-        storage=StorageSettings(path=resolve(base_dir, c.storage.path), keep_days=c.storage.keep_days),
+        storage=StorageSettings(path=resolve(base_dir, c.storage.path), keep_days=c.storage.keep_days,
+                                url=url or c.storage.url, pool_size=c.storage.pool_size),
         polling=PollingSettings(**c.polling.model_dump()),
         access=AccessSettings(slack_admins=tuple(c.access.slack_admins),
                               allow_private_hosts=tuple(c.access.allow_private_hosts)),

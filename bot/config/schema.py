@@ -34,6 +34,7 @@ from bot.settings import (
     MAX_CONCURRENCY,
     MAX_INTERVAL,
     MAX_KEEP_DAYS,
+    MAX_POOL_SIZE,
     MAX_REDIRECTS,
     MAX_TICK,
     MAX_TIMEOUT,
@@ -49,11 +50,19 @@ Seconds = Annotated[int, Field(gt=0, le=MAX_INTERVAL), Kind("integer (seconds)")
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False), Kind("number (seconds)")]
 Count = Annotated[int, Field(gt=0, le=MAX_CONCURRENCY)]
 _P = PollingSettings()
+DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _database(value: str) -> str:
     if not value.strip():  # sqlite3 opens "" as a private temporary database: every alert forgotten
         raise problem("must not be empty (the SQLite database file, e.g. data/deskwatch.db)")
+    return value
+
+
+def _database_url(value: str) -> str:
+    # Never quote the value: it may hold a password.
+    if value and not value.startswith(DATABASE_URL_SCHEMES):
+        raise problem("must be a PostgreSQL URL (postgresql://user@host/db), or empty for the SQLite file")
     return value
 
 
@@ -166,6 +175,10 @@ class Storage(Table):
     """SQLite database file, relative to the config file"""
     keep_days: Annotated[int, Field(gt=0, le=MAX_KEEP_DAYS)] = StorageSettings.keep_days
     """Items, events and finished deliveries older than this are pruned daily"""
+    url: Annotated[str, AfterValidator(_database_url), Kind("URL")] = ""
+    """PostgreSQL instead of the SQLite file (postgresql://user@host/db; a secret: better in DESKWATCH_DATABASE_URL)"""
+    pool_size: Annotated[int, Field(gt=0, le=MAX_POOL_SIZE)] = StorageSettings.pool_size
+    """PostgreSQL connections one worker keeps at most"""
 
 
 class Polling(Table):
