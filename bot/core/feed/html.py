@@ -1,7 +1,8 @@
 """Feed HTML to plain text: tags gone, entities decoded, invisible characters removed, NFKC.
 
 Idempotent (text that went through it comes out unchanged), and nothing that looks like markup
-survives: what still resembles a tag or entity after a few rounds is defanged.
+survives: what still resembles a tag or entity after a few rounds is defanged. Text without `<`
+or `&` skips the HTML parser; bot/core/feed/reference.py keeps the plain path this one must equal.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ _BLOCK = frozenset(
     | {"footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p"}
     | {"pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul"}
 )
-# zero-width and bidi-control characters, soft hyphen, BOM, C0/C1 controls (\t \n kept)
-_INVISIBLE_RANGES = ((0x00, 0x09), (0x0B, 0x0D), (0x0E, 0x20), (0x7F, 0xA0), (0xAD, 0xAE), (0x200B, 0x2010))
-_INVISIBLE: dict[int, str | None] = {
-    **{c: None for lo, hi in (*_INVISIBLE_RANGES, (0x202A, 0x202F), (0x2060, 0x2070)) for c in range(lo, hi)},
-    0xFEFF: None,
-    0x0D: "\n",
-}
+# The invisible characters feed text loses, as [low, high) code point ranges: C0/C1 controls (\t
+# and \n kept; \r becomes \n instead), soft hyphen, zero-width and bidi-control characters, BOM.
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x09), (0x0B, 0x0D), (0x0E, 0x20), (0x7F, 0xA0), (0xAD, 0xAE), (0x200B, 0x2010),
+    (0x202A, 0x202F), (0x2060, 0x2070), (0xFEFF, 0xFF00),
+)
+# One regex pass: str.translate with a dict looks every character up, slow on non-ASCII text.
+_INVISIBLE = re.compile("[" + "".join(f"\\u{lo:04x}-\\u{hi - 1:04x}" for lo, hi in INVISIBLE_RANGES) + "]")
 _TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
@@ -75,9 +77,16 @@ def _fold(s: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _has_markup(s: str) -> bool:
+    # Without `<` there is no tag and without `&` no entity: the parser would hand the text back.
+    return "<" in s or "&" in s
+
+
 def _once(s: str) -> str:
-    # a tag cut off by a length limit would otherwise come out as text
-    text = _strip_tags(_TRAILING_TAG.sub("", s)).translate(_INVISIBLE)
+    if _has_markup(s):
+        # a tag cut off by a length limit would otherwise come out as text
+        s = _strip_tags(_TRAILING_TAG.sub("", s))
+    text = _INVISIBLE.sub("", s.replace("\r", "\n"))
     return _fold(unicodedata.normalize("NFKC", text))
 
 
@@ -95,6 +104,10 @@ def html_to_text(s: str) -> str:
     """
     cur = _once(s[:MAX_INPUT])
     for _ in range(3):
+        # Folded NFKC text free of invisible characters is a fixed point of _once unless it holds
+        # markup (NFKC makes no invisible character), and _defang changes nothing without `<`/`&`.
+        if not _has_markup(cur):
+            return cur
         nxt = _once(cur)
         if nxt == cur:
             break

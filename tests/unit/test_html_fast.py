@@ -1,0 +1,67 @@
+"""html_to_text's fast path (no parser without `<`/`&`, one regex, no needless round) equals the plain one."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.feed import html
+from bot.core.feed.html import INVISIBLE_RANGES, html_to_text
+from bot.core.feed.reference import reference_html_to_text
+
+INVISIBLE = [chr(lo) for lo, _ in INVISIBLE_RANGES] + [chr(hi - 1) for _, hi in INVISIBLE_RANGES] + ["\r", "\r\n"]
+PIECES = [
+    "<p>", "</p>", "<br/>", "<b>", "<script>", "</script>", "<style>", "<!--", "-->", "<![CDATA[", "]]>",
+    "<a href='x", "<", ">", "&", ";", "&amp;", "&amp;amp;", "&lt;", "&gt;", "&#60;", "&#x3c;", "&#13;",
+    "&#x200b;", "&#65279;", "&#xFF1C;", "&not", "&notit;", "&nbsp;", "&mdash;",
+    "＜", "＞", "＆", "ＡＢ", "ﬁ", "①", "\u3000", "\u00a0", "\u2028", "\u2029", "\x85", "\t", "\n", " ",
+    "e\u0301", "\u0301", "\u1100", "\u1161", "word", "한국", "Курск", "北朝鲜", "عربي", "ไทย", "😀",
+]
+TEXTS = st.one_of(
+    st.text(),  # any unicode but lone surrogates
+    st.lists(st.sampled_from(PIECES + INVISIBLE) | st.text(max_size=6), max_size=40).map("".join),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(TEXTS)
+def test_fast_path_equals_the_reference(s: str) -> None:
+    assert html_to_text(s) == reference_html_to_text(s)
+
+
+@pytest.mark.parametrize(
+    ("s", "text"),
+    [
+        ("a\r\nb\rc", "a\nb\nc"),  # \r is a line break, not a lost character
+        ("a\u2028b\u2029c", "a b c"),
+        ("x\x85y", "xy"),  # NEL is a C1 control: dropped, not a space
+        ("nb\u00a0sp\tx", "nb sp x"),
+        ("co\u00adoperate", "cooperate"),
+        ("\u202eevil\u202c \ufeffBOM nul\x00l \x1c\x1fz a\u200db", "evil BOM null z ab"),
+        ("e\u0301 \u1100\u1161 ﬁle ①", "é 가 file 1"),  # NFKC composes and folds
+        ("\u3000全角\u3000", "全角"),
+        ("＆amp;", "&"),  # NFKC makes markup: another round decodes it
+        ("＜b＞bold＜/b＞", "bold"),
+        ("&#xFF1C;script&#xFF1E;x", ""),
+        ("&#x200b;gone &#13;cr &#65279;x", "gone\ncr x"),  # an entity of an invisible character goes too
+        ("cut <a href='x", "cut"),
+        ("x < y, a & b, <<<>>>, &&&;;, Q&A;", "x < y, a & b, <<<>>>, &&&;;, Q&A;"),
+        ("&lt;b", ""),
+        ("&notit;", "¬it;"),
+        ("&amp;amp;amp;amp;lt;b&amp;amp;amp;amp;gt;", "& lt;b& gt;"),  # still markup after 4 rounds: defanged
+        ("&#0;", "\ufffd"),
+        ("  \n\n ", ""),
+        ("Курск 북한 <i>x</i> 北朝鲜", "Курск 북한 x 北朝鲜"),
+    ],
+)
+def test_tricky_inputs(s: str, text: str) -> None:
+    assert html_to_text(s) == reference_html_to_text(s) == text
+
+
+def test_text_without_markup_never_reaches_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    def parser(s: str) -> str:
+        raise AssertionError(f"parsed {s!r}")
+
+    monkeypatch.setattr(html, "_strip_tags", parser)
+    assert html_to_text("Северокорейские\u200b войска\r\nприбыли ＡＢ") == "Северокорейские войска\nприбыли AB"
