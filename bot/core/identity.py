@@ -24,15 +24,19 @@ _GENERIC = frozenset({"live updates", "breaking news", "latest news", "top stori
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
-def _title_words(title: str) -> str:
-    text = html_to_text(title).casefold()
-    text = _LABEL.sub("", " ".join(text.split()))
+def _title_words(plain: str) -> str:
+    text = _LABEL.sub("", " ".join(plain.casefold().split()))
     return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
 
 
 def title_hash(title: str) -> str:
     """Hash of the normalised title; "" when it is too short or generic to name one article."""
-    words = _title_words(title)
+    return plain_title_hash(html_to_text(title))
+
+
+def plain_title_hash(plain: str) -> str:
+    """title_hash of a title already through html_to_text (normalize has it: no second pass)."""
+    words = _title_words(plain)
     long_cjk = len(_CJK.findall(words)) >= 12  # Chinese and Japanese titles have no spaces
     if words in _GENERIC or len(words) < 12 or (len(words.split()) < 4 and not long_cjk):
         return ""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.feed.html import MAX_INPUT, html_to_text
 from bot.core.feed.urls import canonical_url
 from bot.core.headline import headline_from
-from bot.core.identity import item_key, title_hash
+from bot.core.identity import item_key, plain_title_hash, title_hash
 from bot.model import Entry, Item
 from bot.settings import FeedSettings
 
@@ -37,8 +37,12 @@ def _published(entry: Entry, fetched: datetime) -> tuple[datetime, bool]:
 
 def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
     """One Entry → one Item. Never raises on odd data; a missing date becomes the fetch time."""
-    own_title = " ".join(html_to_text(entry.title).split())[:MAX_TITLE]
-    summary = html_to_text(entry.summary)
+    return item_from_text(entry, feed, fetched, html_to_text(entry.title), html_to_text(entry.summary))
+
+
+def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str) -> Item:
+    """The Item of an entry whose title and summary already went through html_to_text (each once)."""
+    own_title = " ".join(plain_title.split())[:MAX_TITLE]
     title = own_title or headline_from(summary)  # title-less posts (microblogs) still need a headline
     # The text key of a post with no guid and no link was made from its first 200 characters
     # before headlines were cut at a word; it stays so, or stored posts would come back as new.
@@ -57,6 +61,6 @@ def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item
         lang=_language(entry.lang) or _language(feed.language) or feed.language,
         tier=feed.tier,
         guid=entry.guid,
-        title_hash=title_hash(entry.title),
+        title_hash=plain_title_hash(plain_title),  # = title_hash(entry.title), without a second pass
         dated=dated,
     )

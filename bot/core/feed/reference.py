@@ -1,15 +1,22 @@
 """The plain normalisation path the fast one must equal, kept only for tests and bench/normalize.py.
 
-Every string goes through the HTML parser, invisible characters go by `str.translate`, and a
-round is repeated until it changes nothing, as before issue 12 made html_to_text faster. A
-property test holds `html_to_text` and `reference_html_to_text` equal on arbitrary text.
+Every string goes through the HTML parser, invisible characters go by `str.translate`, every
+round is checked by one more, and an entry's title is made plain a second time for its hash:
+normalisation as it was before issue 12 made it faster. Property tests hold the fast and the
+reference path equal on arbitrary text and entries.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
+from datetime import datetime
 
 from bot.core.feed.html import _TRAILING_TAG, INVISIBLE_RANGES, MAX_INPUT, _defang, _fold, _strip_tags
+from bot.core.feed.normalize import item_from_text
+from bot.core.identity import plain_title_hash
+from bot.model import Entry, Item
+from bot.settings import FeedSettings
 
 _TABLE: dict[int, str | None] = {
     **{c: None for lo, hi in INVISIBLE_RANGES for c in range(lo, hi)},
@@ -31,3 +38,10 @@ def reference_html_to_text(s: str) -> str:
             break
         cur = nxt
     return _defang(cur)
+
+
+def reference_normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
+    """normalize_entry the slow way: reference text, and the title hash from a second pass."""
+    item = item_from_text(entry, feed, fetched, reference_html_to_text(entry.title),
+                          reference_html_to_text(entry.summary))
+    return replace(item, title_hash=plain_title_hash(reference_html_to_text(entry.title)))

@@ -1,6 +1,12 @@
-"""html_to_text's fast path (no parser without `<`/`&`, one regex, no needless round) equals the plain one."""
+"""The fast normalisation path equals the plain one in bot/core/feed/reference.py.
+
+html_to_text: no parser without `<`/`&`, one regex for invisible characters, no needless round;
+normalize_entry: each text made plain once.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -8,7 +14,13 @@ from hypothesis import strategies as st
 
 from bot.core.feed import html
 from bot.core.feed.html import INVISIBLE_RANGES, html_to_text
-from bot.core.feed.reference import reference_html_to_text
+from bot.core.feed.normalize import normalize_entry
+from bot.core.feed.reference import reference_html_to_text, reference_normalize_entry
+from bot.model import Entry
+from bot.settings import FeedSettings
+
+NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+FEED = FeedSettings(name="wire-ko", url="https://feeds.example.org/ko.xml", language="ko", source="Wire")
 
 INVISIBLE = [chr(lo) for lo, _ in INVISIBLE_RANGES] + [chr(hi - 1) for _, hi in INVISIBLE_RANGES] + ["\r", "\r\n"]
 PIECES = [
@@ -65,3 +77,20 @@ def test_text_without_markup_never_reaches_the_parser(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(html, "_strip_tags", parser)
     assert html_to_text("Северокорейские\u200b войска\r\nприбыли ＡＢ") == "Северокорейские войска\nприбыли AB"
+
+
+ENTRIES = st.builds(
+    Entry,
+    guid=st.none() | st.sampled_from(["", " g1 ", "kr-102"]),
+    link=st.none() | st.sampled_from(["", "https://news.example.org/a?utm_source=rss", "javascript:x"]),
+    title=TEXTS | st.sampled_from(["North <b>Korean</b> troops seen near Kursk", "BREAKING: Kim sends more troops"]),
+    summary=TEXTS,
+    published=st.none() | st.sampled_from([NOW - timedelta(hours=2), NOW + timedelta(days=2)]),
+    lang=st.none() | st.sampled_from(["en-US", "ru", "??"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ENTRIES)
+def test_normalize_entry_equals_the_reference(entry: Entry) -> None:
+    assert normalize_entry(entry, FEED, NOW) == reference_normalize_entry(entry, FEED, NOW)
