@@ -303,7 +303,7 @@ class SqliteStore:
         target, uri = self.path, self.path.startswith("file:")
         if self.path != ":memory:" and not uri:
             if not self.create:  # mode=rw: SQLite itself refuses to create the file, even in a race
-                if not os.path.isfile(self.path):
+                if not os.path.exists(self.path):  # a folder there is "cannot open", below, not "missing"
                     raise DatabaseMissing(f"there is no database at {self.path} yet: run `deskwatch run` or "
                                           "`deskwatch once` first")
                 target, uri = f"{Path(self.path).absolute().as_uri()}?mode=rw", True
