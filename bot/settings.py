@@ -6,6 +6,7 @@ Secrets never live here: destinations name the environment variables that hold t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.core.watch import Watch
 from bot.model import Destination, Subscription
@@ -99,4 +100,13 @@ class Settings:
         return next((d for d in self.destinations if d.name == name), None)
 
     def feed(self, name: str) -> FeedSettings | None:
-        return next((f for f in self.feeds if f.name == name), None)
+        return self._feeds_by_name.get(name)
+
+    @cached_property
+    def _feeds_by_name(self) -> dict[str, FeedSettings]:
+        # feed() runs once per due feed each cycle: a scan made a cycle O(feeds²). cached_property
+        # writes the instance __dict__ directly, so Settings stays frozen, and replace() builds anew.
+        by_name: dict[str, FeedSettings] = {}
+        for f in self.feeds:
+            by_name.setdefault(f.name, f)  # the first of a name wins, as with the scan
+        return by_name
