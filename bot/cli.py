@@ -43,6 +43,16 @@ def version() -> str:
     return f"deskwatch {number} (database schema {len(MIGRATIONS)})"
 
 
+class _Version(argparse.Action):
+    """--version, worked out only when asked (reading the package metadata costs every command
+    a tenth of a second otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(version())
+        parser.exit()
+
+
 def _choice(allowed: Sequence[str], env: str) -> Callable[[str], str]:
     """An argparse type that also checks the default taken from the environment variable `env`
     (argparse checks `choices` only on the command line)."""
@@ -70,7 +80,7 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deskwatch", description="Feed alert bot for regional-security desks.")
-    p.add_argument("--version", action="version", version=version(), help="print the version and exit")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=None,
                         help="config file (default: $DESKWATCH_CONFIG or config/deskwatch.toml)")
