@@ -35,8 +35,8 @@ from bot.platforms.console import ConsoleSink
 from bot.platforms.file import FileSink
 from bot.secrets import secret_values
 from bot.settings import Settings
+from bot.store import store_for
 from bot.store.base import Store
-from bot.store.sqlite import SqliteStore
 from bot.supervisor import ClientHealth, Connect, describe, supervise
 
 log = logging.getLogger("deskwatch.app")
@@ -89,7 +89,7 @@ async def open_context(settings: Settings, *, env: Mapping[str, str] | None = No
     """Everything a poll cycle needs. `embedder`: the multilingual signal (`load_embedder()`);
     None runs on term features alone (tests, benchmarks that measure the cheap path)."""
     env = os.environ if env is None else env
-    store = store or SqliteStore(settings.storage.path)
+    store = store or store_for(settings.storage)
     await store.open()
     await store.sync_feeds([(f.name, f.url) for f in settings.feeds])
     fetcher = Fetcher(settings.polling) if with_fetcher else None
