@@ -1,13 +1,19 @@
-"""Polling benchmark: deskwatch's poll cycle against a sequential feedparser.parse(url) loop.
+"""Polling benchmark: deskwatch's poll cycle against a sequential feedparser.parse(url) loop, in one run.
 
-A feed server in a separate process (so its CPU is not counted) serves N synthetic feeds of M
-items with a fixed added latency, ETag/304 support included. We measure, in this process:
-  cold cycle   — every feed fetched, parsed, normalised, stored, matched (real pipeline, SQLite);
-  steady cycle — every feed due again, server answers 304: nothing parsed;
-  baseline     — the same N feeds polled by `feedparser.parse(url)` one after another;
-and print wall time, CPU time, entries/s, peak RSS, and the ratio baseline / cold-cycle wall.
+A feed server in a separate process (so its CPU is not counted) serves N feeds of M unique items
+(bench/newsgen.py: plain news, ~2% reports of the watch's kind from developments told by 1–15
+outlets, all published in the two days before the run's clock) with a fixed added latency and
+ETag/304. `--realistic` makes each item ~4.3 KB with content:encoded HTML, in English, Russian and
+Korean feeds. Measured in this process, per round:
+  cold cycle   — every feed fetched, parsed, normalised, stored, matched, merged into stories (the
+                 real poll_due_feeds with SQLite and the shipped watch, no embedder);
+  steady cycle — every feed due again, the server answers 304: nothing parsed;
+  baseline     — the same feeds polled by `feedparser.parse(url)` one after another;
+printing wall and CPU time (this process, and the parse worker process beside it), items, new
+items, relevant, new stories and merges, peak RSS, and the ratio of the baseline's wall time to
+each cycle's. `--markdown` prints the README rows.
 
-    python bench/pipeline.py [--feeds 500] [--items 50] [--latency-ms 100] [--baseline-feeds N]
+    python bench/pipeline.py [--feeds 500] [--items 50] [--latency-ms 100] [--realistic] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -18,21 +24,17 @@ import hashlib
 import multiprocessing as mp
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-WORDS = (
-    "ministry", "statement", "regional", "talks", "economy", "harbour", "weather", "festival", "council", "budget",
-    "transport", "election", "energy", "market", "exports", "farmers", "railway", "bridge", "museum", "school",
-    "hospital",
-)
-
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 HOSTS = 50  # feeds are spread over 50 loopback addresses, as real feeds are over many hosts
 
@@ -45,27 +47,33 @@ def feed_url(port: int, n: int) -> str:
     return f"http://{host_of(n % HOSTS)}:{port}/feed/{n}.xml"
 
 
-def feed_xml(n: int, items: int) -> bytes:
-    out = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
-           f"<link>https://feed{n}.example/</link><description>synthetic</description>"]
-    for i in range(items):
-        w = [WORDS[(n * 7 + i * 3 + k) % len(WORDS)] for k in range(8)]
-        title = " ".join(w).capitalize()
-        if i % 25 == 0:  # a few on the watch, so matching and clustering run too
-            title = f"North Korean troops in Kursk: report {n}-{i} on soldiers fighting for Russia"
-        day = 1 + (i % 28)
-        out.append(f"<item><title>{title}</title><link>https://feed{n}.example/a/{i}?utm_source=rss</link>"
-                   f"<guid>feed{n}-item{i}</guid><pubDate>Mon, {day:02d} Jun 2026 10:00:00 +0000</pubDate>"
-                   f"<description>&lt;p&gt;{' '.join(w * 4)}&lt;/p&gt;</description></item>")
-    out.append("</channel></rss>")
-    return "".join(out).encode()
+@dataclass(frozen=True)
+class Served:
+    """What the server made: the bench prints it beside the figures."""
+
+    port: int
+    items: int
+    relevant: int
+    developments: int
+    bytes_per_item: int
+    langs: dict[str, int]
 
 
-def serve(feeds: int, items: int, latency: float, port_q: mp.Queue) -> None:  # type: ignore[type-arg]
+def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime,
+          out: mp.Queue[Served]) -> None:
+    """The feed server: the feeds are made here, so their memory and CPU are not the bot's."""
+    from collections import Counter
+
     from aiohttp import web
 
-    bodies = {n: feed_xml(n, items) for n in range(feeds)}
+    from bench.newsgen import feed_xml, make_corpus
+
+    corpus = make_corpus(feeds, items, now, realistic=realistic)
+    bodies = {n: feed_xml(n, arts, corpus.langs[n], realistic) for n, arts in corpus.feeds.items()}
     etags = {n: '"' + hashlib.sha256(b).hexdigest()[:16] + '"' for n, b in bodies.items()}
+    total = sum(len(arts) for arts in corpus.feeds.values())
+    item_bytes = sum(len(b) for b in bodies.values()) // max(total, 1)
+    langs = dict(Counter(corpus.langs.values()))
 
     async def handle(request: web.Request) -> web.Response:
         n = int(request.match_info["n"])
@@ -84,93 +92,240 @@ def serve(feeds: int, items: int, latency: float, port_q: mp.Queue) -> None:  # 
         port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         for h in range(1, HOSTS):  # the same port on more loopback addresses: many "hosts"
             await web.TCPSite(runner, host_of(h), port, backlog=1024).start()
-        port_q.put(port)
+        out.put(Served(port, total, corpus.relevant, len(corpus.developments), item_bytes, langs))
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def children(exclude: int) -> list[int]:
+    """This process's child processes (the parse worker), the feed server excluded."""
+    me, out = str(os.getpid()), []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != exclude:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:
+                out.append(int(pid))
+    return out
+
+
+def child_cpu(exclude: int) -> float:
+    """CPU seconds used so far by the live children (a worker that was replaced is not counted)."""
+    total = 0.0
+    for pid in children(exclude):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return total
+
+
+def child_peak_mb(exclude: int) -> float:
+    peak = 0.0
+    for pid in children(exclude):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def deskwatch_cycles(port: int, feeds: int) -> tuple[dict[str, float], dict[str, float]]:
+@dataclass
+class Cycle:
+    wall: float = 0.0
+    cpu: float = 0.0
+    worker_cpu: float = 0.0
+    entries: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    new_stories: int = 0
+    merged: int = 0
+    failed: int = 0
+    rss: float = 0.0
+    worker_rss: float = 0.0
+
+
+@dataclass
+class Round:
+    cold: Cycle = field(default_factory=Cycle)
+    steady: Cycle = field(default_factory=Cycle)
+    base: Cycle = field(default_factory=Cycle)  # the sequential loop (entries only)
+
+
+async def deskwatch_cycles(port: int, feeds: int, realistic: bool, now: datetime, server: int
+                           ) -> tuple[Cycle, Cycle]:
+    """A cold cycle on an empty database, then a steady one an hour later (every feed 304)."""
+    from bench.newsgen import feed_langs
     from bot.app import close_context, open_context
     from bot.config import load_settings
     from bot.pipeline import poll_due_feeds
     from bot.settings import FeedSettings, StorageSettings
 
-    settings = load_settings(str(Path(__file__).resolve().parents[1] / "config" / "deskwatch.toml"))
+    settings = load_settings(str(ROOT / "config" / "deskwatch.toml"))
     tmp = tempfile.mkdtemp(prefix="deskwatch-bench-")
+    langs = feed_langs(feeds, realistic)
     settings = replace(
         settings,
-        feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n), language="en") for n in range(feeds)),
+        feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n), language=langs[n], source=f"Outlet {n}")
+                    for n in range(feeds)),
         destinations=(), subscriptions=(), storage=StorageSettings(path=os.path.join(tmp, "bench.db")),
         polling=replace(settings.polling, max_bytes=20_000_000))
     ctx, factory = await open_context(settings, env={})
-    now = datetime(2026, 6, 30, tzinfo=UTC)
+    out = []
     try:
-        figures = []
         for _ in range(2):
             for st in await ctx.store.feed_states():
                 await ctx.store.save_feed_state(replace(st, next_poll=None))
-            w0, c0 = time.perf_counter(), time.process_time()
-            report = await poll_due_feeds(ctx, now)
-            figures.append({"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0,
-                            "entries": float(report.entries), "failed": float(report.failed),
-                            "rss": peak_rss_mb()})
+            w0, c0, k0 = time.perf_counter(), time.process_time(), child_cpu(server)
+            r = await poll_due_feeds(ctx, now)
+            out.append(Cycle(time.perf_counter() - w0, time.process_time() - c0, child_cpu(server) - k0,
+                             r.entries, r.new_items, r.relevant, r.new_stories, r.merged, r.failed,
+                             peak_rss_mb(), child_peak_mb(server)))
             now += timedelta(hours=1)
     finally:
         await close_context(ctx, factory)
-    return figures[0], figures[1]
+    return out[0], out[1]
 
 
-def baseline(port: int, feeds: int) -> dict[str, float]:
+def baseline(port: int, feeds: int) -> Cycle:
     import feedparser
 
     w0, c0 = time.perf_counter(), time.process_time()
     entries = 0
     for n in range(feeds):
         entries += len(feedparser.parse(feed_url(port, n)).entries)
-    return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0, "entries": float(entries)}
+    return Cycle(wall=time.perf_counter() - w0, cpu=time.process_time() - c0, entries=entries)
 
 
-def main() -> None:
+def run_round(port: int, args: argparse.Namespace, now: datetime, server: int) -> Round:
+    cold, steady = asyncio.run(deskwatch_cycles(port, args.feeds, args.realistic, now, server))
+    nb = args.baseline_feeds or args.feeds
+    base = baseline(port, nb)
+    scale = args.feeds / nb
+    base = replace(base, wall=base.wall * scale, cpu=base.cpu * scale, entries=round(base.entries * scale))
+    return Round(cold, steady, base)
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def med(rounds: Sequence[Round], run: str, name: str) -> float:
+    return float(statistics.median(asdict(r)[run][name] for r in rounds))
+
+
+def spread(rounds: Sequence[Round], run: str, name: str) -> str:
+    xs = [asdict(r)[run][name] for r in rounds]
+    return f" ({min(xs):.2f}–{max(xs):.2f})" if len(xs) > 1 else ""
+
+
+def ratio(rounds: Sequence[Round], run: str) -> float:
+    """Median over rounds of baseline wall / this run's wall, each pair from the same round."""
+    return float(statistics.median(r.base.wall / max(getattr(r, run).wall, 1e-9) for r in rounds))
+
+
+def describe(args: argparse.Namespace, served: Served) -> str:
+    kind = "realistic feeds" if args.realistic else "bench feeds"
+    langs = ", ".join(f"{n} {lang}" for lang, n in sorted(served.langs.items(), key=lambda kv: -kv[1]))
+    return (f"deskwatch poll benchmark, {kind}: {args.feeds} feeds x {args.items} items ({served.items:,} unique "
+            f"items, ~{served.bytes_per_item:,} B each; {served.relevant} reports of {served.developments} "
+            f"developments of the watch's kind; feeds: {langs}), {args.latency_ms:g} ms added latency per "
+            f"response, server in a separate process on {HOSTS} loopback addresses")
+
+
+def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Served) -> str:
+    n = len(rounds)
+    lines = [describe(args, served),
+             f"{n} round(s); medians" + (" (min–max)" if n > 1 else "") + "; CPU = bot process + parse worker",
+             f"{'run':<24}{'wall s':>18}{'CPU s':>14}{'entries':>9}{'new':>7}{'relevant':>9}{'stories':>8}"
+             f"{'merged':>7}{'entries/s':>10}{'peak RSS MB':>18}"]
+    for name, run in (("deskwatch cold cycle", "cold"), ("deskwatch steady (304)", "steady")):
+        wall = med(rounds, run, "wall")
+        cpu = f"{med(rounds, run, 'cpu'):.2f}+{med(rounds, run, 'worker_cpu'):.2f}"
+        ent = med(rounds, run, "entries")
+        lines.append(f"{name:<24}{wall:>8.2f}{spread(rounds, run, 'wall'):<10}{cpu:>14}{ent:>9.0f}"
+                     f"{med(rounds, run, 'new_items'):>7.0f}{med(rounds, run, 'relevant'):>9.0f}"
+                     f"{med(rounds, run, 'new_stories'):>8.0f}{med(rounds, run, 'merged'):>7.0f}"
+                     f"{ent / wall if ent else 0:>10.0f}"
+                     f"{max(r.cold.rss for r in rounds):>9.0f} + {max(r.cold.worker_rss for r in rounds):.0f}")
+    nb = args.baseline_feeds or args.feeds
+    mark = f"  (measured on {nb} feeds, scaled x{args.feeds / nb:.1f})" if nb != args.feeds else ""
+    wall, ent = med(rounds, "base", "wall"), med(rounds, "base", "entries")
+    lines.append(f"{'feedparser.parse loop':<24}{wall:>8.2f}{spread(rounds, 'base', 'wall'):<10}"
+                 f"{med(rounds, 'base', 'cpu'):>14.2f}{ent:>9.0f}{'':>38}{ent / wall:>10.0f}{mark}")
+    lines.append(f"speed-up vs the sequential loop (same round): cold cycle {ratio(rounds, 'cold'):.1f}x, "
+                 f"steady cycle {ratio(rounds, 'steady'):.1f}x")
+    failed = [(r.cold.failed, r.steady.failed) for r in rounds if r.cold.failed or r.steady.failed]
+    if failed:
+        lines.append(f"WARNING: feeds failed (cold, steady) per round: {failed}")
+    if any(r.cold.new_items != served.items for r in rounds):
+        lines.append(f"WARNING: the cold cycle stored {[r.cold.new_items for r in rounds]} of {served.items} items")
+    return "\n".join(lines)
+
+
+def markdown(rounds: Sequence[Round], args: argparse.Namespace, served: Served) -> str:
+    """README rows: | feeds | run | wall | CPU | new / relevant / new stories / merged | peak RSS | vs loop |"""
+    kind = (f"realistic (~{served.bytes_per_item / 1000:.1f} KB, en/ru/ko)" if args.realistic
+            else f"bench (~{served.bytes_per_item} B)")
+    size = f"{kind}, {args.feeds} × {args.items}"
+    n = len(rounds)
+    note = f"median of {n}" if n > 1 else "1 run"
+    rows = []
+    for name, run in (("cold cycle", "cold"), ("steady cycle (304)", "steady")):
+        counts = " / ".join(f"{med(rounds, run, k):,.0f}" for k in ("new_items", "relevant", "new_stories", "merged"))
+        rss = f"{max(r.cold.rss for r in rounds):.0f} + {max(r.cold.worker_rss for r in rounds):.0f} MB"
+        rows.append(f"| {size} | {name} | {med(rounds, run, 'wall'):.2f} s{spread(rounds, run, 'wall')} ({note}) | "
+                    f"{med(rounds, run, 'cpu'):.1f} + {med(rounds, run, 'worker_cpu'):.1f} s | {counts} | {rss} | "
+                    f"**{ratio(rounds, run):.1f}×** |")
+    nb = args.baseline_feeds or args.feeds
+    scaled = f", {nb} feeds scaled ×{args.feeds / nb:.1f}" if nb != args.feeds else ""
+    base = f"{med(rounds, 'base', 'wall'):.2f} s{spread(rounds, 'base', 'wall')}{scaled}"
+    rows.append(f"| {size} | `feedparser.parse` loop | {base} | {med(rounds, 'base', 'cpu'):.1f} s | "
+                f"{med(rounds, 'base', 'entries'):,.0f} entries | — | 1× |")
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=500)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--latency-ms", type=float, default=100)
+    ap.add_argument("--realistic", action="store_true", help="~4.3 KB items with content:encoded, en/ru/ko feeds")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of (cold, steady, baseline); medians are printed")
     ap.add_argument("--baseline-feeds", type=int, default=0,
                     help="poll only this many feeds in the sequential baseline and scale its time up "
                          "(0 = all; the scaled figure is marked)")
-    args = ap.parse_args()
-    q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    proc = mp.Process(target=serve, args=(args.feeds, args.items, args.latency_ms / 1000, q), daemon=True)
+    ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
+    args = ap.parse_args(argv)
+    now = datetime.now(UTC).replace(microsecond=0)  # items are dated in the two days before this
+    q: mp.Queue[Served] = mp.Queue()
+    proc = mp.Process(target=serve, args=(args.feeds, args.items, args.latency_ms / 1000, args.realistic, now, q),
+                      daemon=True)
     proc.start()
-    port = q.get(timeout=60)
     try:
-        cold, steady = asyncio.run(deskwatch_cycles(port, args.feeds))
-        nb = args.baseline_feeds or args.feeds
-        seq = baseline(port, nb)
-        scale = args.feeds / nb
+        served: Served = q.get(timeout=600)
+        rounds = [run_round(served.port, args, now, proc.pid or 0) for _ in range(args.rounds)]
     finally:
         proc.terminate()
-    print(f"deskwatch poll benchmark: {args.feeds} feeds x {args.items} items, "
-          f"{args.latency_ms:.0f} ms added latency per response, server in a separate process "
-          f"on {HOSTS} loopback addresses")
-    print(f"{'':<26}{'wall s':>9}{'CPU s':>9}{'entries':>10}{'entries/s':>11}{'peak RSS MB':>13}")
-    for name, f in (("deskwatch cold cycle", cold), ("deskwatch steady (304)", steady)):
-        print(f"{name:<26}{f['wall']:>9.2f}{f['cpu']:>9.2f}{f['entries']:>10.0f}"
-              f"{f['entries'] / f['wall'] if f['entries'] else 0:>11.0f}{f['rss']:>13.0f}")
-    seq_wall = seq["wall"] * scale
-    mark = f" (measured on {nb} feeds, scaled x{scale:.1f})" if scale != 1 else ""
-    print(f"{'feedparser.parse loop':<26}{seq_wall:>9.2f}{seq['cpu'] * scale:>9.2f}"
-          f"{seq['entries'] * scale:>10.0f}{seq['entries'] / seq['wall']:>11.0f}{'':>13}{mark}")
-    print(f"speed-up, cold cycle vs sequential loop: {seq_wall / cold['wall']:.1f}x")
-    print(f"speed-up, steady cycle vs sequential loop: {seq_wall / steady['wall']:.1f}x")
-    if cold["failed"] or steady["failed"]:
-        print(f"WARNING: {cold['failed']:.0f} / {steady['failed']:.0f} feeds failed in the cold / steady cycle")
+    print(text_report(rounds, args, served))
+    if args.markdown:
+        print(markdown(rounds, args, served))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
