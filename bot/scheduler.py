@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -62,6 +63,11 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
         if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
             log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",
                      sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held, sent.failed)
+    except sqlite3.Error as exc:  # the database's state (read-only, full, locked), not a bug: no traceback
+        where = getattr(ctx.store, "path", "")
+        failures.failed(exc, f"the database {where}: check its permissions, free space and that nothing else locks "
+                        "it; will try again on the next tick", traceback=False)
+        return None
     except Exception as exc:  # the scheduler must survive anything one cycle throws
         failures.failed(exc, "will try again on the next tick")
         return None

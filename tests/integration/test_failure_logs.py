@@ -6,6 +6,7 @@ keeps failing is one error line and one recovery line, not a traceback per tick.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,22 @@ async def test_a_poll_cycle_failing_every_tick_is_one_line(caplog: pytest.LogCap
     monkeypatch.undo()
     await poll_tick(ctx, lambda: T0, failures=failures)
     assert "poll cycle works again after 10 failure(s)" in shown(caplog, "deskwatch.scheduler")[-1].getMessage()
+
+
+async def test_a_database_that_refuses_writes_mid_run_is_one_line_naming_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ctx, _ = await make(Broken("desk"), n=0)
+    monkeypatch.setattr(ctx.store, "path", "/data/deskwatch.db", raising=False)
+
+    async def readonly(*_args: object, **_kw: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr("bot.scheduler.poll_due_feeds", readonly)
+    failures = Repeats(logging.getLogger("deskwatch.scheduler"), "poll cycle")
+    for _ in range(3):
+        await poll_tick(ctx, lambda: T0, failures=failures)
+    [line] = shown(caplog, "deskwatch.scheduler")
+    assert line.exc_info is None  # the database's state, not a bug: no traceback
+    assert "/data/deskwatch.db" in line.getMessage() and "readonly" in line.getMessage()
