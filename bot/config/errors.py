@@ -98,10 +98,6 @@ def _words(e: ErrorDetails, root: type[BaseModel]) -> str:
     if kind == "literal_error":
         options = str(ctx.get("expected", "")).replace("'", "")
         return f"must be {options}" if options.count(",") == 0 else f"must be one of {options}"
-    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
-        return "must not be empty"
-    if kind in ("too_short", "too_long") and ctx.get("min_length") == ctx.get("max_length"):
-        return f"must have exactly {ctx.get('min_length')} entries"
     return str(e["msg"])  # pydantic's own words: a type we do not use yet
 
 

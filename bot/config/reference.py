@@ -6,8 +6,12 @@ marked section in place. A test fails when the README's copy differs from what t
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
+import inspect
 import re
 import sys
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -46,6 +50,23 @@ def _parts(field: FieldInfo) -> tuple[Any, list[Any]]:
             t = next(a for a in typing.get_args(t) if a is not type(None))
         else:
             return t, metas
+
+
+@functools.cache
+def meanings(model: type[BaseModel]) -> dict[str, str]:
+    """Each field's docstring (the string under it in the class body), read from the source here
+    rather than by pydantic at every start of the bot, where nothing needs it."""
+    out: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        assert isinstance(body, ast.ClassDef)
+        for node, after in zip(body.body, body.body[1:], strict=False):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(after, ast.Expr) \
+                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+                out[node.target.id] = " ".join(after.value.value.split())
+    return out
 
 
 def _model(t: Any) -> type[BaseModel] | None:
@@ -114,15 +135,15 @@ def _table(model: type[BaseModel]) -> list[str]:
         if sub is not None:
             origin = typing.get_origin(t)
             shape = f"[[{name}]]" if origin is list else f"[{name}.NAME]" if origin is dict else f"[{name}]"
-            nested.append((sub, shape, field))
+            nested.append((sub, shape, name))
             continue
         rows.append(f"| `{name}` | {_cell(_type(t, metas))} | {_default(field)} | {_cell(_bounds(t, metas))} | "
-                    f"{_cell(field.description or '')} |")
+                    f"{_cell(meanings(model).get(name, ''))} |")
     out: list[str] = []
     if rows:
         out += ["| key | type | default | bounds | meaning |", "| --- | --- | --- | --- | --- |", *rows, ""]
-    for sub, shape, field in nested:  # (no table in this schema holds a table of its own)
-        out += [f"#### `{shape}`", "", _intro(sub.__doc__ or field.description or ""), ""]
+    for sub, shape, field_name in nested:  # (no table in this schema holds a table of its own)
+        out += [f"#### `{shape}`", "", _intro(sub.__doc__ or meanings(model).get(field_name, "")), ""]
         out += _table(sub)
     return out
 

@@ -67,8 +67,8 @@ def _database_url(value: str) -> str:
 
 
 class Table(BaseModel):
-    # A string under a field is its description: the README's reference is built from them.
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # The string under each field is its meaning in the README's reference (reference.py reads it).
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 class Feed(Table):
