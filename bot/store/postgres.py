@@ -24,6 +24,7 @@ from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, 
 from bot.settings import MAX_INTERVAL
 from bot.store import pg_retention as retention
 from bot.store import pg_rows as rows
+from bot.store import pg_work as work
 from bot.store.base import Added, Pruned
 from bot.store.pg_migrations import MIGRATIONS, migrate
 from bot.store.pg_rows import DELIVERY_COLS, FEED_COLS, ITEM_COLS, ITEM_SELECT, Row, count, marks, opt_utc, utc
@@ -410,6 +411,30 @@ class PostgresStore:
     async def lease_holder(self, name: str, now: datetime) -> str | None:
         found = await self._rows("SELECT holder FROM leases WHERE name = $1 AND expires > $2", name, utc(now))
         return str(found[0][0]) if found else None
+
+    # --- several workers: feeds and outbox rows claimed with a lease (pg_work.py) -----------------
+    # Not in the Store protocol yet: the pipeline and the outbox still take the whole-pass lease.
+    async def lease_due_feeds(self, worker: str, now: datetime, ttl: timedelta, limit: int) -> list[FeedState]:
+        """Due feeds (the due_feeds rule and order) that no worker holds, each now leased to
+        `worker` until now + ttl; no worker gets them again until the lease is released or
+        expires."""
+        async with self._tx() as c:
+            return await work.lease_due_feeds(c, worker, now, ttl, limit, MAX_INTERVAL)
+
+    async def release_feed(self, name: str, worker: str) -> bool:
+        """Give a feed's lease back (after its state is saved); False if `worker` lost it."""
+        return await self.release_lease(work.FEED + name, worker)
+
+    async def claim_deliveries(self, worker: str, now: datetime, ttl: timedelta, limit: int = 500
+                               ) -> list[Delivery]:
+        """Due outbox rows (the due_deliveries rule and order) that no worker holds, each now
+        leased to `worker` until now + ttl."""
+        async with self._tx() as c:
+            return await work.claim_deliveries(c, worker, now, ttl, limit)
+
+    async def release_delivery(self, delivery_id: str, worker: str) -> bool:
+        """Give a row's lease back (after its new state is saved); False if `worker` lost it."""
+        return await self.release_lease(work.DELIVERY + delivery_id, worker)
 
     # --- retention: in short steps, each its own transaction (pg_retention.py) -------------------
     async def prune(self, before: datetime) -> Pruned:
