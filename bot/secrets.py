@@ -11,15 +11,17 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-SECRET_ENV = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+SECRET_ENV = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DESKWATCH_DATABASE_URL")
 REDACTED = "[redacted]"
 
 
 def secret_values(env: Mapping[str, str], webhook_envs: Iterable[str]) -> list[str]:
     values = {v for n in [*SECRET_ENV, *webhook_envs] if len(v := env.get(n, "").strip()) >= 8}
     for v in list(values):
-        if "://" in v:  # a webhook URL: its path and its long parts are secret on their own too
-            parts = urlsplit(v)
+        parts = urlsplit(v) if "://" in v else None
+        if parts is not None and not parts.scheme.startswith("http"):  # a database URL: its password
+            values.update(p for p in (parts.password or "",) if len(p) >= 8)
+        elif parts is not None:  # a webhook URL: its path and its long parts are secret on their own too
             values.update(p for p in (parts.path, parts.query) if len(p) >= 8)
             values.update(seg for seg in re.split(r"[/?&=]", f"{parts.path}?{parts.query}") if len(seg) >= 12)
     # Longest first, so a URL is blanked whole before a token inside it would be.
