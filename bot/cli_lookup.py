@@ -48,12 +48,12 @@ def no_database(settings: Settings, command: str) -> int:
 
 async def read_only(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """A command that only reads: feeds, why, latest, search, story, status."""
-    if not exists(settings.storage.path):
+    if not settings.storage.url and not exists(settings.storage.path):  # PostgreSQL: open() says
         return no_database(settings, command)
     from bot.pipeline import Context
-    from bot.store.sqlite import SqliteStore
+    from bot.store import store_for
 
-    store = SqliteStore(settings.storage.path, create=False)  # never made here, even in a race with the check
+    store = store_for(settings.storage, create=False)  # never made here, even in a race with the check
     await store.open()
     try:
         await store.sync_feeds([(f.name, f.url) for f in settings.feeds])  # feeds not polled yet show too
@@ -84,7 +84,7 @@ async def read_only(settings: Settings, command: str, args: argparse.Namespace) 
 
 async def digest(settings: Settings, destination: str) -> int:
     """Queue and post one destination's digest now (managers' command; the operator may)."""
-    if not exists(settings.storage.path):
+    if not settings.storage.url and not exists(settings.storage.path):  # PostgreSQL: open() says
         return no_database(settings, "digest")
     from bot.app import close_context, open_context
     from bot.pipeline import all_subscriptions
