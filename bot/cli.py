@@ -242,6 +242,9 @@ def _command(args: argparse.Namespace, settings: Settings, path: str | None) -> 
 def _backup(settings: Settings, target: str, force: bool) -> int:
     from bot.backup import BackupError, backup
 
+    if settings.storage.url:  # one line, never the URL (it may hold a password)
+        say("deskwatch backup: storage.url is PostgreSQL: back it up with pg_dump", logging.ERROR)
+        return 2
     try:
         done = backup(settings.storage.path, target, force=force, now=datetime.now(UTC))
     except BackupError as exc:

@@ -158,7 +158,8 @@ async def _dry_run(settings: Settings, progress_line: bool) -> int:
                                        "check its permissions, and if the file is damaged, restore a backup"
                                        ) from exc
         try:
-            cycle = await _cycle(replace(settings, storage=replace(settings.storage, path=copy)), dry_run=True,
+            # url="": never PostgreSQL, whose rows a dry run must not touch (it starts from empty there)
+            cycle = await _cycle(replace(settings, storage=replace(settings.storage, path=copy, url="")), dry_run=True,
                                  progress_line=progress_line)
         except DatabaseUnusable as exc:  # e.g. newer than this code: name the real file, not the copy
             raise DatabaseUnusable(str(exc).replace(copy, real)) from exc

@@ -44,3 +44,13 @@ def test_once_then_latest_on_postgresql(tmp_path: Path, feed_url: str, database_
     out = capsys.readouterr().out
     assert "1 shown" in out and "Kursk region" in out and "2 source(s)" in out, out  # one story of two reports
     assert not (tmp_path / "deskwatch.db").exists()  # nothing went to the SQLite file
+
+
+def test_a_dry_run_never_touches_postgresql_and_backup_points_to_pg_dump(
+        tmp_path: Path, feed_url: str, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    path = config(tmp_path, feed_url)
+    assert main(["once", "--dry-run", "--config", path]) == 0
+    assert asyncio.run(tables(database_url)) == 0  # it ran on a temporary SQLite file
+    assert main(["backup", str(tmp_path / "copy.db"), "--config", path]) == 2
+    err = capsys.readouterr().err
+    assert "pg_dump" in err and database_url not in err and "Traceback" not in err
