@@ -52,6 +52,11 @@ _TAKE_CHANGE = (
     "WITH n AS (INSERT INTO meta (key, value) VALUES ($2, '1') ON CONFLICT (key) DO UPDATE "
     "SET value = (meta.value::bigint + 1)::text RETURNING value::bigint AS v) "
     "UPDATE stories SET changed = n.v FROM n WHERE stories.id = $1")
+# The word index first (MATERIALIZED), then the newest: the planner cannot estimate how rare a
+# prefix is and would otherwise walk every item newest first looking for twenty that match.
+_SEARCH = (f"WITH hits AS MATERIALIZED (SELECT {ITEM_SELECT} FROM items WHERE words @@ $1::text::tsquery) "
+           "SELECT * FROM hits WHERE $2::timestamptz IS NULL OR published >= $2 "
+           "ORDER BY published DESC, id DESC LIMIT $3")
 _CANDIDATES = (
     "SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
     "WHERE key = ANY($1::text[]) AND watch = $2 AND last_published >= $3 "
@@ -203,9 +208,7 @@ class PostgresStore:
         match = rows.tsquery(query)
         if match is None or limit <= 0:
             return []
-        found = await self._rows(
-            f"SELECT {ITEM_SELECT} FROM items WHERE words @@ $1::text::tsquery AND ($2::timestamptz IS NULL "
-            "OR published >= $2) ORDER BY published DESC, id DESC LIMIT $3", match, opt_utc(since), limit)
+        found = await self._rows(_SEARCH, match, opt_utc(since), limit)
         return [rows.item(r) for r in found]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:
