@@ -1,13 +1,12 @@
 """Per-item cost of filtering and merging a new report at 1k, 10k and 100k stories in the SQLite store.
 
-Synthetic stories (the event kinds of bench/load.py, each development with its own invented
-village, unit and operation names, a region and a figure; about 90 a day) each carry 1–15
-sources (most 1–3, as bench/volume.py) in the event's three wordings, so candidate
-stories hold multi-report fingerprints (up to fingerprint.MAX_CORE core reports) and their keys.
-They are built with cluster.new_story / cluster.add_source and saved with `SqliteStore.save_story`.
-To keep the 100k build to minutes, only a story's first report is read for real
-(`cluster.facts_of`); its later reports reuse those facts with their own headline text and time
-(the development's entities and figures; only the wording's stems are the first report's).
+Synthetic stories (the developments of bench/newsgen.py: an event kind, its own invented village,
+unit and operation names, a region, who says so and a figure; about 90 a day) each carry 1–15
+sources (most 1–3, as bench/volume.py) in their kind's wordings, so candidate stories hold
+multi-report fingerprints (up to fingerprint.MAX_CORE core reports) and their keys. They are built
+with cluster.new_story / cluster.add_source and saved with `SqliteStore.save_story`. To keep the
+100k build to minutes, only a story's first report is read for real (`cluster.facts_of`); its
+later reports reuse those facts with their own headline text and time.
 
 Then, per probe item (half follow-ups of a story from the last two days in another outlet's
 words, half new developments; one every 16 minutes, so no channel floods), it times:
@@ -20,10 +19,12 @@ words, half new developments; one every 16 minutes, so no channel floods), it ti
   index lookup — `store.story_candidates` alone (the indexed query, then the stories loaded),
                  and the query's SQL alone, timed in the store's thread;
   scoring      — cluster.assign over those candidates alone (pure);
-next to the baseline in the same process: a linear scan of every story's keys in memory.
-The store's share of the whole path is measured by timing each store method it awaits.
+next to two baselines in the same run: the whole path at the first (smallest) size, so the ratio
+says whether the cost stays flat as the store grows, and a linear scan of every story's keys in
+memory against the index lookup. The store's share of the whole path is measured by timing each
+store method it awaits. `--markdown` prints the README rows.
 
-    .venv/bin/python bench/cluster_scale.py [--sizes 1000,10000,100000] [--probes 200] [--profile]
+    .venv/bin/python bench/cluster_scale.py [--sizes 1000,10000,100000] [--probes 200] [--quick] [--profile]
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import EVENTS, REGIONS, _name  # noqa: E402
+from bench.newsgen import Development, develop, wording  # noqa: E402
 from bench.volume import SIZE_WEIGHTS, SIZES  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.core.relevance.match import analyse, decide  # noqa: E402
@@ -68,29 +69,21 @@ PER_DAY = 90
 PROBE_EVERY = timedelta(minutes=16)  # about PER_DAY a day, as the stories were made
 GOAL_PATH_MS = 2.0  # filter + merge, median per item, without the multilingual signal
 GOAL_LOOKUP_MS = 1.0  # indexed lookup, median per item at 100k stories
+
+
 def load_settings_() -> Settings:
     return load_settings(str(ROOT / "config" / "deskwatch.toml"))
 
 
-@dataclass(frozen=True)
-class Content:
-    """One development: an event kind of bench/load.py and what all its reports share."""
-
-    event: int
-    slots: dict[str, str]
+def content(rng: random.Random, d: int, at: datetime) -> Development:
+    """Development d: its own invented names (they repeat only every few thousand developments,
+    weeks outside the story window), a kind, a region, who says so and a figure."""
+    return develop(rng, d, at)
 
 
-def content(rng: random.Random, d: int) -> Content:
-    """Development d: its own invented village, unit and operation names (they repeat only every
-    few thousand developments, weeks outside the story window), a region and a figure."""
-    return Content(rng.randrange(len(EVENTS)), {"v": _name(d, 0), "u": _name(d, 1), "o": _name(d, 2),
-                                                "r": rng.choice(REGIONS), "n": f"{rng.randrange(20, 20000):,}"})
-
-
-def report(c: Content, wording: int, key: str, outlet: int, at: datetime) -> Item:
-    """One outlet's report of the development, in one of its event's wordings."""
-    phrasings = EVENTS[c.event]
-    title, lead = (x.format(**c.slots) for x in phrasings[wording % len(phrasings)])
+def report(c: Development, w: int, key: str, outlet: int, at: datetime) -> Item:
+    """One outlet's report of the development, in wording w of its kind."""
+    title, lead = wording(c, w, "en")
     return Item(key=key, feed=f"outlet{outlet}", source=f"Outlet {outlet}", url=f"https://outlet{outlet}.test/{key}",
                 title=title, summary=lead, published=at, fetched=at, lang="en")
 
@@ -104,7 +97,7 @@ def reworded(f0: Facts, item: Item) -> Facts:
 @dataclass
 class Built:
     stories: list[Story] = field(default_factory=list)  # as saved (for the linear-scan baseline)
-    contents: list[Content] = field(default_factory=list)
+    contents: list[Development] = field(default_factory=list)
     sources: int = 0
 
 
@@ -112,7 +105,7 @@ async def grow(store: SqliteStore, watch: Watch, rng: random.Random, want: int, 
     m = Match(watch=watch.name, relevant=True, score=5.0)
     for n in range(len(built.stories), want):
         at = START + timedelta(days=n / PER_DAY)
-        c = content(rng, n)
+        c = content(rng, n, at)
         k = rng.choices(SIZES, SIZE_WEIGHTS)[0]
         times = sorted(at + timedelta(minutes=0 if j == 0 else rng.uniform(10, 30 * 60)) for j in range(k))
         items = [report(c, rng.randrange(3), f"k{n}-{j}", rng.randrange(500), t)
@@ -176,6 +169,7 @@ class Probe:
     scoring: list[float] = field(default_factory=list)
     scan: list[float] = field(default_factory=list)
     ncands: int = 0
+    cand_sources: int = 0  # sources held by the keyed candidates (they are loaded whole)
     same: int = 0
     relevant: int = 0
     follow_ups: int = 0
@@ -199,7 +193,7 @@ async def probe(ctx: Context, meter: StoreMeter, rng: random.Random, built: Buil
             idx = rng.randrange(max(0, size - 2 * PER_DAY), size)
             c, target = built.contents[idx], built.stories[idx].id
         else:
-            c, target = content(rng, size + p), None
+            c, target = content(rng, size + p, at), None
         item = report(c, rng.randrange(3), f"probe{size}-{p}", 500 + rng.randrange(500), at)
         t0 = time.perf_counter()
         analysis = analyse(watch, item)
@@ -238,6 +232,7 @@ async def probe(ctx: Context, meter: StoreMeter, rng: random.Random, built: Buil
         out.add.append((t6 - t5) * 1000)
         out.path.append((t8 - t7) * 1000)
         out.ncands += len(cands)
+        out.cand_sources += sum(len(c.sources) for c in cands)
         out.same += len(cands) == len(hits)
         out.relevant += outcome.relevant
         out.follow_ups += follow
@@ -259,11 +254,21 @@ def fmt(xs: Sequence[float]) -> str:
     return f"median {statistics.median(xs):7.3f} ms  p95 {pct(xs, 0.95):7.3f} ms"
 
 
-async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> None:
+@dataclass(frozen=True)
+class Result:
+    size: int
+    sources: int
+    probe: Probe
+    store_ms: float  # per item, in the store's methods during the whole path
+    store_calls: float
+
+
+async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> list[Result]:
     settings = load_settings_()
     watch = settings.watches[0]
     rng = random.Random(7)
     built = Built()
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="deskwatch-bench-") as tmp:
         store = SqliteStore(str(Path(tmp) / "bench.db"))
         await store.open()
@@ -276,13 +281,19 @@ async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> None:
                 took = time.perf_counter() - t0
                 pr = await probe(ctx, meter, rng, built, probes, profile and size == max(sizes))
                 n = len(pr.path)
+                res = Result(size, built.sources, pr, sum(meter.seconds.values()) * 1000 / n,
+                             sum(meter.calls.values()) / n)
+                results.append(res)
+                base = statistics.median(results[0].probe.path)
                 print(f"{size:>7} stories, {built.sources:,} sources (+{took:.1f} s to build); {n} probes: "
-                      f"{pr.relevant / n:.0%} relevant, {pr.ncands / n:.1f} keyed candidates per item; "
-                      f"follow-ups joined their story {pr.joined_own}/{pr.follow_ups}, "
-                      f"new developments started one {pr.new_alone}/{n - pr.follow_ups}")
+                      f"{pr.relevant / n:.0%} relevant, {pr.ncands / n:.1f} keyed candidates per item holding "
+                      f"{pr.cand_sources / max(pr.ncands, 1):.1f} sources each; follow-ups joined their story "
+                      f"{pr.joined_own}/{pr.follow_ups}, new developments started one "
+                      f"{pr.new_alone}/{n - pr.follow_ups}")
                 print(f"  whole path (process_items, one item)   {fmt(pr.path)}   goal ≤ {GOAL_PATH_MS} ms median; "
-                      f"in the store {sum(meter.seconds.values()) * 1000 / n:.2f} ms per item "
-                      f"({sum(meter.calls.values()) / n:.0f} calls)")
+                      f"in the store {res.store_ms:.2f} ms per item ({res.store_calls:.0f} calls)")
+                print(f"    ratio to the whole path at {sizes[0]:,} stories (same run): "
+                      f"{statistics.median(pr.path) / base:.2f}x  (1.00x = flat)")
                 top = ", ".join(f"{k} {v * 1000 / n:.2f}" for k, v in sorted(meter.seconds.items(),
                                                                               key=lambda kv: -kv[1])[:6])
                 print(f"    store ms per item, largest first: {top}")
@@ -302,17 +313,38 @@ async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> None:
                     print("\n".join("    " + x for x in pr.profile.strip().splitlines()[-20:]))
         finally:
             await store.close()
+    return results
+
+
+def markdown(results: Sequence[Result]) -> str:
+    """README rows: | stories (sources) | whole path median / p95 | ÷ smallest | in the store |
+    story_candidates (SQL) | linear scan (scan ÷ index) |"""
+    base = statistics.median(results[0].probe.path)
+    rows = []
+    for r in results:
+        pr = r.probe
+        idx, scan = statistics.median(pr.index), statistics.median(pr.scan)
+        rows.append(f"| {r.size:,} ({r.sources:,}) | {statistics.median(pr.path):.1f} / {pct(pr.path, 0.95):.1f} ms | "
+                    f"{statistics.median(pr.path) / base:.2f}× | {r.store_ms:.1f} ms ({r.store_calls:.0f} calls) | "
+                    f"{idx:.2f} ms ({statistics.median(pr.query):.2f}) | {scan:.2f} ms ({scan / idx:.1f}×) |")
+    return "\n".join(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--probes", type=int, default=200)
+    ap.add_argument("--quick", action="store_true", help="1k and 5k stories, 60 probes (a minute or two)")
     ap.add_argument("--profile", action="store_true", help="cProfile the whole path at the largest size")
+    ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
     args = ap.parse_args(argv)
+    sizes = [1000, 5000] if args.quick else [int(x) for x in args.sizes.split(",")]
+    probes = 60 if args.quick else args.probes
     t0 = time.perf_counter()
-    asyncio.run(main_async([int(x) for x in args.sizes.split(",")], args.probes, args.profile))
+    results = asyncio.run(main_async(sizes, probes, args.profile))
     print(f"(wall time {time.perf_counter() - t0:.0f} s)")
+    if args.markdown:
+        print(markdown(results))
     return 0
 
 

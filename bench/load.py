@@ -1,15 +1,24 @@
 """Load benchmark: a burst of relevant reports from 2,000 feeds, delivered to rate-limited chats.
 
 One poll cycle fetches N feeds (a server in a separate process, on many 127.0.1.x addresses)
-holding M new reports, all relevant to the shipped watch and about many different developments.
-They are matched and merged into stories, routed to one Discord and one Slack channel (real
-sinks against local fakes that answer 429 when posted to faster than a token bucket allows, and
-now and then with a long Retry-After that sends the row back to the outbox). The outbox is then
-drained, hour boundary included, so the flood digest goes out too; every story must reach each
-channel exactly once (an alert or a digest entry), and no channel may get more alerts than its
-max_alerts_per_hour. Baseline in the same run: the same stories posted as one alert each.
+holding M new reports, all relevant to the shipped watch, of developments told by 1–15 outlets
+each (bench/newsgen.py). The developments start evenly over `--days` (max_age_days is raised to
+cover them), so stories keep realistic sizes instead of every development of a kind meeting in one
+72-hour window; outlets are ordered by time, so the poll meets reports roughly in the order a
+running bot would. The reports are matched and merged into stories, routed to one Discord and one
+Slack channel (real sinks against local fakes that answer 429 when posted to faster than a token
+bucket allows, and now and then with a long Retry-After that sends the row back to the outbox).
+The outbox is then drained, hour boundary included, so the flood digest goes out too; every story
+must reach each channel exactly once (an alert or a digest entry), and no channel may get more
+alerts than its max_alerts_per_hour.
 
-    .venv/bin/python bench/load.py [--feeds 2000] [--items 5000] [--rate 40]
+Printed: the per-item cost of the processing (its share of its feed's store.add_items, then
+match → merge → route under the story lock), median and p95, and the cycle's wall time per item;
+the stories and their sizes against the planted developments. Baselines in the same run: the same
+feeds read by a sequential feedparser.parse loop (per item), and the same stories posted as one
+alert each to two more channels (messages and drain time).
+
+    .venv/bin/python bench/load.py [--feeds 2000] [--items 5000] [--days 700] [--rate 40] [--markdown]
 """
 
 from __future__ import annotations
@@ -21,163 +30,57 @@ import multiprocessing as mp
 import os
 import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
+from bench.newsgen import Article, Corpus, feed_xml, make_burst  # noqa: E402
 from bot.model import Delivery, Destination, Item, Subscription  # noqa: E402
 from tests.fakes.discord_server import GOOD_TOKEN, FakeDiscord  # noqa: E402
 from tests.fakes.slack_server import FakeSlack  # noqa: E402
 
-NOW = datetime(2026, 6, 30, 10, 20, tzinfo=UTC)  # the cycle's clock; reports are from the hours before
+NOW = datetime(2026, 6, 30, 10, 20, tzinfo=UTC)  # the cycle's clock; reports are from the days before
 HOSTS = 50
 DISCORD_CHANNEL, NAIVE_DISCORD_CHANNEL = "700000000000000001", "700000000000000002"
 SLACK_CHANNEL, NAIVE_SLACK_CHANNEL = "CLOADMAIN", "CLOADNAIVE"
-SPREAD = 69 * 60  # minutes: the burst holds the last ~3 days of reports (max_age_days is 3)
 REAL_RATE = 1.0  # messages/s one channel takes in production (Slack ~1/s; Discord 5 per 5 s)
-
-# --- content: many developments, each reported by one to three outlets in different words ------
-
-REGIONS = ("Russia's Kursk region", "Russia's Belgorod region", "Russia's Bryansk region", "Ukraine's Kharkiv region",
-           "Ukraine's Donetsk region", "Ukraine's Zaporizhzhia region", "Ukraine's Kherson region",
-           "Ukraine's Luhansk region", "the Sudzha district", "the Pokrovsk sector")
-SYLL = ("ver", "niz", "mal", "bol", "star", "nov", "kras", "bel", "cher", "zel", "pes", "lug", "dub", "ber",
-        "sos", "kam", "oz", "rech", "gor", "pol", "lip", "vod")
-MID = ("ob", "an", "ets", "ov", "ish", "el", "ud", "ar", "ok", "in", "ast", "yr")
-END = ("ovka", "ino", "evo", "yanka", "oye", "ichi", "ivka", "any", "ets", "uha", "ki", "ovo")
-UNIT_END = ("gol", "san", "ri", "dong", "bong", "gang", "chon", "ryong", "pho", "won", "sil", "dam")
-OP_END = ("ite", "ara", "ion", "elle", "orum", "anth", "ixa", "undra", "ello", "ossa", "yth", "arel")
-WORDS = len(SYLL) * len(MID) * len(END)  # invented names: one of each kind per development
-# (title, lead) per phrasing; {v} village, {r} region, {n} figure, {u} unit nickname, {o} operation.
-EVENTS: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("North Korean troops hold {v} in {r} against Ukrainian assault",
-      "About {n} North Korean soldiers of the {u} battalion defended {v} during operation {o}, Russian officers said."),
-     ("Ukrainian push on {v} stalls as North Korean soldiers dig in, {r}",
-      "The {u} battalion led roughly {n} troops from Pyongyang at {v}; the defence was code-named {o}."),
-     ("North Korean {u} battalion keeps {v} for Russia",
-      "In operation {o} some {n} North Korean servicemen repelled attacks near {v} in {r}.")),
-    (("{n} North Korean soldiers killed near {v} in {r}",
-      "Ukraine's army says drone strikes on {v} hit the North Korean {u} battalion in raid {o}."),
-     ("Heavy North Korean losses at {v} where Ukraine counts {n} dead",
-      "A Ukrainian drone group reported {n} North Korean troops killed around {v}, {r}, in strikes dubbed {o}."),
-     ("Drone footage shows North Korean casualties at {v}",
-      "Ukraine says {n} soldiers of the North Korean {u} battalion died at {v} in {r}; the raid was called {o}.")),
-    (("Ukraine captures {n} North Korean soldiers at {v}",
-      "Special forces took North Korean prisoners near {v} in {r} during raid {o}, a spokesman said."),
-     ("North Korean prisoners of war taken at {v} in {r}",
-      "Kyiv says its troops captured {n} North Korean fighters from the {u} company near {v} in raid {o}."),
-     ("{n} North Korean POWs held after {v} raid",
-      "The soldiers of the {u} company surrendered at {v} in {r} to a Ukrainian unit running operation {o}.")),
-    (("North Korean artillery shells {v} as Russian offensive in {r} resumes",
-      "Crews from Pyongyang fired {n} rounds at {v} with Koksan guns, Ukrainian observers said of barrage {o}."),
-     ("Koksan guns manned by North Koreans pound {v}",
-      "Ukraine's army says North Korean gunners of the {u} battery fired about {n} shells at {v} in {r}."),
-     ("Russia uses North Korean gun crews against {v}",
-      "About {n} artillery rounds hit {v} in {r}; the North Korean {u} battery ran barrage {o}.")),
-    (("North Korean engineers clear mines around {v} for Russian army",
-      "Roughly {n} North Korean sappers of the {u} company work near {v} in {r}, in a task named {o}."),
-     ("Pyongyang's military engineers demine {v}",
-      "Russian officers say {n} North Korean deminers from the {u} company cleared fields near {v} in task {o}."),
-     ("North Korean sapper teams sent to {v} in {r}",
-      "The demining job {o} at {v} involves some {n} North Korean troops of the {u} company, Ukraine said.")),
-    (("Kim Jong Un decorates {n} soldiers who fought at {v} for Russia",
-      "North Korean state media said the {u} battalion won medals for the battle of {v} in {r}."),
-     ("Medals for North Korean fighters of the {v} battle",
-      "KCNA said {n} soldiers who fought at {v} in {r} for Russia were honoured, the {u} battalion among them."),
-     ("Pyongyang honours the {u} battalion for {v}",
-      "{n} North Korean soldiers received awards for combat at {v}, in {r}, in an operation named {o}.")),
-    (("Russia moves {n} North Korean troops toward {v} in {r}",
-      "Ukraine's intelligence says the North Korean {u} brigade was redeployed to {v} for offensive {o}."),
-     ("North Korean {u} brigade redeployed to {v} front",
-      "Some {n} soldiers from Pyongyang arrived near {v} in {r}, Kyiv said of the offensive {o}."),
-     ("Fresh North Korean soldiers reach {v}, Ukraine says",
-      "About {n} troops of the North Korean {u} brigade moved to {v} in {r} ahead of Russian assault {o}.")),
-    (("North Korean missiles strike {v} in {r}",
-      "Ukraine's air force says {n} KN-23 missiles from North Korea hit {v}; the attack was logged as {o}."),
-     ("KN-23 barrage on {v}: Ukraine blames North Korean weapons",
-      "Russia fired {n} North Korean KN-23 missiles at {v} in {r}, Kyiv said, naming the strike {o}."),
-     ("Debris at {v} traced to North Korean ballistic missiles",
-      "Ukrainian investigators found parts of {n} KN-23 missiles at {v}, {r}, after strike {o}.")),
-    (("North Korean supply column ambushed outside {v}",
-      "Ukraine's army says {n} trucks carrying North Korean troops were hit near {v} in raid {o}."),
-     ("Ambush near {v} destroys trucks of North Korean troops",
-      "The {u} battalion lost {n} vehicles on the road to {v}, Ukrainian officers said of raid {o}."),
-     ("Ukrainian raid {o} catches North Korean convoy by {v}",
-      "Around {n} North Korean soldiers of the {u} battalion were moving to {v} in {r}.")),
-    (("Wounded North Korean soldiers flown from {v} to Moscow hospitals",
-      "About {n} North Korean troops injured near {v} were evacuated under plan {o}, Russian media said."),
-     ("Moscow hospital treats North Koreans wounded at {v}",
-      "Doctors care for {n} soldiers of the North Korean {u} battalion hurt near {v} in {r}."),
-     ("Russia evacuates {n} injured North Korean troops from {v}",
-      "The soldiers of the {u} battalion were flown out in evacuation {o}, a Russian official said.")),
-    (("North Korean gunners train on Russian howitzers at {v} range",
-      "Some {n} artillery troops of the North Korean {u} battery drilled at {v} before deployment {o}."),
-     ("Russian instructors drill North Korean howitzer crews at {v}",
-      "The {u} battery, about {n} North Korean soldiers, trained at {v} under programme {o}."),
-     ("Training ground {v} hosts {n} North Korean artillery troops",
-      "Russia prepares the North Korean {u} battery for the front in exercise {o}, officials said.")),
-    (("North Korean troops rotate home from {v} after months at the front",
-      "Roughly {n} soldiers of the {u} brigade left {v} for Pyongyang under rotation {o}, Russian sources said."),
-     ("Rotation {o} brings North Korean brigade back from {v}",
-      "About {n} troops of the North Korean {u} brigade handed their positions at {v} to Russian units."),
-     ("{n} North Korean soldiers leave {v} front in troop rotation",
-      "The {u} brigade was replaced at {v} in {r} by fresh North Korean troops, Kyiv said of rotation {o}.")),
-)
+# Developments a day: the dev corpora hold about 0.5–2.6; at this density the shipped story rule
+# keeps the largest story within about twice the largest development (bench/volume.py's measure).
+PER_DAY = 1.5
 
 
-@dataclass(frozen=True)
-class Report:
-    feed: int
-    development: int
-    guid: str
-    url: str
-    title: str
-    summary: str
-    published: datetime
+def burst(items: int, feeds: int, days: float | None = None) -> Corpus:
+    """`items` relevant reports over `feeds` feeds; `days` defaults to PER_DAY developments a day."""
+    span = days if days is not None else max(3.0, items / 4.64 / PER_DAY)  # 4.64: mean development size
+    return make_burst(items, feeds, NOW, timedelta(days=span))
 
 
-def _name(d: int, kind: int) -> str:
-    """An invented capitalised word, one per d < WORDS and kind (village, unit, operation): the
-    multipliers are coprime to WORDS and each kind has its own endings, so no two coincide."""
-    i = (d * (1013, 7, 13)[kind]) % WORDS
-    ends = (END, UNIT_END, OP_END)[kind]
-    return (SYLL[i % len(SYLL)] + MID[(i // len(SYLL)) % len(MID)] + ends[i // (len(SYLL) * len(MID))]).capitalize()
+def span_days(corpus: Corpus) -> float:
+    first = min(d.start for d in corpus.developments)
+    return (NOW - first).total_seconds() / 86400
 
 
-def burst(items: int, feeds: int) -> list[Report]:
-    """`items` reports of about items/2 developments (1, 2 or 3 reports each), spread over feeds."""
-    out: list[Report] = []
-    dev = 0
-    while len(out) < items:
-        ev = EVENTS[dev % len(EVENTS)]
-        slots = {"v": _name(dev, 0), "u": _name(dev, 1), "o": _name(dev, 2),
-                 "r": REGIONS[(dev // len(EVENTS)) % len(REGIONS)], "n": f"{113 + dev * 7:,}"}
-        for k in range(min(1 + dev % 3, items - len(out))):
-            n = len(out)
-            title, lead = (s.format(**slots) for s in ev[(dev + k) % len(ev)])
-            out.append(Report(feed=n % feeds, development=dev, guid=f"load-{n}", url=f"https://news{n % feeds}"
-                              f".example/{dev}/{k}", title=title, summary=lead,
-                              published=NOW - timedelta(minutes=5 + (dev * 997) % SPREAD + k * 17)))
-        dev += 1
-    return out
+def as_item(a: Article) -> Item:
+    return Item(key=a.guid, feed=f"feed{a.feed}", source=f"Outlet {a.feed}", url=a.url, title=a.title,
+                summary=a.lead, published=a.published, fetched=NOW, lang=a.lang)
 
 
-def as_item(r: Report) -> Item:
-    return Item(key=r.guid, feed=f"feed{r.feed}", source=f"Outlet {r.feed}", url=r.url, title=r.title,
-                summary=r.summary, published=r.published, fetched=NOW, lang="en")
+def url_path(url: str) -> str:
+    """The part of an article's link that survives canonicalisation (tracking parameters dropped)."""
+    return url.split("?", 1)[0]
 
 
 # --- the feed server (a separate process, so its CPU is not counted) ---------------------------
@@ -191,22 +94,8 @@ def feed_url(port: int, n: int) -> str:
     return f"http://{host_of(n % HOSTS)}:{port}/feed/{n}.xml"
 
 
-def feed_xml(n: int, reports: Sequence[Report]) -> bytes:
-    out = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Outlet {n}</title>'
-           f"<link>https://news{n}.example/</link><description>synthetic load feed</description>"]
-    for r in reports:
-        out.append(f"<item><title>{escape(r.title)}</title><link>{r.url}</link><guid>{r.guid}</guid>"
-                   f"<pubDate>{format_datetime(r.published)}</pubDate>"
-                   f"<description>{escape(r.summary)}</description></item>")
-    out.append("</channel></rss>")
-    return "".join(out).encode()
-
-
-def feed_bodies(reports: Sequence[Report], feeds: int) -> dict[int, bytes]:
-    by_feed: dict[int, list[Report]] = {}
-    for r in reports:
-        by_feed.setdefault(r.feed, []).append(r)
-    return {n: feed_xml(n, by_feed.get(n, [])) for n in range(feeds)}
+def feed_bodies(corpus: Corpus) -> dict[int, bytes]:
+    return {n: feed_xml(n, arts, corpus.langs[n], False) for n, arts in corpus.feeds.items()}
 
 
 def feed_app(bodies: Mapping[int, bytes]) -> web.Application:
@@ -398,7 +287,7 @@ async def drain(ctx: Any, start: datetime, give_up: timedelta) -> Drain:
     return out
 
 
-def settings_for(urls: Sequence[str], db: str, max_alerts: int = 30) -> Any:
+def settings_for(urls: Sequence[str], db: str, max_alerts: int = 30, max_age_days: float = 3.0) -> Any:
     from bot.config import load_settings
     from bot.settings import FeedSettings, StorageSettings
 
@@ -411,7 +300,73 @@ def settings_for(urls: Sequence[str], db: str, max_alerts: int = 30) -> Any:
     return replace(base, feeds=tuple(FeedSettings(name=f"feed{n}", url=url, language="en", source=f"Outlet {n}")
                                      for n, url in enumerate(urls)),
                    destinations=dests, storage=StorageSettings(path=db),
+                   polling=replace(base.polling, max_age_days=max_age_days),
                    subscriptions=tuple(Subscription(watch, d) for d in ("load-discord", "load-slack")))
+
+
+class TimedLock(asyncio.Lock):
+    """The story lock, timing each hold: process_items holds it for one item's match → merge →
+    route (its events and story saved), so the holds are the per-item cost of those steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holds: list[float] = []
+        self._since = 0.0
+
+    async def __aenter__(self) -> None:
+        await super().__aenter__()
+        self._since = time.perf_counter()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.holds.append(time.perf_counter() - self._since)
+        await super().__aexit__(kind, exc, tb)
+
+
+def time_add_items(store: Any, calls: list[tuple[float, int]]) -> None:
+    """Record (seconds, items) of each store.add_items call (one per feed: the store step)."""
+    add = store.add_items
+
+    async def timed(items: Sequence[Item]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await add(items)
+        finally:
+            calls.append((time.perf_counter() - t0, len(items)))
+
+    store.add_items = timed
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The stories against the planted developments."""
+
+    stories: int
+    developments: int
+    sizes: Counter[int]  # sources per story -> stories
+    mixed: int  # stories holding reports of more than one development
+    split: int  # developments whose reports went to more than one story
+
+    def buckets(self) -> str:
+        edges = ((1, 1), (2, 3), (4, 7), (8, 15), (16, 30), (31, 10**9))
+        parts = []
+        for lo, hi in edges:
+            n = sum(c for size, c in self.sizes.items() if lo <= size <= hi)
+            label = str(lo) if lo == hi else (f"{lo}+" if hi == 10**9 else f"{lo}–{hi}")
+            parts.append(f"{label}: {n}")
+        return ", ".join(parts)
+
+    @property
+    def largest(self) -> int:
+        return max(self.sizes, default=0)
+
+
+def story_sizes(stories: Sequence[Any], corpus: Corpus) -> Sizes:
+    dev_of = {url_path(a.url): a.development for a in corpus.articles()}
+    devs_in: list[set[int | None]] = [{dev_of.get(url_path(src.url)) for src in s.sources} for s in stories]
+    stories_of: Counter[int | None] = Counter(d for ds in devs_in for d in ds)
+    return Sizes(len(stories), len(corpus.developments), Counter(len(s.sources) for s in stories),
+                 sum(len(ds) > 1 for ds in devs_in), sum(1 for n in stories_of.values() if n > 1))
 
 
 @dataclass
@@ -420,16 +375,29 @@ class Figures:
     match_ms: float = 0.0
     cycle: Any = None
     cycle_wall: float = 0.0
+    holds: list[float] = field(default_factory=list)  # seconds per item: match → merge → route
+    adds: list[tuple[float, int]] = field(default_factory=list)  # store.add_items: (seconds, items) per feed
+    sizes: Sizes | None = None
     stories: int = 0
     main: Drain | None = None
     naive: Drain | None = None
     tallies: dict[str, Tally] | None = None
     checks: dict[str, Check] | None = None
     limit: int = 0
+    base_wall: float = 0.0  # the sequential feedparser.parse loop over the same feeds
+    base_entries: int = 0
+
+    def store_ms(self) -> float:
+        """store.add_items per item, in ms (a feed's items are stored in one call)."""
+        return sum(t for t, _ in self.adds) / max(sum(n for _, n in self.adds), 1) * 1000
+
+    def per_item_ms(self) -> list[float]:
+        return [h * 1000 + self.store_ms() for h in self.holds]
 
 
-async def run(urls: Sequence[str], reports: Sequence[Report], limits: Limits, max_alerts: int = 30) -> Figures:
-    """One cycle over `urls` (feed n serves the reports with feed == n), then both drains."""
+async def run(urls: Sequence[str], corpus: Corpus, limits: Limits, max_alerts: int = 30,
+              max_age_days: float | None = None) -> Figures:
+    """One cycle over `urls` (feed n serves corpus.feeds[n]), then both drains."""
     from bot.app import close_context, open_context
     from bot.core.relevance.match import match_item
     from bot.pipeline import poll_due_feeds
@@ -439,20 +407,27 @@ async def run(urls: Sequence[str], reports: Sequence[Report], limits: Limits, ma
     await discord.start()
     await slack.start()
     tmp = tempfile.mkdtemp(prefix="deskwatch-load-")
-    settings = settings_for(urls, os.path.join(tmp, "load.db"), max_alerts)
+    age = max_age_days if max_age_days is not None else span_days(corpus) + 1
+    settings = settings_for(urls, os.path.join(tmp, "load.db"), max_alerts, age)
     watch = settings.watches[0]
+    articles = corpus.articles()
     t0 = time.process_time()
-    fig.relevant = sum(match_item(watch, as_item(r)).relevant for r in reports)
-    fig.match_ms = (time.process_time() - t0) / max(len(reports), 1) * 1000
+    fig.relevant = sum(match_item(watch, as_item(a)).relevant for a in articles)
+    fig.match_ms = (time.process_time() - t0) / max(len(articles), 1) * 1000
     env = {"DISCORD_TOKEN": GOOD_TOKEN, "DISCORD_API_BASE_URL": discord.api,
            "SLACK_BOT_TOKEN": "xoxb-load", "SLACK_API_URL": slack.api_url}
     ctx, factory = await open_context(settings, env=env)
+    lock = TimedLock()
+    ctx.story_lock = lock
+    time_add_items(ctx.store, fig.adds)
     try:
         t0 = time.perf_counter()
         fig.cycle = await poll_due_feeds(ctx, NOW)
         fig.cycle_wall = time.perf_counter() - t0
+        fig.holds = list(lock.holds)
         stories = await ctx.store.latest_stories(10**7, watch.name)
         fig.stories = len(stories)
+        fig.sizes = story_sizes(stories, corpus)
         fig.main = await drain(ctx, NOW, timedelta(hours=6))
         # Baseline: the same stories as one alert each (flood control off) to two more channels.
         naive = [Delivery(id=f"alert:{s.id}:{d}", destination=d, kind="alert", created=fig.main.sim_end,
@@ -476,22 +451,55 @@ async def run(urls: Sequence[str], reports: Sequence[Report], limits: Limits, ma
     return fig
 
 
+def baseline(urls: Sequence[str]) -> tuple[float, int]:
+    """The same feeds read by a sequential feedparser.parse(url) loop: (wall seconds, entries)."""
+    import feedparser
+
+    t0, entries = time.perf_counter(), 0
+    for url in urls:
+        entries += len(feedparser.parse(url).entries)
+    return time.perf_counter() - t0, entries
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def report(fig: Figures, args: argparse.Namespace, limits: Limits) -> tuple[str, bool]:
+def pct(xs: Sequence[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q * len(s)) - 1))] if s else 0.0
+
+
+def processing(fig: Figures) -> tuple[float, float, float, float]:
+    """(median, p95 per item in ms, cycle wall per item in ms, baseline per item in ms)."""
+    per = fig.per_item_ms()
+    items = max(fig.cycle.new_items, 1)
+    return (statistics.median(per) if per else 0.0, pct(per, 0.95), fig.cycle_wall / items * 1000,
+            fig.base_wall / max(fig.base_entries, 1) * 1000)
+
+
+def report(fig: Figures, args: argparse.Namespace, limits: Limits, corpus: Corpus) -> tuple[str, bool]:
     """The printed figures, and whether every check passed."""
-    assert fig.main and fig.naive and fig.tallies and fig.checks and fig.cycle
-    c = fig.cycle
+    assert fig.main and fig.naive and fig.tallies and fig.checks and fig.cycle and fig.sizes
+    c, z = fig.cycle, fig.sizes
+    med, p95, wall_ms, base_ms = processing(fig)
+    holds = [h * 1000 for h in fig.holds]
     lines = [
-        f"deskwatch load benchmark: {args.feeds} feeds, {args.items} new reports in one cycle; chat fakes allow "
-        f"{args.rate:g} msg/s per channel (burst {args.burst}), "
+        f"deskwatch load benchmark: {args.feeds} feeds, {args.items} new reports in one cycle, of "
+        f"{z.developments} developments (1–15 reports each) starting over {span_days(corpus):.0f} days; chat fakes "
+        f"allow {args.rate:g} msg/s per channel (burst {args.burst}), "
         + (f"every {args.long_every}th request waits {args.long_wait:g} s" if args.long_every else "no long 429s"),
         f"items {c.new_items}  relevant {fig.relevant} (match_item alone: {fig.match_ms:.2f} ms CPU per item)  "
-        f"stories {fig.stories}  failed feeds {c.failed}",
-        f"cycle (poll + match + cluster + route) {fig.cycle_wall:.1f} s wall, "
-        f"{fig.cycle_wall / max(c.new_items, 1) * 1000:.1f} ms per item",
+        f"new stories {c.new_stories}  merged {c.merged}  failed feeds {c.failed}",
+        f"stories {z.stories} for {z.developments} developments; sources per story: {z.buckets()}; largest "
+        f"{z.largest}; {z.mixed} stories hold more than one development, {z.split} developments are split",
+        f"per item (its share of store.add_items {fig.store_ms():.2f} ms + match → merge → route under the story "
+        f"lock): median {med:.2f} ms, p95 {p95:.2f} ms (lock alone: median {statistics.median(holds or [0]):.2f}, "
+        f"p95 {pct(holds, 0.95):.2f}, max {max(holds or [0]):.1f})",
+        f"cycle (poll + parse + store + match + merge + route) {fig.cycle_wall:.1f} s wall, {wall_ms:.1f} ms per item",
+        f"baseline: sequential feedparser.parse loop over the same feeds {fig.base_wall:.1f} s, {base_ms:.2f} ms per "
+        f"item; deskwatch per item (median) / baseline per item: {med / max(base_ms, 1e-9):.1f}x; cycle wall / "
+        f"loop wall: {fig.cycle_wall / max(fig.base_wall, 1e-9):.1f}x",
         f"{'destination':<15}{'drain s':>8}{'msgs':>6}{'alerts':>7}{'covered':>8}{'lost':>5}{'dups':>5}"
         f"{'429 short':>10}{'429 long':>9}{'at 1 msg/s':>11}",
     ]
@@ -509,7 +517,7 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits) -> tuple[str,
         f"naive {fig.naive.wall:.1f} s ({fig.naive.retrying} retries, {fig.naive.left} left)",
         f"naive one-alert-per-story / flood-controlled: messages x{naive_msgs / max(main_msgs, 1):.1f}, "
         f"drain time x{fig.naive.wall / max(fig.main.wall, 1e-9):.1f}",
-        f"peak RSS {peak_rss_mb():.0f} MB (bot process; feed server not counted)",
+        f"peak RSS {peak_rss_mb():.0f} MB (bot process; feed server and parse worker not counted)",
     ]
     problems = [f"{n}: {k.lost} lost, {k.duplicates} duplicates, {k.strangers} unknown entries"
                 for n, k in fig.checks.items() if k.lost or k.duplicates or k.strangers]
@@ -522,30 +530,54 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits) -> tuple[str,
     return "\n".join(lines), not problems
 
 
+def markdown(fig: Figures, args: argparse.Namespace, corpus: Corpus) -> str:
+    """README rows: the processing table, then the delivery table."""
+    assert fig.sizes and fig.tallies and fig.checks and fig.main and fig.naive
+    z = fig.sizes
+    med, p95, wall_ms, base_ms = processing(fig)
+    rows = [f"| {args.items:,} reports, {args.feeds:,} feeds, {z.developments} developments over "
+            f"{span_days(corpus):.0f} days | {z.stories} (largest {z.largest}; {z.buckets()}) | "
+            f"{med:.1f} / {p95:.1f} ms | {wall_ms:.1f} ms | {base_ms:.2f} ms | {med / max(base_ms, 1e-9):.0f}× |", ""]
+    names = {"load-discord": f"Discord, flood control ({fig.limit} alerts/h, then hourly digest pages)",
+             "load-slack": "Slack, flood control", "naive-discord": "Discord, one alert per story (baseline)",
+             "naive-slack": "Slack, one alert per story (baseline)"}
+    for name, t in fig.tallies.items():
+        k, d = fig.checks[name], fig.main if name.startswith("load") else fig.naive
+        rows.append(f"| {names[name]} | {d.wall:.1f} s | {t.messages} | {t.alerts} | {k.covered} / {z.stories} | "
+                    f"{k.lost} | {k.duplicates} |")
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=2000)
     ap.add_argument("--items", type=int, default=5000)
+    ap.add_argument("--days", type=float, default=None,
+                    help=f"developments start over this many days (default: {PER_DAY:g} a day)")
     ap.add_argument("--rate", type=float, default=40.0, help="messages per second a fake channel accepts")
     ap.add_argument("--burst", type=int, default=5)
     ap.add_argument("--long-every", type=int, default=25, help="every Nth request to a channel: long Retry-After")
     ap.add_argument("--long-wait", type=float, default=60.0)
+    ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # retries are expected here; the figures say how many
-    reports = burst(args.items, args.feeds)
-    bodies = feed_bodies(reports, args.feeds)
+    corpus = burst(args.items, args.feeds, args.days)
     q: mp.Queue[int] = mp.Queue()
-    proc = mp.Process(target=serve, args=(bodies, q), daemon=True)
+    proc = mp.Process(target=serve, args=(feed_bodies(corpus), q), daemon=True)
     proc.start()
     limits = Limits((DISCORD_CHANNEL, SLACK_CHANNEL, NAIVE_DISCORD_CHANNEL, NAIVE_SLACK_CHANNEL),
                     args.rate, args.burst, args.long_every, args.long_wait)
     try:
-        port = q.get(timeout=60)
-        fig = asyncio.run(run([feed_url(port, n) for n in range(args.feeds)], reports, limits))
+        port = q.get(timeout=120)
+        urls = [feed_url(port, n) for n in range(args.feeds)]
+        fig = asyncio.run(run(urls, corpus, limits))
+        fig.base_wall, fig.base_entries = baseline(urls)
     finally:
         proc.terminate()
-    text, ok = report(fig, args, limits)
+    text, ok = report(fig, args, limits, corpus)
     print(text)
+    if args.markdown:
+        print(markdown(fig, args, corpus))
     return 0 if ok else 1
 
 

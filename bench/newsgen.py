@@ -105,6 +105,14 @@ def slots(dev: Development, lang: str) -> dict[str, str]:
             "r": REGIONS[dev.region][lang], "c": CLAIMANTS[dev.claimant][lang], "n": str(dev.figure)}
 
 
+def wording(dev: Development, w: int, lang: str) -> tuple[str, str]:
+    """The development told in wording w of its kind: (headline, lead)."""
+    words = KINDS[dev.kind].words[lang]
+    fill = slots(dev, lang)
+    title, lead = (x.format(**fill) for x in words[w % len(words)])
+    return title, lead[0].upper() + lead[1:]
+
+
 class Writer:
     """Writes articles; remembers every headline (as the duplicate rule normalises it) so none repeats."""
 
@@ -128,19 +136,18 @@ class Writer:
 
     def report(self, dev: Development, k: int, feed: int, lang: str, at: datetime) -> Article:
         """Outlet k's report of the development: a wording of its kind and a headline form of its own."""
-        words = KINDS[dev.kind].words[lang]
         fill = slots(dev, lang)
         forms = TITLE_FORMS[lang]
-        pairs = [(w, f) for f in range(len(forms)) for w in range(len(words))]
+        n_words = len(KINDS[dev.kind].words[lang])
+        pairs = [(w, f) for f in range(len(forms)) for w in range(n_words)]
         start = (k + dev.number) % len(pairs)
         for w, f in pairs[start:] + pairs[:start]:
-            title = forms[f].format(t=words[w].title.format(**fill))
+            plain, lead = wording(dev, w, lang)
+            title = forms[f].format(t=plain)
             if self._claim(title):
                 break
         else:
             raise ValueError(f"development {dev.number}: every headline form is taken")
-        lead = words[w].lead.format(**fill)
-        lead = lead[0].upper() + lead[1:]
         body = self._body(REPORT_BODY[lang], fill, lead) if self.realistic else ()
         guid, url = self._ids(feed, at)
         return Article(feed, guid, url, title, lead, body, at, lang, dev.number)
@@ -258,14 +265,18 @@ def make_corpus(feeds: int, items: int, now: datetime, *, relevant_share: float 
 def make_burst(reports: int, feeds: int, now: datetime, span: timedelta, *, realistic: bool = False,
                seed: int = 5) -> Corpus:
     """Only reports of the watch's kind: `reports` of them, of developments starting evenly over
-    `span` before `now`, each outlet (feed) reporting a development at most once."""
+    `span` before `now`. Outlets are ordered by time: the i-th of D developments is reported by
+    outlets near feed i * feeds / D (each at most once), so a poll that takes the feeds in order
+    meets the reports roughly in the order a running bot would have met them."""
     rng = random.Random(seed)
     writer = Writer(rng, realistic)
     langs = feed_langs(feeds, realistic)
     out: dict[int, list[Article]] = {n: [] for n in range(feeds)}
     devs = plan_developments(rng, reports, now, span)
-    for dev in devs:
-        outlets = rng.sample(range(feeds), min(dev.size, feeds))
+    width = min(feeds, 2 * max(SIZES) + 2)
+    for i, dev in enumerate(devs):
+        first = min(max(0, i * feeds // len(devs) - width // 2), feeds - width)
+        outlets = rng.sample(range(first, first + width), min(dev.size, width))
         for k, (n, at) in enumerate(zip(outlets, report_times(rng, dev, now), strict=False)):
             out[n].append(writer.report(dev, k, n, langs[n], at))
     for items in out.values():

@@ -164,7 +164,7 @@ KINDS: tuple[Kind, ...] = (
                  "{c} said the North Korean {u} brigade was redeployed to {v} as reinforcements for offensive {o}."),
                W("North Korean {u} brigade sent as reinforcements to {v} front",
                  "Some {n} fresh troops from Pyongyang arrived near {v} in {r}, {c} said."),
-               W("Fresh North Korean soldiers reach {v}, intelligence says",
+               W("Fresh North Korean soldiers reach the {v} front",
                  "About {n} troops of the North Korean {u} brigade moved to {v} in {r}, according to {c}.")),
         "ru": (W("Россия перебросила {n} военных КНДР к селу {v}",
                  "Бригада «{u}» армии КНДР направлена {r} как подкрепление для наступления «{o}», по данным {c}."),

@@ -40,11 +40,11 @@ HOSTS = 50  # feeds are spread over 50 loopback addresses, as real feeds are ove
 
 
 def host_of(h: int) -> str:
-    return f"127.0.1.{h + 1}"
+    return "127.0.0.1" if h == 0 else f"127.0.1.{h}"
 
 
-def feed_url(port: int, n: int) -> str:
-    return f"http://{host_of(n % HOSTS)}:{port}/feed/{n}.xml"
+def feed_url(port: int, n: int, hosts: int = HOSTS) -> str:
+    return f"http://{host_of(n % hosts)}:{port}/feed/{n}.xml"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Served:
     langs: dict[str, int]
 
 
-def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime,
+def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime, hosts: int,
           out: mp.Queue[Served]) -> None:
     """The feed server: the feeds are made here, so their memory and CPU are not the bot's."""
     from collections import Counter
@@ -90,7 +90,7 @@ def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime
         first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
         await first.start()
         port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        for h in range(1, HOSTS):  # the same port on more loopback addresses: many "hosts"
+        for h in range(1, hosts):  # the same port on more loopback addresses: many "hosts"
             await web.TCPSite(runner, host_of(h), port, backlog=1024).start()
         out.put(Served(port, total, corpus.relevant, len(corpus.developments), item_bytes, langs))
         await asyncio.Event().wait()
@@ -167,8 +167,7 @@ class Round:
     base: Cycle = field(default_factory=Cycle)  # the sequential loop (entries only)
 
 
-async def deskwatch_cycles(port: int, feeds: int, realistic: bool, now: datetime, server: int
-                           ) -> tuple[Cycle, Cycle]:
+async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, server: int) -> tuple[Cycle, Cycle]:
     """A cold cycle on an empty database, then a steady one an hour later (every feed 304)."""
     from bench.newsgen import feed_langs
     from bot.app import close_context, open_context
@@ -178,11 +177,11 @@ async def deskwatch_cycles(port: int, feeds: int, realistic: bool, now: datetime
 
     settings = load_settings(str(ROOT / "config" / "deskwatch.toml"))
     tmp = tempfile.mkdtemp(prefix="deskwatch-bench-")
-    langs = feed_langs(feeds, realistic)
+    langs = feed_langs(args.feeds, args.realistic)
     settings = replace(
         settings,
-        feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n), language=langs[n], source=f"Outlet {n}")
-                    for n in range(feeds)),
+        feeds=tuple(FeedSettings(name=f"feed{n}", url=feed_url(port, n, args.hosts), language=langs[n],
+                                 source=f"Outlet {n}") for n in range(args.feeds)),
         destinations=(), subscriptions=(), storage=StorageSettings(path=os.path.join(tmp, "bench.db")),
         polling=replace(settings.polling, max_bytes=20_000_000))
     ctx, factory = await open_context(settings, env={})
@@ -202,20 +201,20 @@ async def deskwatch_cycles(port: int, feeds: int, realistic: bool, now: datetime
     return out[0], out[1]
 
 
-def baseline(port: int, feeds: int) -> Cycle:
+def baseline(port: int, feeds: int, hosts: int) -> Cycle:
     import feedparser
 
     w0, c0 = time.perf_counter(), time.process_time()
     entries = 0
     for n in range(feeds):
-        entries += len(feedparser.parse(feed_url(port, n)).entries)
+        entries += len(feedparser.parse(feed_url(port, n, hosts)).entries)
     return Cycle(wall=time.perf_counter() - w0, cpu=time.process_time() - c0, entries=entries)
 
 
 def run_round(port: int, args: argparse.Namespace, now: datetime, server: int) -> Round:
-    cold, steady = asyncio.run(deskwatch_cycles(port, args.feeds, args.realistic, now, server))
+    cold, steady = asyncio.run(deskwatch_cycles(port, args, now, server))
     nb = args.baseline_feeds or args.feeds
-    base = baseline(port, nb)
+    base = baseline(port, nb, args.hosts)
     scale = args.feeds / nb
     base = replace(base, wall=base.wall * scale, cpu=base.cpu * scale, entries=round(base.entries * scale))
     return Round(cold, steady, base)
@@ -244,7 +243,7 @@ def describe(args: argparse.Namespace, served: Served) -> str:
     return (f"deskwatch poll benchmark, {kind}: {args.feeds} feeds x {args.items} items ({served.items:,} unique "
             f"items, ~{served.bytes_per_item:,} B each; {served.relevant} reports of {served.developments} "
             f"developments of the watch's kind; feeds: {langs}), {args.latency_ms:g} ms added latency per "
-            f"response, server in a separate process on {HOSTS} loopback addresses")
+            f"response, server in a separate process on {args.hosts} loopback addresses")
 
 
 def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Served) -> str:
@@ -309,12 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baseline-feeds", type=int, default=0,
                     help="poll only this many feeds in the sequential baseline and scale its time up "
                          "(0 = all; the scaled figure is marked)")
+    ap.add_argument("--hosts", type=int, default=HOSTS, help="loopback addresses the feeds are spread over")
     ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
     args = ap.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)  # items are dated in the two days before this
     q: mp.Queue[Served] = mp.Queue()
-    proc = mp.Process(target=serve, args=(args.feeds, args.items, args.latency_ms / 1000, args.realistic, now, q),
-                      daemon=True)
+    proc = mp.Process(target=serve, daemon=True,
+                      args=(args.feeds, args.items, args.latency_ms / 1000, args.realistic, now, args.hosts, q))
     proc.start()
     try:
         served: Served = q.get(timeout=600)

@@ -3,11 +3,13 @@
 It checks behaviour, never timings: a flooded channel gets at most max_alerts_per_hour alerts and
 one flood digest, every story reaches every channel exactly once, rate limits (429 + Retry-After,
 short and long) delay messages but lose none, and the naive one-alert-per-story baseline posts
-more. The tally that counts stories in the posts is tested on its own first, so it can fail.
+more; the per-item and story figures are printed. The tally that counts stories in the posts is
+tested on its own first, so it can fail.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -28,6 +30,8 @@ from bench.load import (
     discord_tally,
     feed_app,
     feed_bodies,
+    markdown,
+    report,
     run,
     slack_tally,
 )
@@ -69,7 +73,7 @@ def test_check_finds_lost_duplicated_and_unknown_stories(seen: dict[str, int], l
 
 @pytest.fixture
 async def feed_urls() -> AsyncIterator[list[str]]:
-    server = TestServer(feed_app(feed_bodies(burst(ITEMS, FEEDS), FEEDS)), host="127.0.0.1", port=0)
+    server = TestServer(feed_app(feed_bodies(burst(ITEMS, FEEDS))), host="127.0.0.1", port=0)
     await server.start_server()
     yield [str(server.make_url(f"/feed/{n}.xml")) for n in range(FEEDS)]
     await server.close()
@@ -97,6 +101,13 @@ async def test_burst_is_flood_controlled_rate_limited_and_complete(feed_urls: li
     assert fig.tallies["naive-slack"].alerts == fig.stories
     assert sum(limits.long.values()) > 0 and fig.main.retrying > 0  # the outbox path was exercised
     assert fig.main.left == 0 and fig.main.failed == 0
+    # The figures the bench prints: per-item cost, stories against developments, the README rows.
+    assert fig.sizes is not None and fig.sizes.developments < ITEMS and len(fig.holds) == ITEMS
+    args = argparse.Namespace(feeds=FEEDS, items=ITEMS, rate=400.0, burst=3, long_every=3, long_wait=60.0)
+    text, ok = report(fig, args, limits, burst(ITEMS, FEEDS))
+    assert ok and "per item" in text and "median" in text and f"stories {fig.stories} for" in text
+    rows = markdown(fig, args, burst(ITEMS, FEEDS)).splitlines()
+    assert sum(row.startswith("| ") for row in rows) == 5  # one processing row, four destinations
 
 
 def _early_long_429s(limits: Limits) -> Limits:
