@@ -386,6 +386,7 @@ class Figures:
     limit: int = 0
     base_wall: float = 0.0  # the sequential feedparser.parse loop over the same feeds
     base_entries: int = 0
+    profile: str = ""
 
     def store_ms(self) -> float:
         """store.add_items per item, in ms (a feed's items are stored in one call)."""
@@ -396,8 +397,10 @@ class Figures:
 
 
 async def run(urls: Sequence[str], corpus: Corpus, limits: Limits, max_alerts: int = 30,
-              max_age_days: float | None = None) -> Figures:
-    """One cycle over `urls` (feed n serves corpus.feeds[n]), then both drains."""
+              max_age_days: float | None = None, profile: bool = False) -> Figures:
+    """One cycle over `urls` (feed n serves corpus.feeds[n]), then both drains; with `profile`,
+    the cycle's cProfile (both threads) in fig.profile."""
+    from bench.profiling import Profiles
     from bot.app import close_context, open_context
     from bot.core.relevance.match import match_item
     from bot.pipeline import poll_due_feeds
@@ -420,10 +423,16 @@ async def run(urls: Sequence[str], corpus: Corpus, limits: Limits, max_alerts: i
     lock = TimedLock()
     ctx.story_lock = lock
     time_add_items(ctx.store, fig.adds)
+    profiles = Profiles(ctx.store) if profile else None
     try:
+        if profiles:
+            await profiles.start()
         t0 = time.perf_counter()
         fig.cycle = await poll_due_feeds(ctx, NOW)
         fig.cycle_wall = time.perf_counter() - t0
+        if profiles:
+            await profiles.stop()
+            fig.profile = profiles.report()
         fig.holds = list(lock.holds)
         stories = await ctx.store.latest_stories(10**7, watch.name)
         fig.stories = len(stories)
@@ -559,6 +568,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--long-every", type=int, default=25, help="every Nth request to a channel: long Retry-After")
     ap.add_argument("--long-wait", type=float, default=60.0)
     ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the cycle (event loop and SQLite threads; slows it down)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # retries are expected here; the figures say how many
     corpus = burst(args.items, args.feeds, args.days)
@@ -570,12 +581,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         port = q.get(timeout=120)
         urls = [feed_url(port, n) for n in range(args.feeds)]
-        fig = asyncio.run(run(urls, corpus, limits))
+        fig = asyncio.run(run(urls, corpus, limits, profile=args.profile))
         fig.base_wall, fig.base_entries = baseline(urls)
     finally:
         proc.terminate()
     text, ok = report(fig, args, limits, corpus)
     print(text)
+    if fig.profile:
+        print(fig.profile)
     if args.markdown:
         print(markdown(fig, args, corpus))
     return 0 if ok else 1

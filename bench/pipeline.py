@@ -167,9 +167,12 @@ class Round:
     base: Cycle = field(default_factory=Cycle)  # the sequential loop (entries only)
 
 
-async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, server: int) -> tuple[Cycle, Cycle]:
-    """A cold cycle on an empty database, then a steady one an hour later (every feed 304)."""
+async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, server: int,
+                           profile: bool = False) -> tuple[Cycle, Cycle, str]:
+    """A cold cycle on an empty database, then a steady one an hour later (every feed 304); with
+    `profile`, the cold cycle's cProfile (both threads) as text."""
     from bench.newsgen import feed_langs
+    from bench.profiling import Profiles
     from bot.app import close_context, open_context
     from bot.config import load_settings
     from bot.pipeline import poll_due_feeds
@@ -186,19 +189,24 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
         polling=replace(settings.polling, max_bytes=20_000_000))
     ctx, factory = await open_context(settings, env={})
     out = []
+    profiles = Profiles(ctx.store) if profile else None
     try:
-        for _ in range(2):
+        for cycle in range(2):
             for st in await ctx.store.feed_states():
                 await ctx.store.save_feed_state(replace(st, next_poll=None))
+            if profiles and cycle == 0:
+                await profiles.start()
             w0, c0, k0 = time.perf_counter(), time.process_time(), child_cpu(server)
             r = await poll_due_feeds(ctx, now)
+            if profiles and cycle == 0:
+                await profiles.stop()
             out.append(Cycle(time.perf_counter() - w0, time.process_time() - c0, child_cpu(server) - k0,
                              r.entries, r.new_items, r.relevant, r.new_stories, r.merged, r.failed,
                              peak_rss_mb(), child_peak_mb(server)))
             now += timedelta(hours=1)
     finally:
         await close_context(ctx, factory)
-    return out[0], out[1]
+    return out[0], out[1], profiles.report() if profiles else ""
 
 
 def baseline(port: int, feeds: int, hosts: int) -> Cycle:
@@ -211,8 +219,10 @@ def baseline(port: int, feeds: int, hosts: int) -> Cycle:
     return Cycle(wall=time.perf_counter() - w0, cpu=time.process_time() - c0, entries=entries)
 
 
-def run_round(port: int, args: argparse.Namespace, now: datetime, server: int) -> Round:
-    cold, steady = asyncio.run(deskwatch_cycles(port, args, now, server))
+def run_round(port: int, args: argparse.Namespace, now: datetime, server: int, profile: bool = False) -> Round:
+    cold, steady, prof = asyncio.run(deskwatch_cycles(port, args, now, server, profile))
+    if prof:
+        print(prof, flush=True)
     nb = args.baseline_feeds or args.feeds
     base = baseline(port, nb, args.hosts)
     scale = args.feeds / nb
@@ -310,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "(0 = all; the scaled figure is marked)")
     ap.add_argument("--hosts", type=int, default=HOSTS, help="loopback addresses the feeds are spread over")
     ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the first cold cycle (event loop and SQLite threads; slows it down)")
     args = ap.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)  # items are dated in the two days before this
     q: mp.Queue[Served] = mp.Queue()
@@ -318,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     proc.start()
     try:
         served: Served = q.get(timeout=600)
-        rounds = [run_round(served.port, args, now, proc.pid or 0) for _ in range(args.rounds)]
+        rounds = [run_round(served.port, args, now, proc.pid or 0, args.profile and i == 0)
+                  for i in range(args.rounds)]
     finally:
         proc.terminate()
     print(text_report(rounds, args, served))
