@@ -335,7 +335,9 @@ class PostgresStore:
             return 0
         added = 0
         async with self._tx() as c:
-            for d in deliveries:
+            # In id order: two workers queueing overlapping rows then wait for each other in one
+            # order and never deadlock (a stable sort keeps the first of two rows with one id).
+            for d in sorted(deliveries, key=lambda d: d.id):
                 if await c.fetchval(f"{_DELIVERY_VALUES} ON CONFLICT (id) DO NOTHING RETURNING 1",
                                     *rows.delivery_params(d)):
                     await _link_delivery(c, d)
