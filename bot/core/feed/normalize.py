@@ -37,11 +37,14 @@ def _published(entry: Entry, fetched: datetime) -> tuple[datetime, bool]:
 
 def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
     """One Entry → one Item. Never raises on odd data; a missing date becomes the fetch time."""
-    return item_from_text(entry, feed, fetched, html_to_text(entry.title), html_to_text(entry.summary))
+    plain_title = html_to_text(entry.title)  # once: the title hash is made from it too
+    return item_from_text(entry, feed, fetched, plain_title, html_to_text(entry.summary),
+                          plain_title_hash(plain_title))
 
 
-def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str) -> Item:
-    """The Item of an entry whose title and summary already went through html_to_text (each once)."""
+def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str,
+                   title_hash: str) -> Item:
+    """The Item of an entry whose title and summary already went through html_to_text."""
     own_title = " ".join(plain_title.split())[:MAX_TITLE]
     title = own_title or headline_from(summary)  # title-less posts (microblogs) still need a headline
     # The text key of a post with no guid and no link was made from its first 200 characters
@@ -61,6 +64,6 @@ def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_ti
         lang=_language(entry.lang) or _language(feed.language) or feed.language,
         tier=feed.tier,
         guid=entry.guid,
-        title_hash=plain_title_hash(plain_title),  # = title_hash(entry.title), without a second pass
+        title_hash=title_hash,
         dated=dated,
     )

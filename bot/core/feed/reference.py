@@ -9,7 +9,6 @@ reference path equal on arbitrary text and entries.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
 from datetime import datetime
 
 from bot.core.feed.html import _TRAILING_TAG, INVISIBLE_RANGES, MAX_INPUT, _defang, _fold, _strip_tags
@@ -42,6 +41,5 @@ def reference_html_to_text(s: str) -> str:
 
 def reference_normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
     """normalize_entry the slow way: reference text, and the title hash from a second pass."""
-    item = item_from_text(entry, feed, fetched, reference_html_to_text(entry.title),
-                          reference_html_to_text(entry.summary))
-    return replace(item, title_hash=plain_title_hash(reference_html_to_text(entry.title)))
+    return item_from_text(entry, feed, fetched, reference_html_to_text(entry.title),
+                          reference_html_to_text(entry.summary), plain_title_hash(reference_html_to_text(entry.title)))
