@@ -13,6 +13,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.commands.catalogue import BY_NAME, BadArgument, help_lines
+from bot.core.headline import display_title
 from bot.core.render import short, story_card
 from bot.model import Delivery, FeedState, Item, ItemEvent, Link, Match, Message, Story, StoryCard
 
@@ -125,8 +126,9 @@ def item_card(item: Item, story: Story | None) -> StoryCard:
     """A search hit: the story it belongs to, or the lone item."""
     if story is not None:
         return story_card(story)
-    link = Link(url=item.url, outlet=item.source, lang=item.lang, published=item.published, title=item.title)
-    return StoryCard(story_id="", title=item.title or short(item.summary, 80), summary=short(item.summary, 300),
+    title = display_title(item.title, item.summary)
+    link = Link(url=item.url, outlet=item.source, lang=item.lang, published=item.published, title=title)
+    return StoryCard(story_id="", title=title, summary=short(item.summary, 300),
                      watch="", first=link, links=(link,), languages=(item.lang,), severity="low")
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.feed.normalize import canonical_url, html_to_text, item_key, normalize_entry, title_hash
-from bot.core.headline import HEADLINE_CHARS
+from bot.core.headline import HEADLINE_CHARS, display_title
 from bot.model import Entry
 from bot.settings import FeedSettings
 
@@ -243,6 +243,12 @@ LONG_POST = ("Satellite images show new barracks near the border crossing, and o
 )
 def test_a_titleless_post_gets_a_clean_headline_cut_at_a_word(summary: str, title: str) -> None:
     item = normalize_entry(_entry(title="", summary=summary, guid=None, link=""), FEED, NOW)
-    assert item.title == title and len(item.title) <= HEADLINE_CHARS
-    # the identity of a title-less, link-less post is what it was before clean headlines
+    shown = display_title(item.title, item.summary)
+    assert shown == title and len(shown) <= HEADLINE_CHARS
+    # what matching reads, and the identity of a title-less, link-less post, are as before
+    assert item.title == " ".join(summary.split())[:200]
     assert item.key == item_key("yonhap-ko", None, "", " ".join(summary.split())[:200], item.summary)
+
+
+def test_an_own_title_is_shown_as_it_is() -> None:
+    assert display_title("  Seoul: more troops  ", "Seoul: more troops arrived") == "Seoul: more troops"

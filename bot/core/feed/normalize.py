@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.feed.html import MAX_INPUT, html_to_text
 from bot.core.feed.urls import canonical_url
-from bot.core.headline import headline_from
+from bot.core.headline import title_from_text
 from bot.core.identity import item_key, plain_title_hash, title_hash
 from bot.model import Entry, Item
 from bot.settings import FeedSettings
@@ -45,15 +45,14 @@ def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item
 def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str,
                    title_hash: str) -> Item:
     """The Item of an entry whose title and summary already went through html_to_text."""
-    own_title = " ".join(plain_title.split())[:MAX_TITLE]
-    title = own_title or headline_from(summary)  # title-less posts (microblogs) still need a headline
-    # The text key of a post with no guid and no link was made from its first 200 characters
-    # before headlines were cut at a word; it stays so, or stored posts would come back as new.
-    key_title = own_title or " ".join(summary.split())[:200]
+    # Title-less posts (microblogs) get the start of their text: what matching reads and what the
+    # key of a post with no guid and no link is made from. People see it cut at a word
+    # (core/headline.display_title).
+    title = " ".join(plain_title.split())[:MAX_TITLE] or title_from_text(summary)
     url = canonical_url(entry.link or "")
     published, dated = _published(entry, fetched)
     return Item(
-        key=item_key(feed.name, entry.guid, url, key_title, summary),
+        key=item_key(feed.name, entry.guid, url, title, summary),
         feed=feed.name,
         source=feed.outlet,
         url=url,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.core.headline import headline_from
+from bot.core.headline import display_title
 from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories.compare import pair_evidence, pair_features
 from bot.core.stories.facts import Facts, item_facts
@@ -153,7 +153,7 @@ def _source(item: Item, new_facts: tuple[str, ...] = ()) -> StorySource:
 
 
 def _headline(item: Item) -> str:
-    return item.title.strip() or headline_from(item.summary)
+    return display_title(item.title, item.summary)
 
 
 def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None) -> Story:
