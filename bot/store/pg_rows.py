@@ -97,6 +97,11 @@ def tsquery(query: str) -> str | None:
     return " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "':*" for t in terms)
 
 
+def lock_key(name: str) -> int:
+    """A 64-bit advisory lock key for a name, the same in every worker."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def item_locks(items: Iterable[Item]) -> list[int]:
     """Advisory lock keys for a batch: one per bucket of its keys, URLs and title hashes, sorted
     so two batches always lock in the same order (no deadlock), at most 4096 per batch."""

@@ -441,6 +441,25 @@ class PostgresStore:
         """Give a row's lease back (after its new state is saved); False if `worker` lost it."""
         return await self.release_lease(work.DELIVERY + delivery_id, worker)
 
+    @asynccontextmanager
+    async def story_lock(self, name: str = "stories") -> AsyncIterator[None]:
+        """Mutual exclusion across workers for the block (match → merge → route must see the
+        story another worker is growing: today's in-process Context.story_lock). A session
+        advisory lock on a connection held for the block: a worker that dies drops it with its
+        connection, so nothing waits for an expiry. It holds one pooled connection: the block's own
+        store calls need pool_size >= 2."""
+        if self._pool is None:
+            raise RuntimeError("PostgresStore is not open")
+        key = rows.lock_key(f"story:{name}")
+        # asyncpg resets a connection it gets back (pg_advisory_unlock_all), so even a block
+        # cancelled while waiting for the lock leaves it free
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
     # --- retention: in short steps, each its own transaction (pg_retention.py) -------------------
     async def prune(self, before: datetime) -> Pruned:
         cut, done = utc(before), Pruned()

@@ -5,6 +5,7 @@ row; a held one is nobody's until released or expired; a dead worker's leases ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -108,3 +109,47 @@ async def test_a_claimed_row_comes_back_when_released_if_still_due_or_when_its_l
     assert await b.claim_deliveries("b", at(0.5), TTL, 10) == []  # sent; the other still held by a
     assert [d.id for d in await b.claim_deliveries("b", at(1), TTL, 10)] == [second.id]  # a died: expired
     assert await a.release_delivery(second.id, "a") is False
+
+
+async def test_the_story_lock_is_held_by_one_worker_at_a_time(workers: list[PostgresStore]) -> None:
+    a, b, _ = workers
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def first() -> None:
+        async with a.story_lock():
+            inside.set()
+            order.append("a in")
+            await asyncio.sleep(0.3)
+            order.append("a out")
+
+    async def second() -> None:
+        await inside.wait()
+        async with b.story_lock():
+            order.append("b in")
+        async with b.story_lock("other watch"):  # another name is another lock
+            order.append("b other")
+
+    await asyncio.gather(first(), second())
+    assert order == ["a in", "a out", "b in", "b other"]
+
+
+async def test_a_dead_workers_story_lock_is_free_at_once(workers: list[PostgresStore]) -> None:
+    a, b, _ = workers
+    entered = asyncio.Event()
+
+    async def hold_forever() -> None:
+        async with a.story_lock():
+            entered.set()
+            await asyncio.sleep(3600)
+
+    holder = asyncio.create_task(hold_forever())
+    await entered.wait()
+    conns = await b._rows("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    assert len(conns) == 1
+    await b._rows("SELECT pg_terminate_backend($1)", conns[0][0])  # the worker's connection dies
+    async with asyncio.timeout(10), b.story_lock():
+        pass
+    holder.cancel()
+    with contextlib.suppress(BaseException):
+        await holder
