@@ -1,7 +1,8 @@
 """The Store protocol: everything deskwatch persists, as one async interface.
 
-Two implementations honour it: SQLite (the default, `sqlite.py`) and an in-memory one for tests
-(`memory.py`). One contract suite (`tests/contract/test_store.py`) runs against both.
+Three implementations honour it: SQLite (the default, `sqlite.py`), PostgreSQL for several workers
+(`postgres.py`) and an in-memory one for tests (`memory.py`). One contract suite (`tests/contract/`)
+runs against all three.
 """
 
 from __future__ import annotations
