@@ -1,0 +1,93 @@
+"""Which feed HTML the fast parse path may keep as it is, and how long feedparser's copy could be.
+
+feedparser's sanitizer rewrites the HTML it keeps (attributes dropped, void tags closed, entities
+re-spelt), and deskwatch then reduces it to plain text (bot/core/feed/html.py). For HTML made only
+of plain text, known entities and well-formed tags of elements the sanitizer keeps, both copies
+give the same plain text, so the fast path needs no sanitizer. `keeps_text` says whether a string
+is that kind of HTML (anything else makes the fast path decline the feed); `length_bounds` how
+long the sanitizer's copy can be, for feedparser's length cut and its longest-text choice.
+"""
+
+from __future__ import annotations
+
+import re
+from html.entities import html5, name2codepoint
+
+from feedparser.html import _BaseHTMLProcessor
+from feedparser.sanitizer import _HTMLSanitizer
+
+# Elements the sanitizer keeps (so plain text sees the same tags either way), and the void ones it
+# writes as `<br />`: their end tags it drops, so `</br>` would be a line break on one side only.
+KEPT_ELEMENTS = frozenset(_HTMLSanitizer.acceptable_elements)
+VOID_ELEMENTS = frozenset(_BaseHTMLProcessor.elements_no_end_tag)
+# Named references the sanitizer writes back unchanged; any other `&name;` it spells `&amp;name`.
+_KNOWN_ENTITIES = frozenset(name2codepoint) | {"apos"}
+# Names the stdlib decodes even without a semicolon (`&copy2024`); the sanitizer reads those differently.
+_BARE_ENTITIES = tuple(sorted(name for name in html5 if not name.endswith(";")))
+
+_NAME = r"[A-Za-z][A-Za-z0-9]*+"
+_ATTRIBUTE = r"""\s++[A-Za-z_:][-A-Za-z0-9_:.]*+\s*+=\s*+(?:"[^"<>]*+"|'[^'<>]*+'|[A-Za-z0-9_.:-]++)"""
+# A "<" that does not open a well-formed tag, end tag or simple comment; an "&" (in text or in a
+# tag) that opens no reference and is no lone ampersand. Searched from one "<" or "&" to the
+# next, which is several times faster than matching the text in between.
+_BAD_LT = re.compile(rf"<(?!{_NAME}(?:{_ATTRIBUTE})*+\s*+/?>|/{_NAME}\s*+>|!--[^<>-]*+-->)")
+_BAD_AMP = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z]|[^A-Za-z#]|\Z)")
+# Every tag's start: ("/" of an end tag, its name); the name of a tag closed by `/>`
+_TAG_NAMES = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+_OPENING = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
+_WHOLE_TAGS = re.compile(r"<[A-Za-z/][^<>]*+>")
+# A reference as the sanitizer's parser reads it: numeric, or a name that runs on over "-" and
+# "." and loses a following ";" unless it is a known entity.
+_REFERENCES = re.compile(r"&(?:#([xX]?)([0-9a-fA-F]+);|([A-Za-z][-.A-Za-z0-9]*)(;?))")
+
+
+def _tags_kept(s: str) -> bool:
+    for end, name in set(_TAG_NAMES.findall(s)):
+        name = name.lower()
+        if name not in KEPT_ELEMENTS or (end and name in VOID_ELEMENTS):
+            return False  # `</br>` is dropped by the sanitizer
+    at = s.find("/>")
+    while at >= 0:  # `<p/>` is opened and closed by the sanitizer (or opened for good)
+        opening = _OPENING.match(s, s.rfind("<", 0, at))
+        if opening is None or opening[1].lower() not in VOID_ELEMENTS:
+            return False
+        at = s.find("/>", at + 2)
+    return True
+
+
+def _references_kept(s: str) -> bool:
+    for hexa, digits, name, semicolon in set(_REFERENCES.findall(s)):
+        if name:
+            if semicolon and name not in _KNOWN_ENTITIES:
+                return False
+            if not semicolon and (name in name2codepoint or name.startswith(_BARE_ENTITIES)):
+                return False
+        else:
+            code = int(digits, 16 if hexa else 10)
+            # C1 controls the sanitizer re-spells as Windows-1252; surrogates; beyond Unicode
+            if 0x80 <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                return False
+    return True
+
+
+def keeps_text(s: str) -> bool:
+    """True when feedparser's sanitizer would leave `s` with the same plain text as `s` has."""
+    lt, amp = "<" in s, "&" in s
+    if lt and (_BAD_LT.search(s) is not None or not _tags_kept(s)):
+        return False
+    return not amp or (_BAD_AMP.search(s) is None and _references_kept(s))
+
+
+def length_bounds(s: str) -> tuple[int, int]:
+    """The shortest and longest the sanitizer's copy of `s` (which keeps_text accepted) can be.
+
+    Longer: a void tag gets ` />`, an unquoted value quotes, `"` in a value becomes `&quot;`, a
+    style's `prop:value` becomes `prop: value;`, a lone `&name` becomes `&amp;name`. Shorter:
+    attributes go (so count every tag as gone), `&#39;` becomes `'`, CR LF becomes LF.
+    """
+    amp, cr = s.count("&"), s.count("\r")
+    if "<" not in s:
+        return len(s) - 4 * s.count("&#") - cr, len(s) + 4 * amp
+    tags = "".join(_WHOLE_TAGS.findall(s))
+    longer = 2 * s.count("<") + 4 * amp + 5 * tags.count('"') + 2 * tags.count("=") + 3 * tags.count(":")
+    return len(s) - len(tags) - 4 * s.count("&#") - cr, len(s) + longer
