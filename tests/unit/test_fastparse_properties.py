@@ -100,7 +100,11 @@ RSS_PARTS = [
     "<comments>https://n.example/c</comments>", '<source url="https://w.example/rss">Wire</source>',
     '<media:thumbnail url="https://n.example/t.jpg"/>', '<media:group><media:content url="https://n.example/v"/>'
     "</media:group>", "<media:title>Media title</media:title>", '<foo:bar a="1">v</foo:bar>', "<foo:baz>v</foo:baz>",
-    "<slash:comments>3</slash:comments>", "<ttl>5</ttl>",
+    "<slash:comments>3</slash:comments>", "<ttl>5</ttl>", "<!-- between -->", "<?pi between?>",
+    "<title>Split<!-- c --> title</title>", "<description>a<?pi x?>b &lt;i&gt;c&lt;/i&gt;</description>",
+    "<title><![CDATA[A & B]]></title>", "<title>x<![CDATA[<b>y</b>]]>z</title>", "<title>&#x41;&#66;&#xE9;</title>",
+    "<description><![CDATA[<p>one</p>]]><![CDATA[<p>two</p>]]></description>",
+    "<guid>\n  https://n.example/s  \n</guid>",
 ]
 ATOM_PARTS = [
     '<title type="text">Troops &lt;b&gt; sent</title>', '<title type="html">&lt;b&gt;Bold&lt;/b&gt;</title>',
