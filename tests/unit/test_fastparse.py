@@ -13,7 +13,9 @@ from lxml import etree
 
 from bot.core.feed import fastparse
 from bot.core.feed.fastparse import read_fast
+from bot.core.feed.html import html_to_text
 from bot.core.feed.limits import MAX_ENTRIES
+from bot.core.feed.markup import DROPPED_INLINE, EMPTY_ONLY
 from bot.core.feed.parse import _join, parse_feed, parse_with_feedparser
 from tests.parse_equivalence import takes_fast_path
 from tests.unit.test_parse_declarations import VALUE, bypass_feed, hostile_bodies
@@ -80,6 +82,25 @@ def test_a_bare_guid_after_a_relative_link_is_no_link_and_the_order_matters() ->
     assert parse_feed(after, URL).entries[0].link == "https://news.example.org/a/1"
 
 
+@pytest.mark.parametrize("name", sorted(DROPPED_INLINE | EMPTY_ONLY))
+def test_plain_text_ignores_the_elements_the_sanitizer_drops(name: str) -> None:
+    """markup.py lets the sanitizer drop these unseen because html_to_text ignores them as well."""
+    if name in EMPTY_ONLY:
+        assert html_to_text(f'a<{name} src="x"></{name}>b') == "ab"
+    else:
+        assert html_to_text(f"a<{name}>b</{name}>c") == "abc"
+
+
+def test_an_article_with_embeds_takes_the_fast_path() -> None:
+    article = ('<p>Text</p><p><iframe loading="lazy" src="https://v.example/e/1" allowfullscreen></iframe></p>'
+               '<blockquote class="twitter-tweet"><p lang="en">Quote &mdash; Ann</p></blockquote>'
+               '<script async src="https://p.example/widgets.js" charset="utf-8"></script>'
+               '<picture><source srcset="https://n.example/i.webp"><img src="https://n.example/i.jpg" alt="">'
+               "</picture>")
+    item = f"<item><title>t</title><content:encoded><![CDATA[{article}]]></content:encoded></item>"
+    assert takes_fast_path(rss(item))
+
+
 # --- what it leaves to feedparser ------------------------------------------------------------------
 
 DECLINED = {
@@ -95,6 +116,8 @@ DECLINED = {
                                          'georss">45 -71</georss:point></item>'),
     "a media title": rss('<item><media:title xmlns:media="http://search.yahoo.com/mrss/">t</media:title></item>'),
     "a script": rss("<item><title>t</title><description>&lt;script&gt;x()&lt;/script&gt;</description></item>"),
+    "an element plain text reads as a block": rss("<item><title>t</title><description>a&lt;main&gt;b&lt;/main&gt;"
+                                                  "</description></item>"),
     "an end tag the sanitizer drops": rss("<item><title>t</title><description>a&lt;/br&gt;b</description></item>"),
     "an entity the sanitizer re-spells": rss("<item><title>t</title><description>a &amp;NewLine; b</description>"
                                              "</item>"),

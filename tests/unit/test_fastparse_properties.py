@@ -30,12 +30,16 @@ TAGS = ["<p>", "</p>", "<br>", "<br/>", "<br />", "</br>", "<b>", "</b>", "<B>",
         "<p/>", "<span/>", "<noscript/>", "<blink>", '<font color="red">', "<table><tr><td>", '<a title="x>y">',
         "<a title='it\"s'>", "<input disabled>", "< p>", "<3", '<a\nhref="x">', "<figure><figcaption>",
         '<time datetime="2024">', "<template>", "<object>", "<abbr title=\"t\">", "<p onclick=\"x()\">", "<hr>",
-        "<main>", "<nav>", "<section>", "<blockquote>", "<pre>", "<textarea>", "<p >", "<p\t>", "</p >"]
+        "<main>", "<nav>", "<section>", "<blockquote>", "<pre>", "<textarea>", "<p >", "<p\t>", "</p >",
+        "<iframe src=x></iframe>", '<script async src="x"></script>', "<style></style>", "<picture>", "</picture>",
+        "<wbr>", "<mark>", "</mark>", '<embed src="x">', "<video controls>", "</video>", "<SCRIPT></script >"]
 # Half the examples from pieces the fast path accepts, so that it reads them rather than declines.
 KEPT = [t for t in TEXT if t not in ("&copy", "&copy2024", "&hellip x", "&foo;", "&NewLine;", "&#150;", "&#", "&#x;",
                                      "Ã©")] + ["<p>", "</p>", "<br>", "<br/>", "<b>", "</b>", "<a href=x>", "</a>",
                                               "<h2>", "</h2>", "<!-- note -->", "<noscript>", "</noscript>", "<hr>",
-                                              '<img src="x.png"/>', "<blockquote>", "<ul><li>", "</li></ul>"]
+                                              '<img src="x.png"/>', "<blockquote>", "<ul><li>", "</li></ul>",
+                                              '<iframe allowfullscreen src="y"></iframe>', "<picture>", "</picture>",
+                                              '<script async src="x"></script>', "<video controls>", "</video>"]
 MARKUP = (st.lists(st.sampled_from(TEXT) | st.sampled_from(TAGS), max_size=12)
           | st.lists(st.sampled_from(KEPT), max_size=12)).map("".join)
 

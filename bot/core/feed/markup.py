@@ -20,13 +20,18 @@ from feedparser.sanitizer import _HTMLSanitizer
 # writes as `<br />`: their end tags it drops, so `</br>` would be a line break on one side only.
 KEPT_ELEMENTS = frozenset(_HTMLSanitizer.acceptable_elements)
 VOID_ELEMENTS = frozenset(_BaseHTMLProcessor.elements_no_end_tag)
+# Elements the sanitizer drops that plain text ignores too: inline, no text of their own.
+DROPPED_INLINE = frozenset({"picture", "wbr", "mark", "embed"})
+# Elements both drop with all they hold; kept only as an empty pair, as embeds write them
+# (`<iframe …></iframe>`, `<script async src=…></script>`): what is inside, the two read differently.
+EMPTY_ONLY = frozenset({"script", "style", "iframe"})
 # Named references the sanitizer writes back unchanged; any other `&name;` it spells `&amp;name`.
 _KNOWN_ENTITIES = frozenset(name2codepoint) | {"apos"}
 # Names the stdlib decodes even without a semicolon (`&copy2024`); the sanitizer reads those differently.
 _BARE_ENTITIES = tuple(sorted(name for name in html5 if not name.endswith(";")))
 
 _NAME = r"[A-Za-z][A-Za-z0-9]*+"
-_ATTRIBUTE = r"""\s++[A-Za-z_:][-A-Za-z0-9_:.]*+\s*+=\s*+(?:"[^"<>]*+"|'[^'<>]*+'|[A-Za-z0-9_.:-]++)"""
+_ATTRIBUTE = r"""\s++[A-Za-z_:][-A-Za-z0-9_:.]*+(?:\s*+=\s*+(?:"[^"<>]*+"|'[^'<>]*+'|[A-Za-z0-9_.:-]++))?+"""
 # What each "<" opens: (a start tag's name, its "/" of `/>`, an end tag's name, "!" of a simple
 # comment); all four empty for a "<" that opens nothing well-formed. Found from one "<" to the
 # next, which is several times faster than matching the text in between.
@@ -34,23 +39,31 @@ _TAGS = re.compile(rf"<(?:({_NAME})(?:{_ATTRIBUTE})*+\s*+(/?)>|/({_NAME})\s*+>|(
 # An "&" (in text or in a tag) that opens no reference and is no lone ampersand
 _BAD_AMP = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z]|[^A-Za-z#]|\Z)")
 _WHOLE_TAGS = re.compile(r"<[A-Za-z/][^<>]*+>")
+_EMPTY_PAIRS = re.compile(r"<(script|style|iframe)(?:\s[^<>]*+)?+></\1\s*+>", re.IGNORECASE)
+# What may be an attribute without a value (`allowfullscreen`), which the sanitizer writes out in full
+_BARE_ATTRIBUTE = re.compile(r"\s([A-Za-z_:][-A-Za-z0-9_:.]*)(?=\s|/?>)")
 # A reference as the sanitizer's parser reads it: numeric, or a name that runs on over "-" and
 # "." and loses a following ";" unless it is a known entity.
 _REFERENCES = re.compile(r"&(?:#([xX]?)([0-9a-fA-F]+);|([A-Za-z][-.A-Za-z0-9]*)(;?))")
 
 
 def _tags_kept(s: str) -> bool:
+    empty_only = False
     for start, closed, end, comment in set(_TAGS.findall(s)):
-        if start:  # `<p/>` is opened and closed by the sanitizer (or opened for good)
-            name = start.lower()
-            if name not in KEPT_ELEMENTS or (closed and name not in VOID_ELEMENTS):
+        name = (start or end).lower()
+        if name in EMPTY_ONLY:
+            empty_only = True
+        elif start:  # `<p/>` is opened and closed by the sanitizer (or opened for good)
+            if (name not in KEPT_ELEMENTS and name not in DROPPED_INLINE) or (closed and name not in VOID_ELEMENTS):
                 return False
         elif end:  # `</br>` is dropped by the sanitizer
-            name = end.lower()
-            if name not in KEPT_ELEMENTS or name in VOID_ELEMENTS:
+            if (name not in KEPT_ELEMENTS and name not in DROPPED_INLINE) or name in VOID_ELEMENTS:
                 return False
         elif not comment:
             return False
+    if empty_only:  # each one an empty pair: none left once the pairs are gone
+        rest = _EMPTY_PAIRS.sub("", s)
+        return not any((start or end).lower() in EMPTY_ONLY for start, _c, end, _m in _TAGS.findall(rest))
     return True
 
 
@@ -80,12 +93,14 @@ def length_bounds(s: str) -> tuple[int, int]:
     """The shortest and longest the sanitizer's copy of `s` (which keeps_text accepted) can be.
 
     Longer: a void tag gets ` />`, an unquoted value quotes, `"` in a value becomes `&quot;`, a
-    style's `prop:value` becomes `prop: value;`, a lone `&name` becomes `&amp;name`. Shorter:
-    attributes go (so count every tag as gone), `&#39;` becomes `'`, CR LF becomes LF.
+    style's `prop:value` becomes `prop: value;`, a bare attribute `name` becomes `name="name"`, a
+    lone `&name` becomes `&amp;name`. Shorter: attributes go (so count every tag as gone), `&#39;`
+    becomes `'`, CR LF becomes LF.
     """
     amp, cr = s.count("&"), s.count("\r")
     if "<" not in s:
         return len(s) - 4 * s.count("&#") - cr, len(s) + 4 * amp
     tags = "".join(_WHOLE_TAGS.findall(s))
     longer = 2 * s.count("<") + 4 * amp + 5 * tags.count('"') + 2 * tags.count("=") + 3 * tags.count(":")
+    longer += sum(len(name) + 3 for name in _BARE_ATTRIBUTE.findall(tags)) if " " in tags else 0
     return len(s) - len(tags) - 4 * s.count("&#") - cr, len(s) + longer
