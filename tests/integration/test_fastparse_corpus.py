@@ -1,6 +1,7 @@
 """The fast parse path against feedparser over feedparser's own ~1,770 test feeds, the feeds the
-speed benches serve and realistic news feeds: for every body it declines, or gives the same
-normalised items (tests/parse_equivalence.py). Also how many corpus files it reads.
+speed benches serve, realistic news feeds and the sample feeds of real outlets in config/samples:
+for every body it declines, or gives the same normalised items (tests/parse_equivalence.py).
+Also how many corpus files it reads.
 
 The corpus lives outside the repo (/work/shared/fixtures); that test skips where it is absent.
 """
@@ -16,7 +17,9 @@ from bench.newsgen import feed_xml, make_corpus
 from bench.parse_speed import LANGUAGES, realistic_feed_xml
 from tests.parse_equivalence import differences, takes_fast_path
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "feedparser-tests"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "fixtures" / "feedparser-tests"
+SAMPLES = sorted((ROOT / "config" / "samples").rglob("*.xml")) + sorted((ROOT / "config" / "samples").rglob("*.atom"))
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
 
 
@@ -32,7 +35,7 @@ def test_every_corpus_feed_is_declined_or_read_as_feedparser_reads_it() -> None:
             differ += [f"{path.relative_to(CORPUS)}: {line}" for line in found]
     assert differ == []
     print(f"\nfast parse path: {fast} of {len(files)} corpus files, {len(files) - fast} left to feedparser")
-    assert fast >= 1_000  # 1,029 when written: far fewer means the fast path stopped reading feeds
+    assert fast >= 1_000  # 1,033 when written: far fewer means the fast path stopped reading feeds
 
 
 @pytest.mark.parametrize("realistic", [False, True], ids=["bench items", "realistic bench items"])
@@ -45,3 +48,8 @@ def test_the_bench_feeds_take_the_fast_path_and_read_the_same(realistic: bool) -
 def test_realistic_news_feeds_take_the_fast_path_and_read_the_same() -> None:
     for n in range(len(LANGUAGES)):  # one feed per language
         assert takes_fast_path(realistic_feed_xml(n, 20))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[str(p.relative_to(ROOT)) for p in SAMPLES])
+def test_the_sample_feeds_of_real_outlets_take_the_fast_path_and_read_the_same(path: Path) -> None:
+    assert takes_fast_path(path.read_bytes())
