@@ -101,6 +101,19 @@ def test_an_article_with_embeds_takes_the_fast_path() -> None:
     assert takes_fast_path(rss(item))
 
 
+def test_a_byte_order_mark_and_no_declaration_are_read_alike() -> None:
+    assert takes_fast_path(b"\xef\xbb\xbf" + rss(ITEM))
+    assert takes_fast_path(rss(ITEM).split(b"?>", 1)[1])
+
+
+def test_plain_text_past_the_cut_is_cut_alike() -> None:
+    title, summary = "Long headline words " * 80, "plain " * 4_000
+    body = rss(f"<item><title>{title}</title><description>{summary}</description></item>")
+    assert takes_fast_path(body)
+    entry = parse_feed(body, URL).entries[0]
+    assert len(entry.title) == 1_000 and len(entry.summary) == 20_000
+
+
 # --- what it leaves to feedparser ------------------------------------------------------------------
 
 DECLINED = {

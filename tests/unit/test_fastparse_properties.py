@@ -108,7 +108,9 @@ RSS_PARTS = [
     "<title>Split<!-- c --> title</title>", "<description>a<?pi x?>b &lt;i&gt;c&lt;/i&gt;</description>",
     "<title><![CDATA[A & B]]></title>", "<title>x<![CDATA[<b>y</b>]]>z</title>", "<title>&#x41;&#66;&#xE9;</title>",
     "<description><![CDATA[<p>one</p>]]><![CDATA[<p>two</p>]]></description>",
-    "<guid>\n  https://n.example/s  \n</guid>",
+    "<guid>\n  https://n.example/s  \n</guid>", "<Title>Upper case</Title>",
+    "<PUBDATE>Wed, 03 Jun 2026 10:00:00 GMT</PUBDATE>", "<title>" + "Long title " * 100 + "</title>",
+    "<description>" + "x &lt;b&gt;y&lt;/b&gt; " * 1_500 + "</description>",
 ]
 ATOM_PARTS = [
     '<title type="text">Troops &lt;b&gt; sent</title>', '<title type="html">&lt;b&gt;Bold&lt;/b&gt;</title>',

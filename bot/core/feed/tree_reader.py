@@ -19,13 +19,13 @@ from bot.core.feed.tree_values import (
     Text,
     author_of,
     finish_entry,
+    fits,
     guid_into,
     lang_of,
     leaf_value,
     link_into,
     person_of,
     text_value,
-    within,
 )
 
 _MAX_WRAPPING = 4  # how deep pass-through elements may nest
@@ -71,7 +71,8 @@ class TreeReader:
             raise Declined
         title = self.feed.get("title")
         if title is not None:
-            self.feed["title"] = within(title, MAX_TITLE).value
+            fits(title, MAX_TITLE)
+            self.feed["title"] = title.value
         self.feed.pop("summary", None)
         return self.feed, self.entries
 

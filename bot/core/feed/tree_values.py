@@ -190,12 +190,22 @@ def author_of(el: Element, name_of: Callable[[Element], str], after_another: boo
     return direct
 
 
-def within(text: Text, limit: int) -> Text:
-    """The text, when neither its copy nor feedparser's can be longer than parse.py's cut."""
+def fits(text: Text, limit: int) -> None:
+    """Declines unless parse.py's cut falls the same on feedparser's copy: exact text is cut the
+    same on both paths; a copy the sanitizer may re-spell must be shorter than the cut."""
     # length_bounds never adds more than five characters per character
-    if len(text.value) * (1 if text.exact else 6) > limit and text.bounds()[1] > limit:
+    if not text.exact and len(text.value) * 6 > limit and text.bounds()[1] > limit:
         raise Declined
-    return text
+
+
+def cut_bounds(text: Text, limit: int) -> tuple[int, int]:
+    """How long feedparser's copy can be after parse.py's cut (declined when that is unsure)."""
+    if text.exact:
+        return min(len(text.value), limit), min(len(text.value), limit)
+    low, high = text.bounds()
+    if high > limit:
+        raise Declined
+    return low, high
 
 
 def finish_entry(entry: Raw, title_limit: int, summary_limit: int) -> Raw:
@@ -203,14 +213,15 @@ def finish_entry(entry: Raw, title_limit: int, summary_limit: int) -> Raw:
     sure to fall the same on them as on feedparser's copies."""
     title = entry.get("title")
     if title is not None:
-        entry["title"] = within(title, title_limit).value
+        fits(title, title_limit)
+        entry["title"] = title.value
     summary: Text | None = entry.get("summary")
     parts: list[Text] = entry.get("content", [])
     if parts:
-        chosen = within(summary, summary_limit) if summary is not None else Text("", True)
-        low, high = chosen.bounds()
+        chosen = summary if summary is not None else Text("", True)
+        low, high = cut_bounds(chosen, summary_limit)
         for part in parts:
-            p_low, p_high = within(part, summary_limit).bounds()
+            p_low, p_high = cut_bounds(part, summary_limit)
             if part.value == chosen.value:  # either pick gives the same plain text
                 low, high = min(low, p_low), max(high, p_high)
             elif p_low > high:
@@ -219,7 +230,8 @@ def finish_entry(entry: Raw, title_limit: int, summary_limit: int) -> Raw:
                 raise Declined
         entry["content"] = [{"value": part.value} for part in parts]
     elif summary is not None:
-        within(summary, summary_limit)
+        fits(summary, summary_limit)
     if summary is not None:
         entry["summary"] = summary.value
     return entry
+
