@@ -41,7 +41,7 @@ _BAD_AMP = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z]|[^A-Za-
 _WHOLE_TAGS = re.compile(r"<[A-Za-z/][^<>]*+>")
 _EMPTY_PAIRS = re.compile(r"<(script|style|iframe)(?:\s[^<>]*+)?+></\1\s*+>", re.IGNORECASE)
 # What may be an attribute without a value (`allowfullscreen`), which the sanitizer writes out in full
-_BARE_ATTRIBUTE = re.compile(r"\s([A-Za-z_:][-A-Za-z0-9_:.]*)(?=\s|/?>)")
+_BARE_ATTRIBUTE = re.compile(r"\s([A-Za-z_:][-A-Za-z0-9_:.]*+)(?=\s|/?>)")
 # A reference as the sanitizer's parser reads it: numeric, or a name that runs on over "-" and
 # "." and loses a following ";" unless it is a known entity.
 _REFERENCES = re.compile(r"&(?:#([xX]?)([0-9a-fA-F]+);|([A-Za-z][-.A-Za-z0-9]*)(;?))")
