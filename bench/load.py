@@ -4,10 +4,12 @@ One poll cycle fetches N feeds (a server in a separate process, on many 127.0.1.
 holding M new reports, all relevant to the shipped watch, of developments told by 1–15 outlets
 each (bench/newsgen.py). The developments start evenly over `--days` (max_age_days is raised to
 cover them), so stories keep realistic sizes instead of every development of a kind meeting in one
-72-hour window; outlets are ordered by time, so the poll meets reports roughly in the order a
-running bot would. The reports are matched and merged into stories, routed to one Discord and one
-Slack channel (real sinks against local fakes that answer 429 when posted to faster than a token
-bucket allows, and now and then with a long Retry-After that sends the row back to the outbox).
+72-hour window. Outlets are ordered by time and feed n answers n * --stagger-ms after the first
+request, so the poll meets the reports in about the order a running bot would have (out of
+order, a report can join a story from months later: candidates have no upper time bound). The
+reports are matched and merged into stories, routed to one Discord and one Slack channel (real
+sinks against local fakes that answer 429 when posted to faster than a token bucket allows, and
+now and then with a long Retry-After that sends the row back to the outbox).
 The outbox is then drained, hour boundary included, so the flood digest goes out too; every story
 must reach each channel exactly once (an alert or a digest entry), and no channel may get more
 alerts than its max_alerts_per_hour.
@@ -98,9 +100,19 @@ def feed_bodies(corpus: Corpus) -> dict[int, bytes]:
     return {n: feed_xml(n, arts, corpus.langs[n], False) for n, arts in corpus.feeds.items()}
 
 
-def feed_app(bodies: Mapping[int, bytes]) -> web.Application:
+def feed_app(bodies: Mapping[int, bytes], stagger: float = 0.0) -> web.Application:
+    """Feed n answers no earlier than n * stagger seconds after the first request: the bot polls
+    feeds a few dozen at a time, so the staggered answers reach it in feed order, which is time
+    order (see make_burst) — the order a running bot would have met the reports in."""
+    first: list[float] = []
+
     async def handle(request: web.Request) -> web.Response:
-        body = bodies.get(int(request.match_info["n"]), b"")
+        n = int(request.match_info["n"])
+        loop = asyncio.get_running_loop()
+        first[:] = first or [loop.time()]
+        if (wait := first[0] + n * stagger - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        body = bodies.get(n, b"")
         return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
 
     app = web.Application()
@@ -108,9 +120,9 @@ def feed_app(bodies: Mapping[int, bytes]) -> web.Application:
     return app
 
 
-def serve(bodies: dict[int, bytes], port_q: mp.Queue[int]) -> None:
+def serve(bodies: dict[int, bytes], stagger: float, port_q: mp.Queue[int]) -> None:
     async def main() -> None:
-        runner = web.AppRunner(feed_app(bodies), access_log=None)
+        runner = web.AppRunner(feed_app(bodies, stagger), access_log=None)
         await runner.setup()
         first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
         await first.start()
@@ -563,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--days", type=float, default=None,
                     help=f"developments start over this many days (default: {PER_DAY:g} a day)")
+    ap.add_argument("--stagger-ms", type=float, default=2.0,
+                    help="feed n answers n times this after the first request, so reports arrive in time order")
     ap.add_argument("--rate", type=float, default=40.0, help="messages per second a fake channel accepts")
     ap.add_argument("--burst", type=int, default=5)
     ap.add_argument("--long-every", type=int, default=25, help="every Nth request to a channel: long Retry-After")
@@ -574,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # retries are expected here; the figures say how many
     corpus = burst(args.items, args.feeds, args.days)
     q: mp.Queue[int] = mp.Queue()
-    proc = mp.Process(target=serve, args=(feed_bodies(corpus), q), daemon=True)
+    proc = mp.Process(target=serve, args=(feed_bodies(corpus), args.stagger_ms / 1000, q), daemon=True)
     proc.start()
     limits = Limits((DISCORD_CHANNEL, SLACK_CHANNEL, NAIVE_DISCORD_CHANNEL, NAIVE_SLACK_CHANNEL),
                     args.rate, args.burst, args.long_every, args.long_wait)
