@@ -22,14 +22,17 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# Polling: 500 feeds x 50 unique items (100 ms latency) against a sequential feedparser loop, same
+# run (minutes). BENCH_ARGS="--realistic" (~4.3 KB en/ru/ko items), "--rounds 3 --markdown", "--feeds 50".
 bench: $(STAMP)
-	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/pipeline.py $(BENCH_ARGS)
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py
 
+# The whole per-item path against 1k / 10k / 100k stored stories (half an hour); SCALE_ARGS="--quick".
 bench-scale: $(STAMP)
-	$(BIN)/python bench/cluster_scale.py
+	$(BIN)/python bench/cluster_scale.py $(SCALE_ARGS)
 
 # Volume: 1,000 and 5,000 synthetic reports (dev-corpus stories re-dated and reissued) through the
 # replay path: does a story snowball? The shipped rule against unbounded ones, in the same run
@@ -43,8 +46,9 @@ bench-backtest: $(STAMP)
 	$(BIN)/python bench/backtest.py
 
 # Burst load: 2,000 feeds, 5,000 relevant reports, rate-limited Discord + Slack fakes (a few minutes).
+# LOAD_ARGS="--items 1000 --feeds 400" for a quick run, "--markdown" for the README rows.
 bench-load: $(STAMP)
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 # Crash-safety soak: the real bot SIGKILLed 30+ times against local fakes (a few minutes, offline).
 soak: $(STAMP)
