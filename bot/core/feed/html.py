@@ -12,6 +12,8 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
+from bot.core import invisible
+
 MAX_INPUT = 100_000  # html_to_text never looks further than this
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe", "object"})
@@ -20,14 +22,11 @@ _BLOCK = frozenset(
     | {"footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p"}
     | {"pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul"}
 )
-# The invisible characters feed text loses, as [low, high) code point ranges: C0/C1 controls (\t
-# and \n kept; \r becomes \n instead), soft hyphen, zero-width and bidi-control characters, BOM.
-INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
-    (0x00, 0x09), (0x0B, 0x0D), (0x0E, 0x20), (0x7F, 0xA0), (0xAD, 0xAE), (0x200B, 0x2010),
-    (0x202A, 0x202F), (0x2060, 0x2070), (0xFEFF, 0xFF00),
-)
+# The invisible characters feed text loses (core/invisible.py): C0/C1 controls (\t and \n kept;
+# \r becomes \n instead), soft hyphen, zero-width and bidi-control characters, BOM.
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (*invisible.CONTROL, *invisible.FORMAT)
 # One regex pass: str.translate with a dict looks every character up, slow on non-ASCII text.
-_INVISIBLE = re.compile("[" + "".join(f"\\u{lo:04x}-\\u{hi - 1:04x}" for lo, hi in INVISIBLE_RANGES) + "]")
+_INVISIBLE = invisible.pattern(INVISIBLE_RANGES)
 _TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")

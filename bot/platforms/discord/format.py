@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from bot.core import invisible
 from bot.model import Link, Message, StoryCard
 
 CONTENT_MAX = 2000
@@ -38,12 +39,10 @@ ALLOWED_MENTIONS_NONE: dict[str, Any] = {"parse": []}  # what AllowedMentions.no
 Payload = dict[str, Any]  # {"content": str, "embeds": [embed dicts], "allowed_mentions": {...}}
 
 ZWSP = "\u200b"
-# Invisible characters an attacker could use to hide or, once stripped elsewhere, rebuild a token.
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
-)
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Invisible characters an attacker could use to hide or, once stripped elsewhere, rebuild a token
+# (the one list: core/invisible.py); control characters, tab included, become a space.
+_INVISIBLE = invisible.pattern(invisible.FORMAT, invisible.DISPLAY)
+_CONTROL = invisible.pattern(invisible.CONTROL, ((0x09, 0x0A), (0x0D, 0x0E)))
 _MD_ALWAYS = set("\\*_~`|[]")
 _LINE_START = re.compile(r"[#>\-+]|\d+\.")
 _HOST = re.compile(r"[\w.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")

@@ -7,7 +7,6 @@ Long digests are split across several payloads; a link is never cut in half.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core import invisible
 from bot.model import Link, Message, StoryCard
 
 MAX_BLOCKS = 50  # blocks per message
@@ -38,10 +38,8 @@ MAX_URL = 2000  # longer URLs are shown as plain outlet names rather than links
 MAX_LINK_LABEL = 200
 
 # Invisible or direction-changing characters a feed could use to disguise text or a link, plus
-# control characters other than newline and tab.
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
+# control characters other than newline and tab (the one list: core/invisible.py).
+_INVISIBLE = invisible.pattern(invisible.FORMAT, invisible.DISPLAY, invisible.CONTROL, ((0x0D, 0x0E),))
 
 
 @dataclass(frozen=True)
