@@ -1,6 +1,6 @@
 """The `deskwatch` command line: the parser, logging set-up, and how every command ends.
 
-Commands: run, once, demo, check-config, feeds, why, replay, train, backup, and the slash
+Commands: run, once, demo, check-config, feeds, why, replay, train, backup, migrate-store, and the slash
 commands for the operator (latest, search, story, status, digest). Whatever happens, a command
 ends in one line and an exit code, never a traceback: 2 for a config or database problem, 130
 after Ctrl-C, 141 when the reader of its output went away (`deskwatch feeds | head -1`).
@@ -126,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
     bak.add_argument("target", metavar="PATH",
                      help="file to write, or a folder to write deskwatch-<UTC time>.db into")
     bak.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    mig = command("migrate-store", "copy the SQLite database into PostgreSQL (feeds, items, stories, deliveries, "
+                                   "settings changed by command), counts checked per table")
+    mig.add_argument("--to", default=None, metavar="postgresql://…",
+                     help="the PostgreSQL database to fill (default: storage.url or $DESKWATCH_DATABASE_URL, which "
+                          "keeps the password off the command line; it is never printed)")
+    mig.add_argument("--from", dest="source", default=None, metavar="PATH",
+                     help="the SQLite file to copy (default: storage.path of the config)")
+    mig.add_argument("--force", action="store_true", help="replace the deskwatch data the target already holds")
     # The slash commands, for the operator (who owns the machine, so managers' ones too): their
     # arguments, bounds and help come from the one catalogue the chat platforms are built from.
     for name in ("latest", "search", "story"):
@@ -228,6 +236,10 @@ def _command(args: argparse.Namespace, settings: Settings, path: str | None) -> 
         return _train(settings, args.labelled, args.watch, args.out, not args.no_embedding)
     if args.command == "backup":
         return _backup(settings, args.target, args.force)
+    if args.command == "migrate-store":
+        from bot.migrate_store import run_cli
+
+        return asyncio.run(run_cli(args.source or settings.storage.path, args.to or settings.storage.url, args.force))
     if args.command == "digest":
         return asyncio.run(cli_lookup.digest(settings, args.destination))
     if args.command in cli_lookup.READ_ONLY:
