@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.cluster import LEASE_TTL, poll_leased, shared_work, worker_id
 from bot.core import schedule
 from bot.core.feed import normalize
 from bot.core.identity import IdentityVerdict
@@ -50,8 +51,10 @@ class Context:
     make_sink: Callable[[Destination], Sink | None] | None = None  # for channels added by command
     extra_feeds: dict[str, FeedSettings] = field(default_factory=dict)  # added by slash command
     # Feeds are fetched concurrently, but items are matched and merged one at a time: two outlets
-    # reporting the same development in one cycle must see each other's story.
+    # reporting the same development in one cycle must see each other's story. On a store shared
+    # by several workers the store's cluster-wide lock is taken inside this one (cluster.story_guard).
     story_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    worker: str = field(default_factory=worker_id)  # this worker's name in the store's leases
     # Told each delivery outcome (row, "sent" | "edited" | "retrying" | "held" | "failed", its stories,
     # now) by the outbox; `run` counts them for /metrics (bot/monitor.py).
     on_delivery: Callable[[Delivery, str, Sequence[Story], datetime], Awaitable[None]] | None = None
@@ -95,11 +98,12 @@ async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse 
     `after_feed`, for the poll tick one outbox delivery pass, runs as soon as a feed that stored
     new items is done, so their alerts do not wait for the slowest feed of the cycle. `on_polled`
     is told of each feed as it is done (a progress line).
+
+    On a store several workers share, each due feed is leased to one worker at a time (given back
+    once its state is saved; a dead worker's leases expire), so the workers split the cycle.
     """
     report = CycleReport()
     await process_backlog(ctx, now, report)
-    due = await ctx.store.due_feeds(now)
-    feeds = [(f, s) for s in due if (f := ctx.feed(s.name)) is not None]
 
     async def poll_then_deliver(feed: FeedSettings, state: FeedState) -> None:
         news = await poll_feed(ctx, feed, state, now, report, parse_body=parse_body)
@@ -114,7 +118,12 @@ async def poll_due_feeds(ctx: Context, now: datetime, *, parse_body: AsyncParse 
                 log.warning("delivery after polling %s failed (%s: %s); the next pass will retry", feed.name,
                             type(exc).__name__, exc)
 
-    await asyncio.gather(*(poll_then_deliver(f, s) for f, s in feeds))
+    work = shared_work(ctx.store)
+    if work is None:  # the only poller of this database
+        due = await ctx.store.due_feeds(now)
+        await asyncio.gather(*(poll_then_deliver(f, s) for s in due if (f := ctx.feed(s.name)) is not None))
+    else:
+        await poll_leased(ctx, work, now, poll_then_deliver, ctx.settings.polling.concurrency)
     await ctx.store.set_meta("last_cycle", now.isoformat())
     return report
 
@@ -160,8 +169,11 @@ async def poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: dat
 
 
 async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> None:
-    """Items stored by a run that died before matching them."""
+    """Items stored by a run that died before matching them. On a shared store, only items
+    stored more than a lease period ago: younger ones are another worker's, being matched now."""
     backlog = await ctx.store.unprocessed_items()
+    if shared_work(ctx.store) is not None:
+        backlog = [i for i in backlog if i.fetched <= now - LEASE_TTL]
     if backlog:
         log.info("processing %d items left over from an interrupted run", len(backlog))
         await process_items(ctx, backlog, now, report)

@@ -1,0 +1,121 @@
+"""Several workers on one database (issue 13 point 3): who polls a feed, who merges, who leads.
+
+A store that can share work among workers (PostgresStore) offers `SharedWork`: due feeds leased
+to one worker at a time, outbox rows claimed with a lease (bot/outbox_claims.py), and a
+cluster-wide lock around match → merge → route. SQLite and the memory store do not: there one
+process polls and merges, and a second `run` on an SQLite file stands by for delivery
+(bot/outbox.py). `shared_work(store)` says which kind a store is.
+
+Leases carry an expiry, so whatever a worker held when it died (SIGKILL, lost host) is free again
+one lease period later; the story lock is a session advisory lock, freed with the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from bot.model import Delivery, FeedState
+
+if TYPE_CHECKING:
+    from bot.pipeline import Context
+    from bot.settings import FeedSettings
+
+log = logging.getLogger("deskwatch.cluster")
+# A lease lasts LEASE_TTL from its last renewal; holders renew every RENEW_EVERY seconds, so a
+# worker that stops (killed, hung) loses what it held within LEASE_TTL.
+LEASE_TTL = timedelta(seconds=60)
+RENEW_EVERY = 15.0
+# Feeds a worker leases at a time: a small batch, so the other workers' polls take the rest of a
+# large cycle instead of waiting for the first worker to get through all of it.
+FEED_BATCH = 8
+
+
+def worker_id() -> str:
+    """This worker's name in leases: "host:pid:random" (random: two in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@runtime_checkable
+class SharedWork(Protocol):
+    """What a store offers several workers beyond the Store protocol (bot/store/pg_work.py)."""
+
+    async def lease_due_feeds(self, worker: str, now: datetime, ttl: timedelta, limit: int) -> list[FeedState]: ...
+    async def release_feed(self, name: str, worker: str) -> bool: ...
+    async def claim_deliveries(self, worker: str, now: datetime, ttl: timedelta, limit: int = 500
+                               ) -> list[Delivery]: ...
+    async def release_delivery(self, delivery_id: str, worker: str) -> bool: ...
+    def story_lock(self, name: str = "stories") -> AbstractAsyncContextManager[None]: ...
+
+
+def shared_work(store: object) -> SharedWork | None:
+    """The store as SharedWork when several workers may share it, else None (SQLite, memory)."""
+    return store if isinstance(store, SharedWork) else None
+
+
+@contextlib.asynccontextmanager
+async def story_guard(ctx: Context) -> AsyncIterator[None]:
+    """Match → merge → route one item with no other merge running: in this process (the
+    Context's lock) and, on a shared store, in the whole cluster (its advisory lock). The local
+    lock first, so one worker never holds several pooled connections waiting for the same lock."""
+    async with ctx.story_lock:
+        work = shared_work(ctx.store)
+        if work is None:
+            yield
+        else:
+            async with work.story_lock():
+                yield
+
+
+PollOne = Callable[["FeedSettings", FeedState], Awaitable[None]]
+
+
+async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollOne, runners: int) -> None:
+    """Poll due feeds that no other worker holds, `runners` at a time, leasing small batches as
+    they go until none is due; each lease is given back once `poll` saved the feed's state (or
+    failed). A feed this worker does not know (added by command on another worker a moment ago)
+    is given back at once."""
+    queue: list[FeedState] = []
+    done = False
+    lock = asyncio.Lock()
+
+    async def next_feed() -> tuple[FeedSettings, FeedState] | None:
+        nonlocal done
+        async with lock:
+            while True:
+                if not queue and not done:
+                    queue.extend(await work.lease_due_feeds(ctx.worker, now, LEASE_TTL, FEED_BATCH))
+                    done = not queue
+                if not queue:
+                    return None
+                state = queue.pop(0)
+                feed = ctx.feed(state.name)
+                if feed is not None:
+                    return feed, state
+                await work.release_feed(state.name, ctx.worker)
+
+    async def runner() -> None:
+        while (picked := await next_feed()) is not None:
+            try:
+                await poll(*picked)
+            finally:
+                await work.release_feed(picked[1].name, ctx.worker)
+
+    try:
+        await asyncio.gather(*(runner() for _ in range(max(1, runners))))
+    finally:  # leased but never started (a runner failed): free them now rather than at expiry
+        await _release_all(work, ctx.worker, [s.name for s in queue])
+
+
+async def _release_all(work: SharedWork, worker: str, names: Sequence[str]) -> None:
+    for name in names:
+        with contextlib.suppress(Exception):
+            await work.release_feed(name, worker)

@@ -1,0 +1,81 @@
+"""Several `deskwatch` workers on one PostgreSQL database, through the pipeline, the outbox and the
+scheduler (issue 13 point 3): each feed polled by one worker at a time, one story for two outlets
+reporting one development on two workers, each outbox row posted once, once-per-cluster jobs on
+one leader. Each worker is a Context with its own PostgresStore (its own pool) on one schema."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import pytest
+
+from bot.fetch import Fetcher
+from bot.pipeline import Context, poll_due_feeds
+from bot.settings import FeedSettings
+from bot.store.postgres import PostgresStore
+from tests.contract.conftest import new_schema
+from tests.factories import T0, settings
+from tests.fakes.feed_server import FeedServer, make_rss
+from tests.fakes.recording_sink import RecordingSink
+from tests.postgres_server import PgServer
+
+FEEDS = 12
+
+
+@dataclass
+class Cluster:
+    workers: list[Context]
+    server: FeedServer
+    feeds: tuple[FeedSettings, ...]
+
+
+@pytest.fixture
+async def cluster(postgres_server: PgServer) -> AsyncIterator[Cluster]:
+    url = await new_schema(postgres_server)
+    async with FeedServer(latency=0.05) as server:
+        feeds = tuple(FeedSettings(name=f"f{n:02}", url=server.feed(f"/f{n:02}.xml", make_rss(f"F{n}", 2)),
+                                   language="en") for n in range(FEEDS))
+        conf = replace(settings("desk"), feeds=feeds)
+        workers: list[Context] = []
+        fetchers: list[Fetcher] = []
+        for n in range(2):
+            store = PostgresStore(url, pool_size=4)
+            await store.open()
+            await store.sync_feeds([(f.name, f.url) for f in feeds])
+            fetcher = Fetcher(conf.polling)
+            await fetcher.__aenter__()
+            fetchers.append(fetcher)
+            workers.append(Context(settings=conf, store=store, fetcher=fetcher, check_age=False,
+                                   sinks={"desk": RecordingSink("desk")}, worker=f"w{n}"))
+        try:
+            yield Cluster(workers, server, feeds)
+        finally:
+            for ctx, fetcher in zip(workers, fetchers, strict=True):
+                await fetcher.__aexit__(None, None, None)
+                await ctx.store.close()
+
+
+async def test_two_workers_polling_at_once_fetch_each_feed_once(cluster: Cluster) -> None:
+    a, b = cluster.workers
+    reports = await asyncio.gather(poll_due_feeds(a, T0), poll_due_feeds(b, T0))
+    assert sorted(cluster.server.hits.values()) == [1] * FEEDS  # every feed, by one worker
+    assert sum(r.feeds for r in reports) == FEEDS
+    for f in cluster.feeds:  # each feed's lease was given back once its state was saved
+        assert await a.store.lease_holder(f"feed:{f.name}", T0) is None
+        state = await a.store.feed_state(f.name)
+        assert state is not None and state.last_attempt is not None
+
+
+async def test_a_dead_workers_feeds_wait_for_its_leases_to_expire(cluster: Cluster) -> None:
+    a, b = cluster.workers
+    store = a.store
+    assert isinstance(store, PostgresStore)
+    held = await store.lease_due_feeds("dead worker", T0, timedelta(seconds=60), 5)  # then it died
+    assert len(held) == 5
+    await poll_due_feeds(b, T0 + timedelta(seconds=1))
+    assert len(cluster.server.hits) == FEEDS - 5  # the dead worker's feeds are nobody's yet
+    await poll_due_feeds(b, T0 + timedelta(seconds=60))
+    assert sorted(cluster.server.hits.values()) == [1] * FEEDS  # expired: polled now
