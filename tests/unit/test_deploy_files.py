@@ -173,3 +173,39 @@ def test_the_example_env_file_names_only_variables_the_bot_or_the_shipped_config
     known = "\n".join(p.read_text() for p in (*(REPO / "bot").rglob("*.py"), REPO / "config" / "deskwatch.toml"))
     assert {"DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"} <= set(names)
     assert all(n in known for n in names), names
+
+
+def service(name: str) -> str:
+    """One service's block of docker-compose.yml (its indented lines)."""
+    found = re.search(rf"^  {re.escape(name)}:\n((?:    .*\n|\n)*)", COMPOSE, re.M)
+    assert found, f"no service {name} in docker-compose.yml"
+    return found.group(1)
+
+
+def test_the_postgres_profile_adds_a_database_and_a_second_worker_and_leaves_sqlite_the_default() -> None:
+    default, second, db = service("deskwatch"), service("deskwatch-2"), service("postgres")
+    # the default service has no profile and needs no database: `docker compose up` is SQLite
+    assert not re.search(r"^    (profiles|depends_on):", default, re.M) and "DATABASE_URL:" not in default
+    for block in (second, db):
+        assert re.search(r'^    profiles: \["postgres"\]$', block, re.M)
+    # the second worker is the first one's twin, waiting for a healthy database, on its own port
+    for line in ("    build: .", "    env_file: deskwatch.env", "      - ./local:/config:ro",
+                 "    restart: unless-stopped", "      DESKWATCH_CONFIG: /config/deskwatch.toml"):
+        assert line in default and line in second, line
+    assert re.search(r"^    depends_on:\n      postgres:\n        condition: service_healthy$", second, re.M)
+    ports = re.findall(r'^      - "([\d.]+):(\d+):\d+"', COMPOSE, re.M)
+    assert all(host == "127.0.0.1" for host, _ in ports) and len({p for _, p in ports}) == len(ports) == 2
+    # the database: a named volume, a health check, its own env file (not the bot's tokens), not published
+    assert re.search(r"^    image: postgres:\d+", db, re.M) and "ports:" not in db
+    assert re.search(r"^      - postgres-data:/var/lib/postgresql/data\b", db, re.M)
+    assert re.search(r"^volumes:\n  deskwatch-data:\n  postgres-data:", COMPOSE, re.M)
+    assert "pg_isready" in db and re.search(r"^    healthcheck:\n      test:", db, re.M)
+    assert re.search(r"^    env_file: postgres\.env\b", db, re.M) and "deskwatch.env" not in db
+    user = re.search(r"^      POSTGRES_USER: (\w+)$", db, re.M)
+    name = re.search(r"^      POSTGRES_DB: (\w+)$", db, re.M)
+    assert user and name
+    # the URL the workers read from deskwatch.env names that service, user and database
+    example = (REPO / "deploy" / "deskwatch.env.example").read_text()
+    url = re.search(r"^# DESKWATCH_DATABASE_URL=postgresql://(\w+):<password>@postgres:5432/(\w+)$", example, re.M)
+    assert url and url.groups() == (user.group(1), name.group(1))
+    assert re.search(r"^POSTGRES_PASSWORD=$", (REPO / "deploy" / "postgres.env.example").read_text(), re.M)
