@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.cluster import LEASE_TTL, poll_leased, shared_work, worker_id
+from bot.cluster import LEASE_TTL, poll_leased, shared_work, story_guard, worker_id
 from bot.core import schedule
 from bot.core.feed import normalize
 from bot.core.identity import IdentityVerdict
@@ -188,7 +188,7 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
     for item in items:
-        async with ctx.story_lock:
+        async with story_guard(ctx):  # this process's lock, and the cluster's on a shared store
             await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
             for watch in ctx.settings.watches:
                 outcomes.append(await process_one(ctx, watch, item, now, subs, report))
@@ -284,7 +284,7 @@ async def record_duplicates(ctx: Context, dups: Sequence[tuple[Item, IdentityVer
         if verdict.kind == "duplicate":
             await _note_duplicate(ctx.store, item, verdict, verdict.twin, now)
         elif verdict.kind == "copy":
-            async with ctx.story_lock:  # the twin's story is read, grown and saved
+            async with story_guard(ctx):  # the twin's story is read, grown and saved
                 joined = await _join_twin(ctx, item, verdict.twin, now, report)
             if not joined:
                 # The twin has not been through the filter yet (another feed stored it moments
@@ -392,7 +392,7 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
 async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
     """Past the destination's max_alerts_per_hour, new stories are collected into one digest sent
     when the hour is over, instead of posting hundreds of alerts (nothing is dropped). Runs under
-    story_lock (via process_items), so the count and the digest's story list are not raced."""
+    story_guard (via process_items), so the count and the digest's story list are not raced."""
     dest = ctx.settings.destination(destination)
     limit = dest.max_alerts_per_hour if dest else 30
     hour = now.replace(minute=0, second=0, microsecond=0)

@@ -101,7 +101,8 @@ class PostgresStore:
             return
         where = rows.safe_url(self.url)
         try:
-            pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+            # at least 2: the story lock holds one connection while the merge it guards uses another
+            pool = await asyncpg.create_pool(self.url, min_size=1, max_size=max(self.pool_size, 2))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             # The exception's own text never holds the password; the URL is not repeated in it.
             raise DatabaseUnusable(f"cannot connect to {where} ({type(exc).__name__}: {exc}): check the "

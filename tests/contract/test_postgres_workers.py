@@ -13,16 +13,23 @@ from datetime import timedelta
 import pytest
 
 from bot.fetch import Fetcher
-from bot.pipeline import Context, poll_due_feeds
+from bot.pipeline import Context, poll_due_feeds, process_items
 from bot.settings import FeedSettings
 from bot.store.postgres import PostgresStore
 from tests.contract.conftest import new_schema
-from tests.factories import T0, settings
+from tests.factories import T0, item, settings
 from tests.fakes.feed_server import FeedServer, make_rss
 from tests.fakes.recording_sink import RecordingSink
 from tests.postgres_server import PgServer
 
 FEEDS = 12
+DEPLOY = item("North Korean troops deployed to Kursk region to fight for Russia, Seoul says",
+              "South Korea's spy agency said thousands of North Korean soldiers were sent to Russia's Kursk "
+              "region to fight against Ukraine.", source="Example Wire")
+DEPLOY_2 = item("Seoul: North Korea has sent troops to Russia's Kursk front",
+                "North Korean soldiers have been deployed to fight for Russia in the Kursk region against "
+                "Ukrainian forces, South Korean intelligence said.", source="Other Daily",
+                published=T0 + timedelta(hours=3))
 
 
 @dataclass
@@ -79,3 +86,13 @@ async def test_a_dead_workers_feeds_wait_for_its_leases_to_expire(cluster: Clust
     assert len(cluster.server.hits) == FEEDS - 5  # the dead worker's feeds are nobody's yet
     await poll_due_feeds(b, T0 + timedelta(seconds=60))
     assert sorted(cluster.server.hits.values()) == [1] * FEEDS  # expired: polled now
+
+
+async def test_two_outlets_on_two_workers_in_one_cycle_make_one_story(cluster: Cluster) -> None:
+    a, b = cluster.workers
+    await a.store.add_items([DEPLOY, DEPLOY_2])
+    now = T0 + timedelta(hours=3)
+    await asyncio.gather(process_items(a, [DEPLOY], now), process_items(b, [DEPLOY_2], now))
+    first, second = await a.store.story_of_item(DEPLOY.key), await b.store.story_of_item(DEPLOY_2.key)
+    assert first is not None and second is not None and first.id == second.id
+    assert len(await a.store.latest_stories(10)) == 1
