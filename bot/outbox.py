@@ -1,5 +1,8 @@
 """Deliver what the outbox holds: alerts, edits of grown stories, thread notes, digests.
 
+On PostgreSQL several workers deliver at once, each claiming rows (bot/outbox_claims.py); the rest
+of this text is the single-worker rule that SQLite and the memory store follow.
+
 One delivery pass at a time per database. Two passes over the same rows would each read a row as
 due and each post it, so inside a process an asyncio.Lock (one per store) makes a second pass —
 the digest job, `/deskwatch digest` — wait for the running one, and across processes sharing the
@@ -38,9 +41,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Protocol, cast
 
 from bot.chart import with_chart
+from bot.cluster import shared_work
 from bot.core.render import (
     UTC_DISPLAY,
     Display,
@@ -54,6 +58,7 @@ from bot.core.render import (
 from bot.display import display_for
 from bot.logs import Repeats
 from bot.model import Delivery, DeliveryStatus, Destination, ItemEvent, Message, Story, Subscription
+from bot.outbox_claims import deliver_claimed
 from bot.pipeline import Context
 from bot.platforms.base import DeliveryError, PermanentDeliveryError, RetryableDeliveryError, Sink
 from bot.store.base import Store
@@ -147,6 +152,12 @@ def _holder_is_gone(holder: str) -> bool:
     return False
 
 
+class Holding(Protocol):
+    """What a pass asks before each row: is it still this process's to deliver?"""
+
+    def holds(self, row_id: str) -> bool: ...
+
+
 class _Lease:
     """The delivery lease while a pass runs: renewed in the background (a single platform call
     may take longer than a renewal period), and checked before each row."""
@@ -162,6 +173,9 @@ class _Lease:
     def now(self) -> datetime:
         # The pass's own clock (callers and tests pass `now`), moved on by the real time spent.
         return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def holds(self, row_id: str) -> bool:
+        return not self.lost
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._renew())
@@ -219,10 +233,14 @@ async def _take_lease(store: Store, state: _Passes, now: datetime) -> _Lease | N
 
 async def deliver_pending(ctx: Context, now: datetime) -> DeliveryReport:
     """One pass over due outbox rows, if no other pass runs on this database (else a standby
-    report). Destinations run concurrently so one that is down does not hold back the others;
-    rows of one destination go in order."""
+    report); on a store several workers share, over the due rows this worker claims. Destinations
+    run concurrently so one that is down does not hold back the others; rows of one destination
+    go in order."""
     state = _passes(ctx.store)
     async with state.lock:  # a second pass in this process waits for the first
+        work = shared_work(ctx.store)
+        if work is not None:
+            return await deliver_claimed(ctx, work, now, DeliveryReport(), _deliver_destination)
         lease = await _take_lease(ctx.store, state, now)
         if lease is None:
             return DeliveryReport(standby=True)
@@ -247,7 +265,7 @@ async def _deliver_due(ctx: Context, now: datetime, lease: _Lease) -> DeliveryRe
 
 
 async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], now: datetime,
-                               report: DeliveryReport, lease: _Lease) -> None:
+                               report: DeliveryReport, lease: Holding) -> None:
     dest = resolve_destination(ctx, name)
     sink = ctx.sinks.get(name)
     if sink is None and dest is not None and ctx.make_sink is not None:
@@ -263,8 +281,8 @@ async def _deliver_destination(ctx: Context, name: str, rows: list[Delivery], no
             await _hold(ctx, row, f"destination {name!r}: {why}", now, report)
         return
     for row in rows:
-        if lease.lost:
-            return  # another process holds the lease now: the rest is its to deliver
+        if not lease.holds(row.id):
+            continue  # another process holds the lease (or the row's claim) now: it is its to deliver
         stop_key = _stop_key(dest)
         if stop_key in ctx.stopped_platforms:
             await _hold(ctx, row, ctx.stopped_platforms[stop_key], now, report, healthy=False)

@@ -12,7 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot import cluster as cluster_mod
 from bot.fetch import Fetcher
+from bot.model import Message
+from bot.outbox import deliver_pending, marker_for
 from bot.pipeline import Context, poll_due_feeds, process_items
 from bot.settings import FeedSettings
 from bot.store.postgres import PostgresStore
@@ -20,6 +23,7 @@ from tests.contract.conftest import new_schema
 from tests.factories import T0, item, settings
 from tests.fakes.feed_server import FeedServer, make_rss
 from tests.fakes.recording_sink import RecordingSink
+from tests.integration.test_one_delivery_pass import SlowSink, once_each, queue_alerts
 from tests.postgres_server import PgServer
 
 FEEDS = 12
@@ -96,3 +100,60 @@ async def test_two_outlets_on_two_workers_in_one_cycle_make_one_story(cluster: C
     first, second = await a.store.story_of_item(DEPLOY.key), await b.store.story_of_item(DEPLOY_2.key)
     assert first is not None and second is not None and first.id == second.id
     assert len(await a.store.latest_stories(10)) == 1
+
+
+def on_channel(workers: list[Context], channel: RecordingSink) -> None:
+    for ctx in workers:  # both workers post to the one channel
+        ctx.sinks = {"desk": channel}
+
+
+async def test_two_workers_deliver_in_parallel_and_post_each_row_once(cluster: Cluster) -> None:
+    a, b = cluster.workers
+    channel = SlowSink("desk", delay=0.02)
+    on_channel(cluster.workers, channel)
+    await queue_alerts(a.store, "desk", 40)
+    ra, rb = await asyncio.gather(deliver_pending(a, T0), deliver_pending(b, T0))
+    once_each(channel, 40)
+    assert not ra.standby and not rb.standby
+    assert ra.sent > 0 and rb.sent > 0 and ra.sent + rb.sent == 40  # shared, not one worker and a standby
+    assert await a.store.pending_count() == 0
+    assert await a.store.lease_holder("delivery:alert:st-0:desk", T0) is None  # given back
+
+
+async def test_a_row_a_dead_worker_was_posting_is_looked_for_once_its_claim_expires(cluster: Cluster) -> None:
+    a, b = cluster.workers
+    store = a.store
+    assert isinstance(store, PostgresStore)
+    channel = RecordingSink("desk")
+    on_channel(cluster.workers, channel)
+    ids = await queue_alerts(store, "desk", 2)
+    claimed = await store.claim_deliveries("dead worker", T0, timedelta(seconds=60), 1)
+    assert [d.id for d in claimed] == ids[:1]
+    await store.save_delivery(replace(claimed[0], status="sending"))  # posting, then SIGKILLed
+    await channel.send(Message(kind="alert", title="posted before the kill", marker=marker_for(claimed[0])))
+    early = await deliver_pending(b, T0 + timedelta(seconds=1))
+    assert early.sent == 1 and early.recovered == 0  # the other row; the dead worker's is still claimed
+    late = await deliver_pending(b, T0 + timedelta(seconds=61))
+    assert late.recovered == 1 and late.sent == 0  # found in the channel: edited, not posted again
+    once_each(channel, 2)
+
+
+async def test_a_long_pass_renews_its_claims_so_no_one_takes_a_row_mid_pass(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster_mod, "LEASE_TTL", timedelta(seconds=1))
+    monkeypatch.setattr(cluster_mod, "RENEW_EVERY", 0.1)
+    a, b = cluster.workers
+    store = b.store
+    assert isinstance(store, PostgresStore)
+    channel = SlowSink("desk", delay=0.25)  # 6 rows take about 1.5 s, longer than a claim's ttl
+    on_channel(cluster.workers, channel)
+    await queue_alerts(a.store, "desk", 6)
+    start = asyncio.get_running_loop().time()
+    task = asyncio.create_task(deliver_pending(a, T0))
+    taken = []
+    while not task.done():
+        await asyncio.sleep(0.05)
+        now = T0 + timedelta(seconds=asyncio.get_running_loop().time() - start)
+        taken += await store.claim_deliveries("other", now, timedelta(seconds=1), 10)
+    assert (await task).sent == 6 and taken == []
+    once_each(channel, 6)
