@@ -150,14 +150,15 @@ def measure(name: str, feeds: list[bytes], rounds: int) -> None:
     size = sum(map(len, feeds)) / max(entries, 1)
     print(f"{name}: {len(feeds)} feeds ({fast} on the fast path), {entries} entries, {size:,.0f} B per entry, "
           "items identical")
-    print(f"{'':<12}{'parse s':>9}{'normalise s':>13}{'parse/s':>10}{'parse+normalise/s':>19}")
+    print(f"{'':<12}{'parse s':>9}{'normalise s':>13}{'parse/s':>10}{'parse+normalise/s':>19}   parse/s, all rounds")
     rate: dict[str, tuple[float, float]] = {}
     for path, runs in figures.items():
         parse_s = statistics.median(p for p, _ in runs)
         norm_s = statistics.median(m for _, m in runs)
         both = statistics.median(p + m for p, m in runs)
         rate[path] = (entries / parse_s, entries / both)
-        print(f"{path:<12}{parse_s:>9.2f}{norm_s:>13.2f}{rate[path][0]:>10,.0f}{rate[path][1]:>19,.0f}")
+        spread = f"{entries / max(p for p, _ in runs):,.0f}-{entries / min(p for p, _ in runs):,.0f}"
+        print(f"{path:<12}{parse_s:>9.2f}{norm_s:>13.2f}{rate[path][0]:>10,.0f}{rate[path][1]:>19,.0f}   {spread}")
     print(f"ratio fast/feedparser: parse {rate['fast'][0] / rate['feedparser'][0]:.1f}x, "
           f"parse + normalise {rate['fast'][1] / rate['feedparser'][1]:.1f}x\n")
 
