@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from bot.chart import with_chart
-from bot.cluster import shared_work
+from bot.cluster import shared_work, story_guard
 from bot.core.render import (
     UTC_DISPLAY,
     Display,
@@ -493,12 +493,17 @@ async def _sent(ctx: Context, row: Delivery, ref: str, stories: list[Story], now
     if row.kind == "alert" and stories:
         # The story may have grown while the platform answered (a slow platform, another process
         # merging a source): the route only re-opens rows already "sent", so look again here and
-        # leave the row pending for an edit rather than marking a short post as complete.
-        now_story = await ctx.store.story(stories[0].id)
-        if now_story is not None and now_story.version > v:
-            status = "pending"
-    await ctx.store.save_delivery(replace(row, status=status, ref=ref, sent_version=v, last_error="",
-                                          next_attempt=None, attempts=row.attempts + 1))
+        # leave the row pending for an edit rather than marking a short post as complete. Under
+        # the story lock, so no merge (on any worker) routes between this look and the mark.
+        async with story_guard(ctx):
+            now_story = await ctx.store.story(stories[0].id)
+            if now_story is not None and now_story.version > v:
+                status = "pending"
+            await ctx.store.save_delivery(replace(row, status=status, ref=ref, sent_version=v, last_error="",
+                                                  next_attempt=None, attempts=row.attempts + 1))
+    else:
+        await ctx.store.save_delivery(replace(row, status=status, ref=ref, sent_version=v, last_error="",
+                                              next_attempt=None, attempts=row.attempts + 1))
     await ctx.store.set_destination_health(row.destination, True, "ok", now)
     events = [ItemEvent(s.item_key, now, event, f"{row.kind} to {row.destination}", story_id=st.id,
                         destination=row.destination) for st in stories for s in st.sources]

@@ -157,3 +157,36 @@ async def test_a_long_pass_renews_its_claims_so_no_one_takes_a_row_mid_pass(
         taken += await store.claim_deliveries("other", now, timedelta(seconds=1), 10)
     assert (await task).sent == 6 and taken == []
     once_each(channel, 6)
+
+
+async def test_a_source_merged_on_another_worker_while_the_row_is_marked_sent_is_edited_in(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the outbox's last look at the story and its "sent" mark, another worker merges a
+    source and routes it: the route sees the row "sending" and does not re-open it, so the mark
+    must not be made in that gap (it is made under the story lock)."""
+    a, b = cluster.workers
+    now = T0 + timedelta(hours=3)
+    channel = RecordingSink("desk")
+    on_channel(cluster.workers, channel)
+    await a.store.add_items([DEPLOY, DEPLOY_2])
+    await process_items(a, [DEPLOY], now)
+    store = a.store
+    story = store.story
+    calls = 0
+    merging: list[asyncio.Task[object]] = []
+
+    async def story_then_merge_elsewhere(story_id: str) -> object:
+        nonlocal calls
+        found = await story(story_id)
+        calls += 1
+        if calls == 2:  # _sent's look at the story: the other worker merges now
+            merging.append(asyncio.create_task(process_items(b, [DEPLOY_2], now)))
+            await asyncio.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(store, "story", story_then_merge_elsewhere)
+    assert (await deliver_pending(a, now)).sent == 1
+    await asyncio.gather(*merging)
+    monkeypatch.undo()
+    await deliver_pending(a, now + timedelta(minutes=1))
+    assert channel.edits and len(channel.edits[-1][1].stories[0].links) == 2  # the post shows both sources
