@@ -15,13 +15,14 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.cluster import lead_loop, shared_work
 from bot.commands_impl import Commands, load_added_feeds
 from bot.embedding import Embedder, load_embedder
 from bot.fetch import Fetcher
@@ -176,6 +177,25 @@ def chat_clients(settings: Settings, env: Mapping[str, str], commands: Commands,
     return clients
 
 
+def _leader_clients(clients: Mapping[str, Connect], tasks: dict[str, asyncio.Task[None]], health: ClientHealth
+                    ) -> Callable[[bool], Awaitable[None]]:
+    """What the leader lease starts and stops: `clients`, supervised while this worker leads."""
+
+    async def changed(leading: bool) -> None:
+        for platform, connect in clients.items():
+            running = tasks.get(platform)
+            if leading and (running is None or running.done()):
+                tasks[platform] = asyncio.create_task(supervise(platform, connect, health),
+                                                      name=f"deskwatch {platform}")
+                tasks[platform].add_done_callback(_report_death)
+            elif not leading and running is not None:
+                del tasks[platform]
+                running.cancel()  # the supervisor closes its client as it unwinds
+                await asyncio.wait({running}, timeout=SHUTDOWN_TIMEOUT)
+
+    return changed
+
+
 def _report_death(task: asyncio.Task[None]) -> None:
     """The poll loop and the supervisors end only by cancellation; anything else is a bug to see."""
     if not task.cancelled() and task.exception() is not None:
@@ -245,15 +265,24 @@ async def _serve(ctx: Context, settings: Settings, env: Mapping[str, str], stop:
         tasks["poll"] = asyncio.create_task(poll_loop(ctx, on_clock_step=clock_stepped, on_tick=monitor.ticked),
                                             name="deskwatch poll loop")
         clients = chat_clients(settings, env, commands, server)
+        # Several workers on one database: the Discord gateway runs on the leader only (Discord
+        # hands each interaction to every session of a bot, so two workers would both answer it);
+        # Slack hands each request to one of the app's connections, so every worker connects.
+        on_leader = {p: clients.pop(p) for p in ("discord",) if p in clients and shared_work(ctx.store)}
         await health.reset(clients)
         for platform, connect in clients.items():
             tasks[platform] = asyncio.create_task(supervise(platform, connect, health), name=f"deskwatch {platform}")
         if server.routes and server not in clients.values():  # no Slack HTTP mode to run it
             tasks["http"] = asyncio.create_task(serve(server), name="deskwatch http server")
+        if shared_work(ctx.store) is not None:
+            tasks["leader"] = asyncio.create_task(
+                lead_loop(ctx, utcnow, on_change=_leader_clients(on_leader, tasks, health)),
+                name="deskwatch leader lease")
         for task in tasks.values():
             task.add_done_callback(_report_death)
         log.info("deskwatch running: %d feeds, %d watches, %d destinations, chat clients: %s", len(settings.feeds),
-                 len(settings.watches), len(settings.destinations), ", ".join(clients) or "none")
+                 len(settings.watches), len(settings.destinations),
+                 ", ".join([*clients, *(f"{p} (while this worker leads)" for p in on_leader)]) or "none")
         if on_start is not None:
             on_start(Running(ctx, health, scheduler, tasks, monitor, server if server.routes else None))
         await stop.wait()

@@ -120,3 +120,45 @@ async def _release_all(work: SharedWork, worker: str, names: Sequence[str]) -> N
     for name in names:
         with contextlib.suppress(Exception):
             await work.release_feed(name, worker)
+
+
+# --- the leader: once-per-cluster jobs (cron digests, the daily prune) and the Discord gateway --
+
+LEADER = "leader"  # lease name
+
+
+async def leads(ctx: Context, now: datetime) -> bool:
+    """Whether this worker runs the once-per-cluster jobs now. On a store one worker uses, always;
+    on a shared store, when it holds the leader lease — taking it if it is free or expired, and
+    renewing it if it is its own. So a job that fires after the leader died runs on the first
+    worker it fires on once the dead leader's lease has expired."""
+    if shared_work(ctx.store) is None:
+        return True
+    return await ctx.store.take_lease(LEADER, ctx.worker, now, LEASE_TTL)
+
+
+async def lead_loop(ctx: Context, clock: Callable[[], datetime], *,
+                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                    on_change: Callable[[bool], Awaitable[None]] | None = None) -> None:
+    """Until cancelled: hold the leader lease while this worker runs (renewed every RENEW_EVERY
+    seconds), or take it over when the leader's expires; `on_change(leading)` is told each change.
+    Cancelled (shutdown), it gives the lease back so another worker leads at once."""
+    leading = False
+    try:
+        while True:
+            try:
+                now_leading = await leads(ctx, clock())
+            except Exception as exc:  # the database is unreachable: keep the state, try again
+                log.warning("could not renew the leader lease (%s: %s)", type(exc).__name__, exc)
+                now_leading = leading
+            if now_leading != leading:
+                leading = now_leading
+                log.info("this worker (%s) %s", ctx.worker, "leads now: it runs the digests, the daily prune and "
+                         "the Discord gateway" if leading else "no longer leads")
+                if on_change is not None:
+                    await on_change(leading)
+            await sleep(RENEW_EVERY)
+    finally:
+        if leading:
+            with contextlib.suppress(Exception):
+                await ctx.store.release_lease(LEADER, ctx.worker)

@@ -11,6 +11,9 @@ wall clock step, the app plans them again from the new time.
 The tick and a digest job can run at once; their delivery passes do not: `deliver_pending` runs
 one pass at a time per database (a lock in this process, a lease in the store across processes),
 so a digest job waits for the tick's pass instead of racing it.
+
+Several workers on one PostgreSQL database all schedule the digests and the prune; only the
+leader (bot/cluster.py, a renewed lease) runs them when they fire.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.cluster import leads
 from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
@@ -76,8 +80,13 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
 
 
 async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], datetime] = utcnow) -> None:
+    """Queue and deliver one subscription's digest — on the leader only when several workers
+    share the database (every worker schedules the job; queueing it twice would be harmless,
+    bot/outbox.queue_digest, but one worker is enough)."""
     try:
         now = clock()
+        if not await leads(ctx, now):
+            return
         n = await queue_digest(ctx, sub, now)
         log.info("digest for %s → %s: %d stories", sub.watch, sub.destination, n)
         await deliver_pending(ctx, now)
@@ -88,9 +97,12 @@ async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], dateti
 
 async def prune_job(ctx: Context, clock: Callable[[], datetime] = utcnow) -> Pruned | None:
     """Forget what is older than storage.keep_days (the store's rule); what went, or None when
-    it failed. Never raises: the next day's run tries again."""
+    it failed. Never raises: the next day's run tries again. Several workers on one database:
+    the leader prunes, the others have nothing to do (Pruned())."""
     keep = ctx.settings.storage.keep_days
     try:
+        if not await leads(ctx, clock()):
+            return Pruned()
         pruned = await ctx.store.prune(clock() - timedelta(days=keep))
     except Exception:
         log.exception("pruning data older than %d days failed; the next daily run tries again", keep)

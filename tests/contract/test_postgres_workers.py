@@ -190,3 +190,107 @@ async def test_a_source_merged_on_another_worker_while_the_row_is_marked_sent_is
     monkeypatch.undo()
     await deliver_pending(a, now + timedelta(minutes=1))
     assert channel.edits and len(channel.edits[-1][1].stories[0].links) == 2  # the post shows both sources
+
+
+async def test_killing_the_leader_moves_digests_to_another_worker_within_one_lease_period(cluster: Cluster) -> None:
+    from bot.scheduler import digest_job
+    from tests.integration.test_one_delivery_pass import story
+
+    a, b = cluster.workers
+    channel = RecordingSink("desk")
+    on_channel(cluster.workers, channel)
+    sub = replace(a.settings.subscriptions[0], mode="digest")
+
+    def digests() -> int:
+        return [m.kind for m in channel.sends].count("digest")
+
+    await a.store.save_story(story(1))
+    await digest_job(a, sub, clock=lambda: T0)  # a fires first: it leads
+    assert digests() == 1
+    await a.store.save_story(story(2))
+    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=1))  # a follower's job does nothing
+    assert digests() == 1
+    # a renews (its own job fires again, nothing new), then dies: no renewal after T0 + 2 s
+    await a.store.save_story(story(3))
+    await digest_job(a, sub, clock=lambda: T0 + timedelta(seconds=2))
+    assert digests() == 2
+    await a.store.save_story(story(4))
+    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=61))  # a's lease runs to T0 + 62 s
+    assert digests() == 2
+    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=62))  # one lease period: b took over
+    assert digests() == 3
+    assert await b.store.lease_holder(cluster_mod.LEADER, T0 + timedelta(seconds=62)) == b.worker
+
+
+async def test_the_leader_loop_hands_over_when_the_leader_stops(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.scheduler import utcnow
+
+    monkeypatch.setattr(cluster_mod, "RENEW_EVERY", 0.05)
+    a, b = cluster.workers
+    changes: dict[str, list[bool]] = {"a": [], "b": []}
+
+    def tell(name: str):  # type: ignore[no-untyped-def]
+        async def changed(leading: bool) -> None:
+            changes[name].append(leading)
+        return changed
+
+    first = asyncio.create_task(cluster_mod.lead_loop(a, utcnow, on_change=tell("a")))
+    await asyncio.sleep(0.3)
+    second = asyncio.create_task(cluster_mod.lead_loop(b, utcnow, on_change=tell("b")))
+    await asyncio.sleep(0.3)
+    assert changes == {"a": [True], "b": []}
+    first.cancel()  # a shuts down: it gives the lease back
+    await asyncio.gather(first, return_exceptions=True)
+    await asyncio.sleep(0.3)
+    assert changes == {"a": [True], "b": [True]}
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+
+
+async def test_the_discord_gateway_runs_on_the_leader_only_and_moves_when_it_stops(
+        postgres_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `run`s on one database: Slack connects on both (Slack hands each request to one
+    connection), Discord on the leader only (Discord would hand each interaction to both)."""
+    import bot.app
+    from bot.app import run
+    from bot.settings import StorageSettings
+    from bot.supervisor import Connect, Up
+
+    monkeypatch.setattr(cluster_mod, "RENEW_EVERY", 0.05)
+    url = await new_schema(postgres_server)
+    conf = replace(settings(), storage=StorageSettings(url=url, pool_size=4))
+    connected: dict[str, list[int]] = {"discord": [], "slack": []}
+    made = iter(range(2))
+
+    def clients(*_args: object, **_kw: object) -> dict[str, Connect]:
+        n = next(made)
+
+        def client(platform: str) -> Connect:
+            async def connect(up: Up) -> None:
+                connected[platform].append(n)
+                await up()
+                await asyncio.Event().wait()  # connected until cancelled
+            return connect
+
+        return {"discord": client("discord"), "slack": client("slack")}
+
+    monkeypatch.setattr(bot.app, "chat_clients", clients)
+
+    async def until(check: object) -> None:
+        async with asyncio.timeout(30):
+            while not check():  # type: ignore[operator]
+                await asyncio.sleep(0.05)
+
+    stops = [asyncio.Event(), asyncio.Event()]
+    first = asyncio.create_task(run(conf, env={}, stop=stops[0], load_model=lambda: None))
+    await until(lambda: connected["discord"] == [0])
+    second = asyncio.create_task(run(conf, env={}, stop=stops[1], load_model=lambda: None))
+    await until(lambda: sorted(connected["slack"]) == [0, 1])
+    await asyncio.sleep(0.3)
+    assert connected["discord"] == [0]  # the follower does not connect the gateway
+    stops[0].set()  # the leader stops: it gives the lease back, the other takes the gateway
+    await first
+    await until(lambda: connected["discord"] == [0, 1])
+    stops[1].set()
+    await second
