@@ -11,7 +11,7 @@ that name is one deskwatch reads.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from feedparser.mixin import _FeedParserMixin
 
@@ -103,3 +103,33 @@ def kind_of(name: str) -> str:
     if name.replace(":", "_") in _HANDLED or name in _RESERVED:
         return DECLINE
     return GENERIC
+
+
+class Names:
+    """(feedparser's name, kind) of each element of one feed, remembered by tag; for a namespace
+    feedparser does not know, whose elements it names by their own prefix, by tag and prefix."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, tuple[str, str]] = {}  # the walk looks here first, by tag alone
+        self._prefixed: dict[tuple[str, str | None], tuple[str, str]] = {}
+
+    def __call__(self, el: Any) -> tuple[str, str]:
+        tag = el.tag
+        hit = self.known.get(tag)
+        if hit is not None:
+            return hit
+        if not isinstance(tag, str):  # a comment or PI: the parser drops them, so never here
+            return "", DECLINE
+        if canonical_prefix(tag[1:tag.find("}")] if tag[0] == "{" else "") is not None:
+            name = name_of(tag, None)
+            hit = self.known[tag] = (name, kind_of(name))
+            return hit
+        key = (tag, el.prefix)
+        hit = self._prefixed.get(key)
+        if hit is None:
+            name = name_of(tag, el.prefix)
+            hit = self._prefixed[key] = (name, kind_of(name))
+        return hit
+
+    def name(self, el: Any) -> str:
+        return self(el)[0]

@@ -10,6 +10,7 @@ Values are read by bot/core/feed/tree_values.py. Pure: no I/O.
 from __future__ import annotations
 
 from bot.core.feed import elements as kinds
+from bot.core.feed.cuts import finish_entry, fits
 from bot.core.feed.dates import parse_date
 from bot.core.feed.limits import MAX_ENTRIES, MAX_SUMMARY, MAX_TITLE
 from bot.core.feed.tree_values import (
@@ -18,8 +19,6 @@ from bot.core.feed.tree_values import (
     Raw,
     Text,
     author_of,
-    finish_entry,
-    fits,
     guid_into,
     lang_of,
     leaf_value,
@@ -41,7 +40,7 @@ class TreeReader:
         self.title_depth = -1  # feedparser's title_depth: a non-empty title there or above wins
         self.feed: Raw = {}
         self.entries: list[Raw] = []
-        self._kinds: dict[str | tuple[str, str | None], tuple[str, str]] = {}
+        self._classify = kinds.Names()
 
     # --- the document ------------------------------------------------------------------------------
 
@@ -116,7 +115,7 @@ class TreeReader:
                 self._image(child, kind, depth + 1)
             elif kind in (kinds.AUTHOR, kinds.PERSON):
                 if len(child):
-                    person_of(child, self._name)
+                    person_of(child, self._classify.name)
             elif kind in _LEAVES:
                 if len(child):
                     raise Declined
@@ -156,7 +155,7 @@ class TreeReader:
             if about is not None:
                 entry["id"] = about
         self.title_depth = -1
-        known = self._kinds
+        known = self._classify.known
         for child in el:
             hit = known.get(child.tag)
             name, kind = hit if hit is not None else self._classify(child)
@@ -177,9 +176,9 @@ class TreeReader:
             elif kind == kinds.LANGUAGE:
                 entry["language"] = leaf_value(child)
             elif kind == kinds.AUTHOR:
-                entry["author"] = author_of(child, self._name, after_another="author" in entry)
+                entry["author"] = author_of(child, self._classify.name, after_another="author" in entry)
             elif kind == kinds.PERSON:
-                person_of(child, self._name)
+                person_of(child, self._classify.name)
             elif kind in (kinds.PASS, kinds.TTL):
                 if len(child):
                     raise Declined
@@ -242,26 +241,6 @@ class TreeReader:
                 self._passing(child, level + 1)
             else:
                 raise Declined
-
-    def _classify(self, el: Element) -> tuple[str, str]:
-        """(feedparser's name, what the fast path does with it); the prefix is looked up only
-        for a namespace feedparser does not know, whose elements it names by their own prefix."""
-        tag = el.tag
-        hit = self._kinds.get(tag)
-        if hit is None:
-            if not isinstance(tag, str):
-                raise Declined
-            key: str | tuple[str, str | None] = tag
-            if kinds.canonical_prefix(tag[1:tag.find("}")] if tag[0] == "{" else "") is None:
-                key = (tag, el.prefix)
-                hit = self._kinds.get(key)
-            if hit is None:
-                name = kinds.name_of(tag, el.prefix)
-                hit = self._kinds[key] = (name, kinds.kind_of(name))
-        return hit
-
-    def _name(self, el: Element) -> str:
-        return self._classify(el)[0]
 
 
 def _no_cdf_attributes(el: Element) -> None:
