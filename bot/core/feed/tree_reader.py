@@ -4,7 +4,8 @@ Document order matters as it does in feedparser: a second summary is read as con
 content came first, a guid is the link only while no link came before it, the first non-empty
 title wins, and the last date, link, author or language does. The rules follow feedparser 6's
 handlers (named in the comments); an element without a rule declines the feed (Declined).
-Values are read by bot/core/feed/tree_values.py. Pure: no I/O.
+Values are read by bot/core/feed/tree_values.py, the cuts checked by bot/core/feed/cuts.py.
+Pure: no I/O.
 """
 
 from __future__ import annotations
