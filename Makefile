@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quality bench-scale bench-load bench-backtest bench-volume soak clean
+.PHONY: demo test lint bench bench-quality bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench-backtest: $(STAMP)
 # LOAD_ARGS="--items 1000 --feeds 400" for a quick run, "--markdown" for the README rows.
 bench-load: $(STAMP)
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# Scale-out: 2,000 feeds x 10 items (100 ms latency), 1, 2 and 3 workers on one throwaway PostgreSQL
+# (about half an hour here). SCALE_OUT_ARGS="--feeds 300 --items 2" for a quick run.
+bench-scale-out: $(STAMP)
+	$(BIN)/python bench/scale_out.py $(SCALE_OUT_ARGS)
 
 # Crash-safety soak: the real bot SIGKILLed 30+ times against local fakes (a few minutes, offline).
 soak: $(STAMP)
