@@ -18,12 +18,14 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.model import Delivery, FeedState
+from bot.store.pg_work import FEED  # the lease name prefix of a feed
 
 if TYPE_CHECKING:
     from bot.pipeline import Context
@@ -37,6 +39,11 @@ RENEW_EVERY = 15.0
 # Feeds a worker leases at a time: a small batch, so the other workers' polls take the rest of a
 # large cycle instead of waiting for the first worker to get through all of it.
 FEED_BATCH = 8
+# A feed's lease is short and renewed while the worker holds it: a dead worker's feeds are polled
+# again within FEED_TTL. Losing one to a stall costs only a second poll of that feed (storing is
+# idempotent), unlike a post, so feeds can afford a shorter lease than outbox rows.
+FEED_TTL = timedelta(seconds=20)
+FEED_RENEW = 5.0
 
 
 def worker_id() -> str:
@@ -85,15 +92,27 @@ async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollO
     failed). A feed this worker does not know (added by command on another worker a moment ago)
     is given back at once."""
     queue: list[FeedState] = []
+    held: set[str] = set()  # leased: queued or being polled
     done = False
     lock = asyncio.Lock()
+    t0 = time.monotonic()
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(FEED_RENEW)
+            at = now + timedelta(seconds=time.monotonic() - t0)
+            for name in list(held):
+                with contextlib.suppress(Exception):  # lost or failed: at worst a second poll
+                    await work.renew_lease(FEED + name, ctx.worker, at, FEED_TTL)
 
     async def next_feed() -> tuple[FeedSettings, FeedState] | None:
         nonlocal done
         async with lock:
             while True:
                 if not queue and not done:
-                    queue.extend(await work.lease_due_feeds(ctx.worker, now, LEASE_TTL, FEED_BATCH))
+                    at = now + timedelta(seconds=time.monotonic() - t0)
+                    queue.extend(await work.lease_due_feeds(ctx.worker, at, FEED_TTL, FEED_BATCH))
+                    held.update(s.name for s in queue)
                     done = not queue
                 if not queue:
                     return None
@@ -101,6 +120,7 @@ async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollO
                 feed = ctx.feed(state.name)
                 if feed is not None:
                     return feed, state
+                held.discard(state.name)
                 await work.release_feed(state.name, ctx.worker)
 
     async def runner() -> None:
@@ -108,11 +128,16 @@ async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollO
             try:
                 await poll(*picked)
             finally:
+                held.discard(picked[1].name)
                 await work.release_feed(picked[1].name, ctx.worker)
 
+    renewing = asyncio.create_task(renew())
     try:
         await asyncio.gather(*(runner() for _ in range(max(1, runners))))
     finally:  # leased but never started (a runner failed): free them now rather than at expiry
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
         await _release_all(work, ctx.worker, [s.name for s in queue])
 
 

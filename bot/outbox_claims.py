@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from bot import cluster
 from bot.cluster import SharedWork
 from bot.model import Delivery
+from bot.store.pg_work import DELIVERY  # the lease name prefix of an outbox row
 
 if TYPE_CHECKING:
     from bot.outbox import DeliveryReport
@@ -64,7 +65,7 @@ class Claims:
             await asyncio.sleep(cluster.RENEW_EVERY)
             for row_id in list(self.held - self.lost):
                 try:
-                    kept = await self.work.renew_lease(f"delivery:{row_id}", self.worker, self.now(),
+                    kept = await self.work.renew_lease(DELIVERY + row_id, self.worker, self.now(),
                                                        cluster.LEASE_TTL)
                 except Exception:
                     log.exception("could not renew the claim on delivery %s", row_id)

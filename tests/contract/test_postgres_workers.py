@@ -92,6 +92,19 @@ async def test_a_dead_workers_feeds_wait_for_its_leases_to_expire(cluster: Clust
     assert sorted(cluster.server.hits.values()) == [1] * FEEDS  # expired: polled now
 
 
+async def test_a_slow_poll_keeps_its_feed_leases_renewed(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster_mod, "FEED_TTL", timedelta(seconds=1))
+    monkeypatch.setattr(cluster_mod, "FEED_RENEW", 0.1)
+    a, b = cluster.workers
+    cluster.server.latency = 1.5  # every fetch outlasts the lease's ttl
+    slow = asyncio.create_task(poll_due_feeds(a, T0))
+    await asyncio.sleep(0.5)
+    late = await poll_due_feeds(b, T0 + timedelta(seconds=1.2))  # a's first leases would have expired
+    await slow
+    assert late.feeds == 0
+    assert sorted(cluster.server.hits.values()) == [1] * FEEDS
+
+
 async def test_two_outlets_on_two_workers_in_one_cycle_make_one_story(cluster: Cluster) -> None:
     a, b = cluster.workers
     await a.store.add_items([DEPLOY, DEPLOY_2])
@@ -294,3 +307,26 @@ async def test_the_discord_gateway_runs_on_the_leader_only_and_moves_when_it_sto
     await until(lambda: connected["discord"] == [0, 1])
     stops[1].set()
     await second
+
+
+async def test_the_soaks_postgresql_reader_sees_what_its_sqlite_reader_sees(
+        cluster: Cluster, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bench.soak_check import read_db, read_pg
+    from bot.store.sqlite import SqliteStore
+
+    a = cluster.workers[0]
+    path = Path(str(tmp_path)) / "same.db"
+    lite = SqliteStore(str(path))
+    await lite.open()
+    now = T0 + timedelta(hours=3)
+    for ctx in (a, replace(a, store=lite, story_lock=asyncio.Lock())):
+        await ctx.store.add_items([DEPLOY, DEPLOY_2])
+        await process_items(ctx, [DEPLOY, DEPLOY_2], now)
+    await lite.close()
+    store = a.store
+    assert isinstance(store, PostgresStore)
+    watch = a.settings.watches[0].name
+    from_pg, from_file = await read_pg(store.url, watch), read_db(str(path), watch)
+    assert from_pg == from_file and len(from_pg.story_urls) == 1 and from_pg.active
