@@ -61,6 +61,6 @@ def test_scale_bench_prints_whole_path_and_ratios(capsys: pytest.CaptureFixture[
     assert cluster_scale.main(["--sizes", "120,240", "--probes", "4", "--markdown"]) == 0
     out = capsys.readouterr().out
     assert out.count("whole path (process_items, one item)") == 2
-    assert "ratio to the whole path at 120 stories (same run): 1.00x" in out and "ratio scan/index" in out
+    assert "ratio to the whole path's CPU at 120 stories (same run): 1.00x" in out and "ratio scan/index" in out
     rows = [r for r in out.splitlines() if r.startswith("| ")]
     assert len(rows) == 2 and rows[0].startswith("| 120 (") and rows[1].startswith("| 240 (")
