@@ -162,6 +162,23 @@ async def leads(ctx: Context, now: datetime) -> bool:
     return await ctx.store.take_lease(LEADER, ctx.worker, now, LEASE_TTL)
 
 
+async def wait_to_lead(ctx: Context, clock: Callable[[], datetime],
+                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> bool:
+    """For a once-per-cluster job that just fired on this worker: True as soon as this worker
+    leads (at once, usually); False when another worker kept the lead for one lease period after
+    the firing — it is alive, so its own firing of the job ran. A leader that died shortly before
+    the job fired leaves its lease to expire: the job then runs here, up to a lease period late,
+    rather than not at all (a daily digest must not skip a day)."""
+    fired = clock()
+    while True:
+        now = clock()
+        if await leads(ctx, now):
+            return True
+        if now - fired > LEASE_TTL:
+            return False
+        await sleep(RENEW_EVERY / 3)
+
+
 async def lead_loop(ctx: Context, clock: Callable[[], datetime], *,
                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                     on_change: Callable[[bool], Awaitable[None]] | None = None) -> None:

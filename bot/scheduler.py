@@ -29,7 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.cluster import leads
+from bot.cluster import leads, wait_to_lead
 from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
@@ -79,14 +79,17 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
     return report
 
 
-async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], datetime] = utcnow) -> None:
+async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], datetime] = utcnow,
+                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """Queue and deliver one subscription's digest — on the leader only when several workers
-    share the database (every worker schedules the job; queueing it twice would be harmless,
-    bot/outbox.queue_digest, but one worker is enough)."""
+    share the database. Every worker schedules the job; a follower's firing waits up to a lease
+    period to see whether the leader is alive (then the leader's own firing ran it) or died (then
+    this worker takes the lead and runs it). Queueing twice would be harmless
+    (bot/outbox.queue_digest: a second run finds nothing new), but one worker is enough."""
     try:
-        now = clock()
-        if not await leads(ctx, now):
+        if not await wait_to_lead(ctx, clock, sleep):
             return
+        now = clock()
         n = await queue_digest(ctx, sub, now)
         log.info("digest for %s → %s: %d stories", sub.watch, sub.destination, n)
         await deliver_pending(ctx, now)

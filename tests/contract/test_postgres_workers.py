@@ -213,26 +213,32 @@ async def test_killing_the_leader_moves_digests_to_another_worker_within_one_lea
     channel = RecordingSink("desk")
     on_channel(cluster.workers, channel)
     sub = replace(a.settings.subscriptions[0], mode="digest")
+    clock = [T0]
+    alive = [True]
+
+    async def sleep(seconds: float) -> None:  # time passes; a leader that lives renews meanwhile
+        clock[0] += timedelta(seconds=seconds)
+        if alive[0]:
+            assert await cluster_mod.leads(a, clock[0])
 
     def digests() -> int:
         return [m.kind for m in channel.sends].count("digest")
 
     await a.store.save_story(story(1))
-    await digest_job(a, sub, clock=lambda: T0)  # a fires first: it leads
+    await digest_job(a, sub, clock=lambda: clock[0], sleep=sleep)  # a fires first: it leads
     assert digests() == 1
     await a.store.save_story(story(2))
-    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=1))  # a follower's job does nothing
-    assert digests() == 1
-    # a renews (its own job fires again, nothing new), then dies: no renewal after T0 + 2 s
-    await a.store.save_story(story(3))
-    await digest_job(a, sub, clock=lambda: T0 + timedelta(seconds=2))
-    assert digests() == 2
-    await a.store.save_story(story(4))
-    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=61))  # a's lease runs to T0 + 62 s
-    assert digests() == 2
-    await digest_job(b, sub, clock=lambda: T0 + timedelta(seconds=62))  # one lease period: b took over
-    assert digests() == 3
-    assert await b.store.lease_holder(cluster_mod.LEADER, T0 + timedelta(seconds=62)) == b.worker
+    await digest_job(b, sub, clock=lambda: clock[0], sleep=sleep)  # b's firing: a stays alive, so b does nothing
+    assert digests() == 1 and clock[0] > T0 + cluster_mod.LEASE_TTL
+    last_renewal = clock[0]
+    alive[0] = False  # a is killed; the next digest fires on both, but only b lives
+    clock[0] += timedelta(seconds=10)
+    fired = clock[0]
+    await digest_job(b, sub, clock=lambda: clock[0], sleep=sleep)
+    assert digests() == 2  # b took the lead and sent it (with story 2: nothing is skipped) ...
+    assert clock[0] - fired <= cluster_mod.LEASE_TTL  # ... within one lease period of the firing
+    assert clock[0] >= last_renewal + cluster_mod.LEASE_TTL  # and not before a's lease had expired
+    assert await b.store.lease_holder(cluster_mod.LEADER, clock[0]) == b.worker
 
 
 async def test_the_leader_loop_hands_over_when_the_leader_stops(
