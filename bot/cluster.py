@@ -93,6 +93,7 @@ async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollO
     is given back at once."""
     queue: list[FeedState] = []
     held: set[str] = set()  # leased: queued or being polled
+    taken: set[str] = set()  # every feed this cycle leased
     done = False
     lock = asyncio.Lock()
     t0 = time.monotonic()
@@ -111,9 +112,15 @@ async def poll_leased(ctx: Context, work: SharedWork, now: datetime, poll: PollO
             while True:
                 if not queue and not done:
                     at = now + timedelta(seconds=time.monotonic() - t0)
-                    queue.extend(await work.lease_due_feeds(ctx.worker, at, FEED_TTL, FEED_BATCH))
+                    leased = await work.lease_due_feeds(ctx.worker, at, FEED_TTL, FEED_BATCH)
+                    # A feed this cycle polled that is due again (a short interval, a long cycle)
+                    # waits for the next cycle: one poll per feed per cycle, so a cycle ends.
+                    again = [s.name for s in leased if s.name in taken]
+                    await _release_all(work, ctx.worker, again)
+                    queue.extend(s for s in leased if s.name not in taken)
                     held.update(s.name for s in queue)
-                    done = not queue
+                    taken.update(s.name for s in queue)
+                    done = not queue or bool(again)
                 if not queue:
                     return None
                 state = queue.pop(0)

@@ -105,6 +105,18 @@ async def test_a_slow_poll_keeps_its_feed_leases_renewed(cluster: Cluster, monke
     assert sorted(cluster.server.hits.values()) == [1] * FEEDS
 
 
+async def test_a_cycle_polls_each_feed_once_even_when_it_outlasts_the_interval(cluster: Cluster) -> None:
+    a = cluster.workers[0]
+    polling = replace(a.settings.polling, interval=1, min_interval=1, concurrency=1)  # one feed at a time
+    slow = replace(a, settings=replace(a.settings, polling=polling))
+    for n in range(FEEDS):  # no <ttl>: the next poll is due a second later
+        cluster.server.feed(f"/f{n:02}.xml", make_rss(f"F{n}", 2).replace(b"<ttl>15</ttl>", b""))
+    cluster.server.latency = 0.15  # 12 feeds one by one: about 2 s, past their next poll
+    async with asyncio.timeout(30):  # before: the cycle went round its feeds for ever
+        report = await poll_due_feeds(slow, T0)
+    assert report.feeds == FEEDS and sorted(cluster.server.hits.values()) == [1] * FEEDS
+
+
 async def test_two_outlets_on_two_workers_in_one_cycle_make_one_story(cluster: Cluster) -> None:
     a, b = cluster.workers
     await a.store.add_items([DEPLOY, DEPLOY_2])
