@@ -87,7 +87,10 @@ async def digest_job(ctx: Context, sub: Subscription, clock: Callable[[], dateti
     this worker takes the lead and runs it). Queueing twice would be harmless
     (bot/outbox.queue_digest: a second run finds nothing new), but one worker is enough."""
     try:
-        if not await wait_to_lead(ctx, clock, sleep):
+        try:
+            if not await wait_to_lead(ctx, clock, sleep):
+                return
+        except asyncio.CancelledError:  # shut down while waiting: the job ends quietly, not as an error
             return
         now = clock()
         n = await queue_digest(ctx, sub, now)
