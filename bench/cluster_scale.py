@@ -8,8 +8,11 @@ with cluster.new_story / cluster.add_source and saved with `SqliteStore.save_sto
 100k build to minutes, only a story's first report is read for real (`cluster.facts_of`); its
 later reports reuse those facts with their own headline text and time.
 
-Then, per probe item (half follow-ups of a story from the last two days in another outlet's
-words, half new developments; one every 16 minutes, so no channel floods), it times:
+Each size has its own store (built from the same seed: the smaller is a prefix of the larger),
+and the probes are taken in turn across them after a few untimed ones, so other load on the
+machine falls on every size alike. Per probe item (half follow-ups of a story from the last two
+days in another outlet's words, half new developments; one every 16 minutes, so no channel
+floods), it times:
   whole path   — `pipeline.process_items` on the one stored item with the shipped config and
                  model, no embedder: filter, facts, candidate lookup (keyed + recent), scoring,
                  story save, events and routing into the outbox (what a poll does per new item);
@@ -177,75 +180,88 @@ class Probe:
     follow_ups: int = 0
     joined_own: int = 0  # follow-ups merged into the story they follow
     new_alone: int = 0  # new developments that started a story
-    profile: str = ""
 
 
-async def probe(ctx: Context, meter: StoreMeter, rng: random.Random, built: Built, probes: int,
-                profile: bool) -> Probe:
+@dataclass
+class Sized:
+    """One store of `size` stories, and what its probes measured."""
+
+    size: int
+    ctx: Context
+    meter: StoreMeter
+    built: Built
+    rng: random.Random  # its probes' choices: the same sequence whatever else runs between them
+    out: Probe = field(default_factory=Probe)
+    prof: cProfile.Profile | None = None
+
+
+async def probe(sz: Sized, p: int, record: bool) -> None:
+    """Probe p against this store: a follow-up (odd p) or a new development, timed step by step
+    and then along the whole path; `record` False for the warm-up."""
+    ctx, built, rng, out = sz.ctx, sz.built, sz.rng, sz.out
     watch = ctx.settings.watches[0]
-    size = len(built.stories)
-    start = START + timedelta(days=size / PER_DAY)
-    out = Probe()
-    meter.reset()
-    prof = cProfile.Profile() if profile else None
-    for p in range(probes):
-        at = start + p * PROBE_EVERY
-        follow = p % 2 == 1
-        if follow:
-            idx = rng.randrange(max(0, size - 2 * PER_DAY), size)
-            c, target = built.contents[idx], built.stories[idx].id
-        else:
-            c, target = content(rng, size + p, at), None
-        item = report(c, rng.randrange(3), f"probe{size}-{p}", 500 + rng.randrange(500), at)
-        t0 = time.perf_counter()
-        analysis = analyse(watch, item)
-        m = decide(watch, analysis, None)
-        t1 = time.perf_counter()
-        facts = item_facts(watch, item, analysis.reading)
-        keys = cluster.story_keys(watch, item, facts)
-        t2 = time.perf_counter()
-        since = cluster.candidate_since(watch, item)
-        cands = await ctx.store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
-        t3 = time.perf_counter()
-        assert isinstance(ctx.store, SqliteStore)
-        out.query.append(await ctx.store._read(query_ms, watch.name, keys, since))
-        cluster.assign(watch, item, m, cands, at, facts)
-        t4 = time.perf_counter()
-        kset = set(keys)
-        hits = sorted((s for s in built.stories if s.last_published >= since and kset & set(s.keys)),
-                      key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
-        t5 = time.perf_counter()
-        await ctx.store.add_items([item])
-        t6 = time.perf_counter()
-        meter.on = True
-        if prof:
-            prof.enable()
-        t7, c7 = time.perf_counter(), time.process_time()
-        [outcome] = await process_items(ctx, [item], at)
-        t8, c8 = time.perf_counter(), time.process_time()
-        if prof:
-            prof.disable()
-        meter.on = False
-        out.filt.append((t1 - t0) * 1000)
-        out.keys.append((t2 - t1) * 1000)
-        out.index.append((t3 - t2) * 1000)
-        out.scoring.append((t4 - t3) * 1000)
-        out.scan.append((t5 - t4) * 1000)
-        out.add.append((t6 - t5) * 1000)
-        out.path.append((t8 - t7) * 1000)
-        out.path_cpu.append((c8 - c7) * 1000)
-        out.ncands += len(cands)
-        out.cand_sources += sum(len(c.sources) for c in cands)
-        out.same += len(cands) == len(hits)
-        out.relevant += outcome.relevant
-        out.follow_ups += follow
-        out.joined_own += follow and outcome.story_id == target
-        out.new_alone += not follow and outcome.new_story
-    if prof:
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(14)
-        out.profile = buf.getvalue()
-    return out
+    size = sz.size
+    at = START + timedelta(days=size / PER_DAY) + p * PROBE_EVERY
+    follow = p % 2 == 1
+    if follow:
+        idx = rng.randrange(max(0, size - 2 * PER_DAY), size)
+        c, target = built.contents[idx], built.stories[idx].id
+    else:
+        c, target = content(rng, size + p, at), None
+    item = report(c, rng.randrange(3), f"probe{size}-{p}", 500 + rng.randrange(500), at)
+    t0 = time.perf_counter()
+    analysis = analyse(watch, item)
+    m = decide(watch, analysis, None)
+    t1 = time.perf_counter()
+    facts = item_facts(watch, item, analysis.reading)
+    keys = cluster.story_keys(watch, item, facts)
+    t2 = time.perf_counter()
+    since = cluster.candidate_since(watch, item)
+    cands = await ctx.store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
+    t3 = time.perf_counter()
+    assert isinstance(ctx.store, SqliteStore)
+    query = await ctx.store._read(query_ms, watch.name, keys, since)
+    cluster.assign(watch, item, m, cands, at, facts)
+    t4 = time.perf_counter()
+    kset = set(keys)
+    hits = sorted((s for s in built.stories if s.last_published >= since and kset & set(s.keys)),
+                  key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
+    t5 = time.perf_counter()
+    await ctx.store.add_items([item])
+    t6 = time.perf_counter()
+    sz.meter.on = record
+    if sz.prof and record:
+        sz.prof.enable()
+    t7, c7 = time.perf_counter(), time.process_time()
+    [outcome] = await process_items(ctx, [item], at)
+    t8, c8 = time.perf_counter(), time.process_time()
+    if sz.prof and record:
+        sz.prof.disable()
+    sz.meter.on = False
+    if not record:
+        return
+    out.filt.append((t1 - t0) * 1000)
+    out.keys.append((t2 - t1) * 1000)
+    out.index.append((t3 - t2) * 1000)
+    out.query.append(query)
+    out.scoring.append((t4 - t3) * 1000)
+    out.scan.append((t5 - t4) * 1000)
+    out.add.append((t6 - t5) * 1000)
+    out.path.append((t8 - t7) * 1000)
+    out.path_cpu.append((c8 - c7) * 1000)
+    out.ncands += len(cands)
+    out.cand_sources += sum(len(c.sources) for c in cands)
+    out.same += len(cands) == len(hits)
+    out.relevant += outcome.relevant
+    out.follow_ups += follow
+    out.joined_own += follow and outcome.story_id == target
+    out.new_alone += not follow and outcome.new_story
+
+
+def profile_text(prof: cProfile.Profile) -> str:
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(14)
+    return buf.getvalue()
 
 
 def pct(xs: Sequence[float], q: float) -> float:
@@ -266,29 +282,39 @@ class Result:
     store_calls: float
 
 
+WARMUP = 6  # untimed probes per store first: the first calls pay for lazily built tables and caches
+
+
 async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> list[Result]:
+    """One store per size (each built from the same seed, so a smaller one is a prefix of a larger
+    one), then the probes taken in turn across the stores, so load on a shared machine falls on
+    every size alike and the ratio between sizes is fair."""
     settings = load_settings_()
     watch = settings.watches[0]
-    rng = random.Random(7)
-    built = Built()
     results: list[Result] = []
+    stores: list[Sized] = []
     with tempfile.TemporaryDirectory(prefix="deskwatch-bench-") as tmp:
-        store = SqliteStore(str(Path(tmp) / "bench.db"))
-        await store.open()
-        meter = StoreMeter(store)
-        ctx = Context(settings=settings, store=store)  # no embedder: terms only
         try:
             for size in sizes:
+                store = SqliteStore(str(Path(tmp) / f"bench-{size}.db"))
+                await store.open()
+                sz = Sized(size, Context(settings=settings, store=store), StoreMeter(store), Built(),
+                           random.Random(11), prof=cProfile.Profile() if profile and size == max(sizes) else None)
+                stores.append(sz)  # no embedder in the context: terms only
                 t0 = time.perf_counter()
-                await grow(store, watch, rng, size, built)
-                took = time.perf_counter() - t0
-                pr = await probe(ctx, meter, rng, built, probes, profile and size == max(sizes))
-                n = len(pr.path)
-                res = Result(size, built.sources, pr, sum(meter.seconds.values()) * 1000 / n,
+                await grow(store, watch, random.Random(7), size, sz.built)
+                print(f"{size:>7} stories, {sz.built.sources:,} sources built in {time.perf_counter() - t0:.1f} s",
+                      flush=True)
+            for p in range(WARMUP + probes):
+                for sz in stores:
+                    await probe(sz, p, record=p >= WARMUP)
+            base = statistics.median(stores[0].out.path_cpu)
+            for sz in stores:
+                pr, n, meter = sz.out, len(sz.out.path), sz.meter
+                res = Result(sz.size, sz.built.sources, pr, sum(meter.seconds.values()) * 1000 / n,
                              sum(meter.calls.values()) / n)
                 results.append(res)
-                base = statistics.median(results[0].probe.path_cpu)
-                print(f"{size:>7} stories, {built.sources:,} sources (+{took:.1f} s to build); {n} probes: "
+                print(f"{sz.size:>7} stories, {sz.built.sources:,} sources; {n} probes: "
                       f"{pr.relevant / n:.0%} relevant, {pr.ncands / n:.1f} keyed candidates per item holding "
                       f"{pr.cand_sources / max(pr.ncands, 1):.1f} sources each; follow-ups joined their story "
                       f"{pr.joined_own}/{pr.follow_ups}, new developments started one "
@@ -305,18 +331,19 @@ async def main_async(sizes: Sequence[int], probes: int, profile: bool) -> list[R
                 print(f"  filter alone (analyse + decide)        {fmt(pr.filt)}")
                 print(f"  facts + story_keys alone               {fmt(pr.keys)}")
                 print(f"  index lookup alone (story_candidates)  {fmt(pr.index)}"
-                      + (f"   goal ≤ {GOAL_LOOKUP_MS} ms median at 100k" if size >= 100_000 else ""))
+                      + (f"   goal ≤ {GOAL_LOOKUP_MS} ms median at 100k" if sz.size >= 100_000 else ""))
                 print(f"    of which the indexed query (SQL)    {fmt(pr.query)}   "
                       "(the rest: the hop to the store's thread, loading the stories and their sources)")
                 print(f"  scoring alone (assign, keyed cands)    {fmt(pr.scoring)}")
                 print(f"  baseline in-memory key scan            {fmt(pr.scan)}   "
                       f"ratio scan/index {statistics.median(pr.scan) / statistics.median(pr.index):.1f}x; "
                       f"same candidate count {pr.same / n:.0%}")
-                if pr.profile:
+                if sz.prof:
                     print("  cProfile of the whole path (main thread; SQLite's thread shows as the wait in select):")
-                    print("\n".join("    " + x for x in pr.profile.strip().splitlines()[-20:]))
+                    print("\n".join("    " + x for x in profile_text(sz.prof).strip().splitlines()[-20:]))
         finally:
-            await store.close()
+            for sz in stores:
+                await sz.ctx.store.close()
     return results
 
 
