@@ -9,13 +9,18 @@ database, every relevant story posted exactly once per destination, its post sho
 source (each development's last report is held back until then, so it must arrive as an edit),
 and `PRAGMA integrity_check` ok (after every kill, too). Exit 1 otherwise.
 
+With `--postgres` the workers share a throwaway PostgreSQL database (started like the tests'
+server, tests/postgres_server.py) instead of an SQLite file, and `--processes` defaults to 3: each
+worker polls, merges and delivers its share (bot/cluster.py), any of them may be the one killed,
+and a killed worker's leases wait to expire (60 s), so the settling waits are longer.
+
 With `--digest` a third destination takes the watch as a digest every minute (cron `* * * * *`),
 so digest jobs fire while the poll tick's delivery pass is posting; the soak then also checks
 that no digest page was posted twice and that every story is in at least one digest (it waits
 for one more digest after the last change).
 
     .venv/bin/python -m bench.soak [--kills 30] [--seed 1] [--developments 24] [--noise 30] [--keep DIR]
-        [--processes N] [--slow] [--digest]
+        [--processes N] [--slow] [--digest] [--postgres]
 """
 
 from __future__ import annotations
@@ -31,15 +36,19 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/soak.py` as well as `python -m bench.soak`
     sys.path.insert(0, str(ROOT))
 
 from bench.soak_check import (  # noqa: E402
+    DbSnapshot,
     DigestFigures,
     Figures,
     digest_verdict,
@@ -47,6 +56,7 @@ from bench.soak_check import (  # noqa: E402
     discord_posts,
     integrity,
     read_db,
+    read_pg,
     slack_notes,
     slack_posts,
     verdict,
@@ -88,6 +98,7 @@ class SoakOptions:
     workdir: Path | None = None  # keep files here (else a temp dir, removed afterwards)
     processes: int = 1  # `deskwatch run` processes on the one database (the others stand by)
     digest: bool = False  # also a digest subscription, fired every minute
+    postgres: bool = False  # a throwaway PostgreSQL database shared by the workers, not an SQLite file
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,8 @@ class SoakResult:
                 or (self.digest is not None and self.digest.failed))
 
 
-def write_config(path: Path, db: Path, urls: dict[str, str], developments: int, digest: bool = False) -> None:
+def write_config(path: Path, db: Path, urls: dict[str, str], developments: int, digest: bool = False,
+                 database_url: str = "") -> None:
     feeds = "".join(f'\n[[feeds]]\nname = "{n}"\nsource = "{o}"\nurl = "{urls[n]}"\nlanguage = "en"\n'
                     for n, o in FEEDS)
     subs = "".join(f'\n[[subscriptions]]\nwatch = "{WATCH}"\ndestination = "{d}"\nmode = "instant"\n'
@@ -127,7 +139,7 @@ def write_config(path: Path, db: Path, urls: dict[str, str], developments: int, 
                  f'destination = "{DIGEST_DESTINATION}"\nmode = "digest"\nschedule = "* * * * *"\ntimezone = "UTC"\n')
     path.write_text(f"""# Written by bench/soak.py for one soak run.
 [storage]
-path = "{db}"
+path = "{db}"{f'{chr(10)}url = "{database_url}"' if database_url else ""}
 
 [polling]
 interval = 1
@@ -225,15 +237,18 @@ async def _publisher(feeds: Feeds, reports: list[Report], every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def _quiesce(path: Path, feeds: Feeds, timeout: float) -> bool:
+Reader = Callable[[], Awaitable[DbSnapshot]]
+
+
+async def _quiesce(read: Reader, feeds: Feeds, timeout: float) -> bool:
     """Until every published item is stored and processed and no delivery is pending, three
     checks in a row (half a second apart)."""
     calm, deadline = 0, time.monotonic() + timeout
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         try:
-            db = read_db(str(path), WATCH)
-        except sqlite3.Error:  # not created yet, or busy: look again
+            db = await read()
+        except (sqlite3.Error, asyncpg.PostgresError, OSError):  # not created yet, or busy: look again
             calm = 0
             continue
         done = all(db.items.get(r.key) for r in feeds.published) and not db.active
@@ -279,11 +294,24 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
     publisher: asyncio.Task[None] | None = None
     watcher: asyncio.Task[None] | None = None
     start = time.monotonic()
+    pg = None
     try:
+        if opts.postgres:
+            from tests.postgres_server import start as start_postgres
+
+            pg = await asyncio.to_thread(start_postgres)
+        database_url = pg.url if pg is not None else ""
+
+        async def read() -> DbSnapshot:
+            return await read_pg(database_url, WATCH) if database_url else read_db(str(db), WATCH)
+
+        def checked() -> str:  # after a kill: the SQLite file's integrity (the server is never killed)
+            return integrity(str(db)) if not database_url and db.exists() else "ok"
+
         urls = await feeds.start()
         await discord.start()
         await slack.start()
-        write_config(config, db, urls, opts.developments, opts.digest)
+        write_config(config, db, urls, opts.developments, opts.digest, database_url)
         env = bot_env(discord.api, slack.api_url)
         bots = [Bot(config, env, log)] + [Bot(config, env, work / f"bot{i}.log") for i in range(1, opts.processes)]
         every = opts.publish_every or max(0.05, opts.kills * 2.5 / max(len(reports), 1))
@@ -302,30 +330,31 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
             busy, alive = tuple(monitor.busy()), time.monotonic() - victim.started
             await victim.stop(signal.SIGKILL)
             # Killed before it created the database (a slow start on a loaded machine): nothing to damage.
-            kills.append(Kill(aim, hit, busy, alive, integrity(str(db)) if db.exists() else "ok"))
+            kills.append(Kill(aim, hit, busy, alive, checked()))
         publisher.cancel()
         for r in reports[len(feeds.published):]:
             feeds.publish(r)
         for b in bots:
             if not b.alive():
                 await b.start(len(kills))
-        quiesced = await _quiesce(db, feeds, opts.quiesce_timeout)
+        quiesced = await _quiesce(read, feeds, opts.quiesce_timeout)
         for r in tail:
             feeds.publish(r)
-        quiesced = await _quiesce(db, feeds, opts.quiesce_timeout) and quiesced
+        quiesced = await _quiesce(read, feeds, opts.quiesce_timeout) and quiesced
         if opts.digest:  # one more digest after the last change, so every story is due in one
-            quiesced = await _next_digest(fires, 90.0) and await _quiesce(db, feeds, opts.quiesce_timeout) and quiesced
+            quiesced = (await _next_digest(fires, 90.0) and await _quiesce(read, feeds, opts.quiesce_timeout)
+                        and quiesced)
         watcher.cancel()
         for b in bots:
             await b.stop(signal.SIGTERM)
-        snapshot = read_db(str(db), WATCH)
+        snapshot = await read()
         posts = [*discord_posts(discord.channels, DISCORD_CHANNEL, DESTINATIONS[0]),
                  *slack_posts(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
         edits = {DESTINATIONS[0]: len(discord.sent("PATCH", "")), DESTINATIONS[1]: len(slack.calls("chat.update"))}
         notes = [*discord_notes(discord.channels, discord.threads, DESTINATIONS[0]),
                  *slack_notes(slack.messages, SLACK_CHANNEL, DESTINATIONS[1])]
         figures = verdict(feeds.published, snapshot, posts, DESTINATIONS, edits, notes)
-        recovered = sum(b.log.read_text("utf-8", "replace").count("was already posted before a restart")
+        recovered = sum(b.log.read_text("utf-8", "replace").count("was already posted (before a restart")
                         for b in bots if b.log.exists())
         digest = (digest_verdict(snapshot, slack_posts(slack.messages, DIGEST_CHANNEL, DIGEST_DESTINATION))
                   if opts.digest else None)
@@ -340,6 +369,8 @@ async def run_soak(opts: SoakOptions) -> SoakResult:
         await discord.close()
         await slack.close()
         await feeds.close()
+        if pg is not None:
+            await asyncio.to_thread(pg.stop)
         if opts.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -353,7 +384,9 @@ def report(result: SoakResult, opts: SoakOptions) -> str:
             busy[b] = busy.get(b, 0) + 1
     bad_checks = sum(k.integrity != "ok" for k in kills)
     lines = [
-        f"deskwatch soak — seed {opts.seed}: {len(kills)} kills (SIGKILL) in {result.seconds:.1f} s",
+        f"deskwatch soak — seed {opts.seed}: {len(kills)} kills (SIGKILL) in {result.seconds:.1f} s, "
+        f"{opts.processes} worker{'s' if opts.processes > 1 else ''} on "
+        + ("one PostgreSQL database" if opts.postgres else "one SQLite file"),
         "  aimed at:   " + ", ".join(f"{a} {len(ks)} (window came {sum(k.hit for k in ks)})"
                                      for a, ks in aims.items() if ks),
         "  in flight:  " + ", ".join(f"{b} {n}" for b, n in sorted(busy.items())),
@@ -395,14 +428,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise", type=int, default=30)
     p.add_argument("--max-seconds", type=float, default=300.0)
     p.add_argument("--keep", metavar="DIR", type=Path, default=None, help="keep the database, config and bot log here")
-    p.add_argument("--processes", type=int, default=1,
-                   help="`deskwatch run` processes sharing the database (each may be the one killed)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="`deskwatch run` processes sharing the database, each may be the one killed "
+                        "(default 1; 3 with --postgres)")
+    p.add_argument("--postgres", action="store_true",
+                   help="the workers share a throwaway PostgreSQL database instead of an SQLite file")
     p.add_argument("--slow", action="store_true", help="platforms answer in 1.5-3 s instead of 0.05-0.3 s")
     p.add_argument("--digest", action="store_true", help="also a digest subscription whose job fires every minute")
     args = p.parse_args(argv)
     opts = SoakOptions(kills=args.kills, seed=args.seed, developments=args.developments, noise=args.noise,
-                       max_seconds=args.max_seconds, workdir=args.keep, processes=max(1, args.processes),
-                       latency=(1.5, 3.0) if args.slow else (0.05, 0.3), digest=args.digest)
+                       max_seconds=args.max_seconds, workdir=args.keep,
+                       processes=max(1, args.processes or (3 if args.postgres else 1)),
+                       latency=(1.5, 3.0) if args.slow else (0.05, 0.3), digest=args.digest,
+                       postgres=args.postgres,
+                       # a killed worker's leases and claims expire after 60 s before others take them
+                       quiesce_timeout=180.0 if args.postgres else 60.0)
     result = asyncio.run(run_soak(opts))
     print(report(result, opts))
     return 1 if result.failed else 0

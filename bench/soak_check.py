@@ -1,6 +1,7 @@
 """The soak's verdict: what the feeds published against what the database and the fakes hold.
 
-`read_db` snapshots the bot's SQLite file (read directly, as an operator would); `discord_posts`
+`read_db` snapshots the bot's SQLite file (read directly, as an operator would), `read_pg` its
+PostgreSQL database (the soak's `--postgres` mode); `discord_posts`
 and `slack_posts` turn the fakes' channels into neutral `Post`s keyed by delivery marker;
 `verdict` is pure and says what was lost, duplicated or left stale. An alert's marker is
 "deskwatch:alert:<story id>:<destination>", so a second post with one marker is a duplicate.
@@ -113,6 +114,30 @@ def read_db(path: str, watch: str) -> DbSnapshot:
     finally:
         conn.close()
     return DbSnapshot(items, relevant, story_of, {k: tuple(v) for k, v in urls.items()}, active, check)
+
+
+async def read_pg(url: str, watch: str) -> DbSnapshot:
+    """The same snapshot from a PostgreSQL database. `integrity` is "ok" when every table reads:
+    the server is never killed in the soak (its workers are), and it checks its own pages."""
+    import asyncpg  # only the --postgres mode needs it
+
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):  # one snapshot
+            items = {r[0]: bool(r[1]) for r in await conn.fetch("SELECT key, processed FROM items")}
+            relevant = {r[0]: bool(r[1]) for r in await conn.fetch(
+                "SELECT item_key, relevant FROM matches WHERE watch = $1", watch)}
+            story_of: dict[str, str] = {}
+            urls: dict[str, list[str]] = {}
+            for sid, key, url_ in await conn.fetch("SELECT story_id, item_key, url FROM story_sources "
+                                                   "ORDER BY story_id, pos"):
+                story_of[key] = sid
+                urls.setdefault(sid, []).append(url_)
+            active = tuple(r[0] for r in await conn.fetch(
+                "SELECT id FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY id"))
+    finally:
+        await conn.close()
+    return DbSnapshot(items, relevant, story_of, {k: tuple(v) for k, v in urls.items()}, active, "ok")
 
 
 def discord_posts(channels: Mapping[str, list[dict[str, Any]]], channel: str, destination: str) -> list[Post]:
