@@ -5,7 +5,8 @@ it opens and closes them all on SIGINT/SIGTERM; `once` does one cycle and one de
 
 In `run`, polling starts first and runs as its own task, timed on the monotonic clock; each chat
 client (Discord, Slack) runs as its own supervised task (bot/supervisor.py), so a platform that is
-down or refuses its token costs only that platform's slash commands.
+down or refuses its token costs only that platform's slash commands. On a database several workers
+share, the leader lease (bot/cluster.py) also decides who connects the Discord gateway.
 """
 
 from __future__ import annotations
