@@ -117,6 +117,19 @@ async def test_a_cycle_polls_each_feed_once_even_when_it_outlasts_the_interval(c
     assert report.feeds == FEEDS and sorted(cluster.server.hits.values()) == [1] * FEEDS
 
 
+async def test_items_a_worker_just_stored_are_its_own_those_of_a_dead_one_are_taken_up(cluster: Cluster) -> None:
+    from bot.pipeline import CycleReport, process_backlog
+
+    a, b = cluster.workers
+    await a.store.add_items([DEPLOY, replace(DEPLOY_2, fetched=T0)])  # fetched and stored at T0, not yet matched
+    early = CycleReport()
+    await process_backlog(b, T0 + timedelta(seconds=30), early)  # a may be matching them right now
+    assert early.relevant == 0 and len(await b.store.unprocessed_items()) == 2
+    late = CycleReport()
+    await process_backlog(b, T0 + timedelta(seconds=60), late)  # a lease period later: a died
+    assert late.relevant == 2 and await b.store.unprocessed_items() == []
+
+
 async def test_two_outlets_on_two_workers_in_one_cycle_make_one_story(cluster: Cluster) -> None:
     a, b = cluster.workers
     await a.store.add_items([DEPLOY, DEPLOY_2])
