@@ -29,6 +29,7 @@ from bot.store.base import Added, Pruned
 from bot.store.pg_migrations import MIGRATIONS, migrate
 from bot.store.pg_rows import DELIVERY_COLS, FEED_COLS, ITEM_COLS, ITEM_SELECT, Row, count, marks, opt_utc, utc
 from bot.store.sqlite import DatabaseMissing, DatabaseUnusable
+from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
 
 Conn = Any  # asyncpg.Connection
 _CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
@@ -51,7 +52,7 @@ _UPSERT_STORY = (
 _TAKE_CHANGE = (
     "WITH n AS (INSERT INTO meta (key, value) VALUES ($2, '1') ON CONFLICT (key) DO UPDATE "
     "SET value = (meta.value::bigint + 1)::text RETURNING value::bigint AS v) "
-    "UPDATE stories SET changed = n.v FROM n WHERE stories.id = $1")
+    "UPDATE stories SET changed = n.v FROM n WHERE stories.id = $1 RETURNING n.v")
 # The word index first (MATERIALIZED), then the newest: the planner cannot estimate how rare a
 # prefix is and would otherwise walk every item newest first looking for twenty that match.
 _SEARCH = (f"WITH hits AS MATERIALIZED (SELECT {ITEM_SELECT} FROM items WHERE words @@ $1::text::tsquery) "
@@ -72,6 +73,7 @@ class PostgresStore:
         self.pool_size = pool_size
         self.create = create
         self._pool: asyncpg.Pool | None = None
+        self._cache = StoryCache()  # stories by id and change number (another worker's save moves it on)
 
     def __repr__(self) -> str:
         return f"PostgresStore({rows.safe_url(self.url)!r})"  # never the password
@@ -237,26 +239,34 @@ class PostgresStore:
     async def save_story(self, story: Story) -> None:
         s = story
         async with self._tx() as c:
+            # What the rows hold now (locked until commit), when the cache knows: then only the
+            # sources after the part both share are rewritten, and the keys only when they moved.
+            before = await c.fetchval("SELECT changed FROM stories WHERE id = $1 FOR UPDATE", s.id)
+            old = self._cache.get(s.id, before) if before is not None else None
             await c.execute(_UPSERT_STORY, s.id, s.watch, s.title, s.summary, utc(s.first_published),
                             utc(s.last_published), s.score, s.features, list(s.keys))
-            await c.execute("DELETE FROM story_sources WHERE story_id = $1", s.id)
-            await c.execute("DELETE FROM story_keys WHERE story_id = $1", s.id)
+            keep = shared_sources(old, s)
+            await c.execute("DELETE FROM story_sources WHERE story_id = $1 AND pos >= $2", s.id, keep)
             await c.executemany("INSERT INTO story_sources VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                                 [(s.id, n, x.item_key, x.outlet, x.url, x.lang, utc(x.published), x.title, x.tier,
-                                  list(x.new_facts)) for n, x in enumerate(s.sources)])
-            await c.execute("INSERT INTO story_keys SELECT DISTINCT k, $2::text, $3::timestamptz, $4::text "
-                            "FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING",
-                            list(s.keys), s.watch, utc(s.last_published), s.id)
-            await c.execute(_TAKE_CHANGE, s.id, _CHANGES)
+                                  list(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
+            if not same_keys(old, s):
+                await c.execute("DELETE FROM story_keys WHERE story_id = $1", s.id)
+                await c.execute("INSERT INTO story_keys SELECT DISTINCT k, $2::text, $3::timestamptz, $4::text "
+                                "FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING",
+                                list(s.keys), s.watch, utc(s.last_published), s.id)
+            change = await c.fetchval(_TAKE_CHANGE, s.id, _CHANGES)
+        if exact(s):  # committed: the next read of it at this change number is a hit
+            self._cache.put(int(change), s)
 
     async def story(self, story_id: str) -> Story | None:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:  # the story and its sources at once
-            found = await _load_stories(c, [story_id])
+            found = await _load_stories(c, [story_id], self._cache)
         return found[0] if found else None
 
     async def _story_ids(self, sql: str, *args: Any) -> list[Story]:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
-            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)])
+            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._cache)
 
     async def story_of_item(self, item_key: str) -> Story | None:
         found = await self._story_ids("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
@@ -288,7 +298,7 @@ class PostgresStore:
                         "ON i.key = x.item_key WHERE x.story_id = s.id AND i.fetched >= $4))")
                 args.append(utc(since))
             ids = [r[0] for r in await c.fetch(sql + " ORDER BY changed", *args)]
-            return await _load_stories(c, ids), top
+            return await _load_stories(c, ids, self._cache), top
 
     async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         if len(bounds) < 2:
@@ -486,19 +496,32 @@ async def _version(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT version FROM schema_version") or 0)
 
 
-async def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
+async def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache) -> list[Story]:
+    """The stories of `ids` that exist, in that order (call in one snapshot); only those not
+    cached at their current change number are rebuilt from their rows."""
     if not ids:
         return []
-    found = {r["id"]: r for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", list(ids))}
-    sources: dict[str, list[Any]] = {}
-    for r in await c.fetch("SELECT * FROM story_sources WHERE story_id = ANY($1::text[]) ORDER BY story_id, pos",
-                           list(ids)):
-        sources.setdefault(r["story_id"], []).append(rows.source(r))
-    return [Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                  first_published=r["first_published"], last_published=r["last_published"],
-                  sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                  keys=tuple(r["keys"]))
-            for r in (found.get(i) for i in ids) if r is not None]
+    found: dict[str, Story] = {}
+    missing: list[str] = []
+    for r in await c.fetch("SELECT id, changed FROM stories WHERE id = ANY($1::text[])", list(ids)):
+        hit = cache.get(r["id"], r["changed"])
+        if hit is None:
+            missing.append(r["id"])
+        else:
+            found[r["id"]] = hit
+    if missing:
+        sources: dict[str, list[Any]] = {}
+        for r in await c.fetch("SELECT * FROM story_sources WHERE story_id = ANY($1::text[]) ORDER BY story_id, pos",
+                               missing):
+            sources.setdefault(r["story_id"], []).append(rows.source(r))
+        for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", missing):
+            story = Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                          first_published=r["first_published"], last_published=r["last_published"],
+                          sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                          keys=tuple(r["keys"]))
+            cache.put(r["changed"], story)
+            found[story.id] = story
+    return [found[i] for i in ids if i in found]
 
 
 async def _link_delivery(c: Conn, d: Delivery) -> None:

@@ -39,6 +39,7 @@ from bot.store import retention
 from bot.store.base import Added, Pruned
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
+from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -156,24 +157,53 @@ def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     return Added(tuple(new), tuple(dups))
 
 
-def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
+def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) -> list[Story]:
+    """The stories of `ids` that exist, in that order; with a cache, only those not cached at
+    their current change number are rebuilt from their rows (in one read snapshot)."""
     if not ids:
         return []
+    if cache is None:
+        return [story for story, _ in _build_stories(c, ids)]
+    own = not c.in_transaction
+    if own:
+        c.execute("BEGIN")
+    try:
+        found: dict[str, Story] = {}
+        missing = []
+        for story_id, changed in c.execute(f"SELECT id, changed FROM stories WHERE id IN ({_marks(len(ids))})",
+                                           ids).fetchall():
+            hit = cache.get(story_id, changed)
+            if hit is None:
+                missing.append(story_id)
+            else:
+                found[story_id] = hit
+        if missing:
+            for story, changed in _build_stories(c, missing):
+                cache.put(changed, story)
+                found[story.id] = story
+    finally:
+        if own:
+            c.execute("COMMIT")
+    return [found[i] for i in ids if i in found]
+
+
+def _build_stories(c: Conn, ids: Sequence[str]) -> list[tuple[Story, int]]:
+    """Stories rebuilt from their rows and sources, each with its change number."""
     marks = _marks(len(ids))
     rows = {r["id"]: r for r in c.execute(f"SELECT * FROM stories WHERE id IN ({marks})", ids)}
     sources: dict[str, list[StorySource]] = {}
     for r in c.execute(f"SELECT * FROM story_sources WHERE story_id IN ({marks}) ORDER BY story_id, pos",
                        ids):
         sources.setdefault(r["story_id"], []).append(_source(r))
-    return [Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                  first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
-                  sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                  keys=_tuple(r["keys"]))
-            for r in (rows.get(i) for i in ids) if r is not None]
+    return [(Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                      first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
+                      sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                      keys=_tuple(r["keys"])), r["changed"])
+               for r in (rows.get(i) for i in ids) if r is not None]
 
 
-def _story_ids(c: Conn, sql: str, params: Sequence[Any]) -> list[Story]:
-    return _load_stories(c, [r[0] for r in c.execute(sql, params)])
+def _story_ids(c: Conn, sql: str, params: Sequence[Any], cache: StoryCache | None = None) -> list[Story]:
+    return _load_stories(c, [r[0] for r in c.execute(sql, params)], cache)
 
 
 _CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
@@ -184,10 +214,14 @@ def _top_change(c: Conn) -> int:
     return int(row[0]) if row else 0
 
 
-def _save_story(c: Conn, s: Story) -> None:
+def _save_story(c: Conn, s: Story, cache: StoryCache | None = None) -> None:
     last = ts(s.last_published)
     # The next change number, taken in this write transaction (so numbers follow commit order)
     # from a counter that only grows: pruned stories never give theirs back.
+    # What the rows hold now, when the cache knows: then only the sources after the part both
+    # share are rewritten (a merge usually appends one) and the keys only when they moved.
+    before = c.execute("SELECT changed FROM stories WHERE id = ?", (s.id,)).fetchone()
+    old = cache.get(s.id, before[0]) if cache is not None and before is not None else None
     change = c.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
                        "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)",
                        (_CHANGES,)).fetchone()[0]
@@ -199,16 +233,21 @@ def _save_story(c: Conn, s: Story) -> None:
         "keys=excluded.keys, changed=excluded.changed",
         (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
          _json(s.keys), change))
-    c.execute("DELETE FROM story_sources WHERE story_id = ?", (s.id,))
-    c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
+    keep = shared_sources(old, s)
+    c.execute("DELETE FROM story_sources WHERE story_id = ? AND pos >= ?", (s.id, keep))
     c.executemany("INSERT INTO story_sources VALUES (?,?,?,?,?,?,?,?,?,?)",
                   [(s.id, n, x.item_key, x.outlet, x.url, x.lang, ts(x.published), x.title, x.tier,
-                    _json(x.new_facts)) for n, x in enumerate(s.sources)])
-    c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
-                  [(k, s.watch, last, s.id) for k in s.keys])
+                    _json(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
+    if not same_keys(old, s):
+        c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
+        c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
+                      [(k, s.watch, last, s.id) for k in s.keys])
+    if cache is not None and exact(s):
+        cache.put(change, s)
 
 
-def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[list[Story], int]:
+def _changed(c: Conn, watch: str, after: int, since: datetime | None,
+             cache: StoryCache | None = None) -> tuple[list[Story], int]:
     # One read transaction: the stories and the highest change number come from one snapshot.
     c.execute("BEGIN")
     try:
@@ -221,7 +260,7 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
                    "OR EXISTS (SELECT 1 FROM story_sources x JOIN items i ON i.key = x.item_key "
                    "WHERE x.story_id = s.id AND i.fetched >= ?)) ORDER BY changed")
             params = (ts(since), ts(since))
-        stories = _story_ids(c, sql, (after, top, watch, *params))
+        stories = _story_ids(c, sql, (after, top, watch, *params), cache)
     finally:
         c.execute("COMMIT")
     return stories, int(top)
@@ -246,11 +285,12 @@ def candidates_sql(n_keys: int) -> str:
             "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT ?")
 
 
-def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit: int) -> list[Story]:
+def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                cache: StoryCache | None = None) -> list[Story]:
     keys = list(dict.fromkeys(keys))
     if not keys or limit <= 0:
         return []
-    return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit])
+    return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit], cache)
 
 
 def _link_delivery(c: Conn, d: Delivery) -> None:
@@ -297,6 +337,7 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._cache = StoryCache()  # touched only on the store's thread
 
     # --- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -335,12 +376,16 @@ class SqliteStore:
     def _tx(self, fn: Callable[..., T], *args: Any) -> T:
         conn = self._c()
         conn.execute("BEGIN IMMEDIATE")
+        self._cache.begin()
         try:
             result = fn(conn, *args)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._cache.rollback()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        self._cache.commit()
         return result
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -487,33 +532,33 @@ class SqliteStore:
 
     # --- stories ---------------------------------------------------------------------------------
     async def save_story(self, story: Story) -> None:
-        await self._write(_save_story, story)
+        await self._write(_save_story, story, self._cache)
 
     async def story(self, story_id: str) -> Story | None:
-        found = await self._read(_load_stories, [story_id])
+        found = await self._read(_load_stories, [story_id], self._cache)
         return found[0] if found else None
 
     async def story_of_item(self, item_key: str) -> Story | None:
         found = await self._read(_story_ids, "SELECT s.id FROM story_sources x JOIN stories s ON "
                                  "s.id = x.story_id WHERE x.item_key = ? ORDER BY s.last_published DESC, "
-                                 "s.id LIMIT 1", (item_key,))
+                                 "s.id LIMIT 1", (item_key,), self._cache)
         return found[0] if found else None
 
     async def story_candidates(
         self, watch: str, keys: Sequence[str], since: datetime, limit: int
     ) -> list[Story]:
-        return await self._read(_candidates, watch, keys, since, limit)
+        return await self._read(_candidates, watch, keys, since, limit, self._cache)
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:
             return await self._read(_story_ids, "SELECT id FROM stories ORDER BY last_published DESC, id "
-                                    "LIMIT ?", (limit,))
+                                    "LIMIT ?", (limit,), self._cache)
         return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
-                                "last_published DESC, id LIMIT ?", (watch, limit))
+                                "last_published DESC, id LIMIT ?", (watch, limit), self._cache)
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
-        return await self._read(_changed, watch, after, since)
+        return await self._read(_changed, watch, after, since, self._cache)
 
     async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         return await self._read(_activity, watch, bounds)
