@@ -63,6 +63,8 @@ _CANDIDATES = (
     "WHERE key = ANY($1::text[]) AND watch = $2 AND last_published >= $3 "
     "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT $4")
 
+_LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id LIMIT $2"
+
 
 class PostgresStore:
     """Store on a PostgreSQL database; see bot/store/base.py for the contract. `create=False`
@@ -79,6 +81,10 @@ class PostgresStore:
         return f"PostgresStore({rows.safe_url(self.url)!r})"  # never the password
 
     # --- plumbing --------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        yield  # each call is its own transaction here (workers share the database)
+
     @asynccontextmanager
     async def _tx(self, isolation: str = "read_committed", readonly: bool = False) -> AsyncIterator[Conn]:
         if self._pool is None:
@@ -279,12 +285,21 @@ class PostgresStore:
             return []
         return await self._story_ids(_CANDIDATES, unique, watch, utc(since), limit)
 
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        unique = list(dict.fromkeys(keys))
+        async with self._tx(isolation="repeatable_read", readonly=True) as c:
+            keyed = [r[0] for r in await c.fetch(_CANDIDATES, unique, watch, utc(since), limit)
+                     ] if unique and limit > 0 else []
+            recent = [r[0] for r in await c.fetch(_LATEST_OF_WATCH, watch, max(latest, 0))]
+            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*keyed, *recent])), self._cache)}
+        return [found[i] for i in keyed if i in found], [found[i] for i in recent if i in found]
+
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:
             return await self._story_ids("SELECT id FROM stories ORDER BY last_published DESC, id LIMIT $1",
                                          max(limit, 0))
-        return await self._story_ids("SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id "
-                                     "LIMIT $2", watch, max(limit, 0))
+        return await self._story_ids(_LATEST_OF_WATCH, watch, max(limit, 0))
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
@@ -379,6 +394,11 @@ class PostgresStore:
         found = await self._rows("SELECT * FROM deliveries WHERE story_id = $1 AND kind = 'alert' ORDER BY created, id",
                                  story_id)
         return [rows.delivery(r) for r in found]
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        await self._exec("UPDATE deliveries SET status = 'pending', next_attempt = NULL, attempts = 0, last_error = '' "
+                         "WHERE story_id = $1 AND kind = 'alert' AND status = 'sent' AND sent_version < $2",
+                         story_id, version)
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         found = await self._rows(

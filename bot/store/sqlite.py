@@ -12,8 +12,10 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import astuple, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -43,6 +45,7 @@ from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
+
 _ACTIVE = ("pending", "sending")
 
 
@@ -249,7 +252,9 @@ def _save_story(c: Conn, s: Story, cache: StoryCache | None = None) -> None:
 def _changed(c: Conn, watch: str, after: int, since: datetime | None,
              cache: StoryCache | None = None) -> tuple[list[Story], int]:
     # One read transaction: the stories and the highest change number come from one snapshot.
-    c.execute("BEGIN")
+    own = not c.in_transaction  # else inside a batch, whose transaction is a snapshot already
+    if own:
+        c.execute("BEGIN")
     try:
         top = _top_change(c)
         params: tuple[str | None, ...] = ()
@@ -262,7 +267,8 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None,
             params = (ts(since), ts(since))
         stories = _story_ids(c, sql, (after, top, watch, *params), cache)
     finally:
-        c.execute("COMMIT")
+        if own:
+            c.execute("COMMIT")
     return stories, int(top)
 
 
@@ -278,6 +284,9 @@ def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int
                     count_between([_dt(r[0]) for r in firsts], bounds), strict=True))
 
 
+_LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_published DESC, id LIMIT ?"
+
+
 def candidates_sql(n_keys: int) -> str:
     """The candidate lookup: one range of the story_keys primary key per key, then a group-by."""
     return ("SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
@@ -291,6 +300,10 @@ def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit
     if not keys or limit <= 0:
         return []
     return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit], cache)
+
+
+def _run(c: Conn, sql: str, params: Sequence[Any]) -> None:
+    c.execute(sql, params)  # the cursor stays on the store's thread (see SqliteStore._call)
 
 
 def _link_delivery(c: Conn, d: Delivery) -> None:
@@ -338,6 +351,10 @@ class SqliteStore:
         self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._cache = StoryCache()  # touched only on the store's thread
+        self._batch: asyncio.Event | None = None  # the open batch, set when it ends
+        self._owner: ContextVar[asyncio.Event | None] = ContextVar(f"sqlite-batch-{id(self)}", default=None)
+        self._batch_open = False  # the store's thread is inside a batch's transaction
+        self._pending: list[Callable[[], object]] = []  # the open batch's queued writes
 
     # --- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -362,7 +379,14 @@ class SqliteStore:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise RuntimeError("SqliteStore is not open")
-        result = await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+        job = partial(fn, *args)
+        while self._batch is not None:
+            if self._owner.get() is self._batch:  # the batch's own call: inside its transaction
+                pending, self._pending = self._pending, []  # swapped here, on the loop's thread
+                job = partial(self._in_batch, pending, job)
+                break
+            await self._batch.wait()  # another task's batch: after it commits
+        result = await asyncio.get_running_loop().run_in_executor(self._executor, job)
         # A cursor must never leave the worker thread: freeing it here would touch the connection
         # from the wrong thread (SQLITE_MISUSE at random under load). Fail loudly in development.
         if isinstance(result, sqlite3.Cursor):
@@ -375,6 +399,18 @@ class SqliteStore:
 
     def _tx(self, fn: Callable[..., T], *args: Any) -> T:
         conn = self._c()
+        if self._batch_open:  # one write inside a batch: undone alone if it fails
+            conn.execute("SAVEPOINT one_write")
+            try:
+                result = fn(conn, *args)
+            except BaseException:
+                conn.execute("ROLLBACK TO one_write")
+                conn.execute("RELEASE one_write")
+                self._cache.rollback()  # what it staged may name rows that are gone
+                self._cache.begin()
+                raise
+            conn.execute("RELEASE one_write")
+            return result
         conn.execute("BEGIN IMMEDIATE")
         self._cache.begin()
         try:
@@ -390,6 +426,69 @@ class SqliteStore:
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(self._tx, fn, *args)
+
+    async def _later(self, fn: Callable[..., None], *args: Any) -> None:
+        """A write whose caller needs no answer: inside a batch it is queued and runs, in order,
+        at the start of the batch's next call (or its commit), saving a hop to the thread."""
+        if self._batch is not None and self._owner.get() is self._batch:
+            self._pending.append(partial(self._tx, fn, *args))
+        else:
+            await self._write(fn, *args)
+
+    # --- batches: one transaction for a group of calls (bot/store/base.py) -------------------------
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        if self._batch is not None and self._owner.get() is self._batch:
+            yield  # nested: part of the open batch
+            return
+        if self._executor is None:
+            raise RuntimeError("SqliteStore is not open")
+        while self._batch is not None:
+            await self._batch.wait()
+        done = self._batch = asyncio.Event()
+        token = self._owner.set(done)
+        loop = asyncio.get_running_loop()
+        try:
+            try:
+                yield
+            except BaseException:
+                self._pending.clear()
+                # Submitted before anything else can be: the next call finds the connection clean
+                # even if this task is cancelled while it waits.
+                await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, [], False))
+                raise
+            pending, self._pending = self._pending, []
+            await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, pending, True))
+        finally:
+            self._owner.reset(token)
+            self._batch = None
+            done.set()
+
+    def _in_batch(self, pending: list[Callable[[], object]], job: Callable[[], T]) -> T:
+        if not self._batch_open:
+            self._c().execute("BEGIN IMMEDIATE")
+            self._batch_open = True
+            self._cache.begin()
+        for write in pending:
+            write()
+        return job()
+
+    def _end_batch(self, pending: list[Callable[[], object]], commit: bool) -> None:
+        try:
+            if commit and pending:
+                self._in_batch(pending, lambda: None)
+            if self._batch_open and commit:
+                self._c().execute("COMMIT")
+                self._cache.commit()
+        except BaseException:
+            commit = False
+            raise
+        finally:
+            if self._batch_open and not commit:
+                if self._c().in_transaction:
+                    self._c().execute("ROLLBACK")
+                self._cache.rollback()
+            self._batch_open = False
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self._write(lambda c: c.execute(sql, params).rowcount)
@@ -473,7 +572,7 @@ class SqliteStore:
 
     async def mark_processed(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._exec(f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
+            await self._later(_run, f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
 
     async def item(self, key: str) -> Item | None:
         rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
@@ -516,14 +615,14 @@ class SqliteStore:
                           "VALUES (?,?,?,?,?,?)", rows)
 
         if rows:
-            await self._write(run)
+            await self._later(run)
 
     async def item_events(self, key: str) -> list[ItemEvent]:
         rows = await self._rows("SELECT * FROM item_events WHERE item_key = ? ORDER BY at, id", (key,))
         return [_event(r) for r in rows]
 
     async def save_match(self, item_key: str, match: Match) -> None:
-        await self._exec("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
+        await self._later(_run, "INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
                          (item_key, match.watch, int(match.relevant), match.score, _json(match.reasons)))
 
     async def matches(self, item_key: str) -> list[Match]:
@@ -532,7 +631,7 @@ class SqliteStore:
 
     # --- stories ---------------------------------------------------------------------------------
     async def save_story(self, story: Story) -> None:
-        await self._write(_save_story, story, self._cache)
+        await self._later(_save_story, story, self._cache)
 
     async def story(self, story_id: str) -> Story | None:
         found = await self._read(_load_stories, [story_id], self._cache)
@@ -549,12 +648,26 @@ class SqliteStore:
     ) -> list[Story]:
         return await self._read(_candidates, watch, keys, since, limit, self._cache)
 
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        def run(c: Conn) -> tuple[list[Story], list[Story]]:
+            own = not c.in_transaction  # one snapshot for both (a batch is one already)
+            if own:
+                c.execute("BEGIN")
+            try:
+                return (_candidates(c, watch, keys, since, limit, self._cache),
+                        _story_ids(c, _LATEST_OF_WATCH, (watch, latest), self._cache))
+            finally:
+                if own:
+                    c.execute("COMMIT")
+
+        return await self._read(run)
+
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:
             return await self._read(_story_ids, "SELECT id FROM stories ORDER BY last_published DESC, id "
                                     "LIMIT ?", (limit,), self._cache)
-        return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
-                                "last_published DESC, id LIMIT ?", (watch, limit), self._cache)
+        return await self._read(_story_ids, _LATEST_OF_WATCH, (watch, limit), self._cache)
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
@@ -599,7 +712,7 @@ class SqliteStore:
         return _delivery(rows[0]) if rows else None
 
     async def save_delivery(self, delivery: Delivery) -> None:
-        await self._write(_save_delivery, delivery)
+        await self._later(_save_delivery, delivery)
 
     async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Delivery]:
         rows = await self._rows(
@@ -611,6 +724,11 @@ class SqliteStore:
         rows = await self._rows("SELECT * FROM deliveries WHERE story_id = ? AND kind = 'alert' "
                                 "ORDER BY created, id", (story_id,))
         return [_delivery(r) for r in rows]
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        await self._later(_run, "UPDATE deliveries SET status = 'pending', next_attempt = NULL, attempts = 0, "
+                          "last_error = '' WHERE story_id = ? AND kind = 'alert' AND status = 'sent' "
+                          "AND sent_version < ?", (story_id, version))
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         rows = await self._rows(
@@ -637,7 +755,7 @@ class SqliteStore:
         return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        await self._later(_run, "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- leases ----------------------------------------------------------------------------------
     # Each is one statement in its own IMMEDIATE transaction, so two processes racing for a lease
