@@ -1,7 +1,8 @@
 """The PostgreSQL Store (asyncpg): several deskwatch workers on one database.
 
 Same contract as SQLite (bot/store/base.py, one contract suite). Each write is one transaction
-committed before the call returns. Where SQLite relies on its single writer, this store says so
+committed before the call returns, except inside `batch()` (one connection and transaction for
+the task's calls). Stories are cached by change number (story_cache.py). Where SQLite relies on its single writer, this store says so
 in SQL: items of a batch are classified under advisory locks on their keys, URLs and title hashes
 (two workers storing one article agree it is one), and story change numbers come from a counter
 row whose lock orders them by commit. Schema: pg_migrations.py; rows and search: pg_rows.py.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +31,7 @@ from bot.store.base import Added, Pruned
 from bot.store.pg_migrations import MIGRATIONS, migrate
 from bot.store.pg_rows import DELIVERY_COLS, FEED_COLS, ITEM_COLS, ITEM_SELECT, Row, count, marks, opt_utc, utc
 from bot.store.sqlite import DatabaseMissing, DatabaseUnusable
-from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
+from bot.store.story_cache import Staging, StoryCache, exact, same_keys, shared_sources
 
 Conn = Any  # asyncpg.Connection
 _CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
@@ -76,6 +78,7 @@ class PostgresStore:
         self.create = create
         self._pool: asyncpg.Pool | None = None
         self._cache = StoryCache()  # stories by id and change number (another worker's save moves it on)
+        self._batch: ContextVar[tuple[Conn, Staging] | None] = ContextVar(f"pg-batch-{id(self)}", default=None)
 
     def __repr__(self) -> str:
         return f"PostgresStore({rows.safe_url(self.url)!r})"  # never the password
@@ -83,12 +86,37 @@ class PostgresStore:
     # --- plumbing --------------------------------------------------------------------------------
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
-        yield  # each call is its own transaction here (workers share the database)
+        """One connection and one READ COMMITTED transaction for the calls this task awaits
+        inside; other tasks and workers go on with their own (they see it once committed). A call
+        that fails inside aborts the transaction: let its error end the batch."""
+        if self._batch.get() is not None:
+            yield  # nested: part of the open one
+            return
+        if self._pool is None:
+            raise RuntimeError("PostgresStore is not open")
+        async with self._pool.acquire() as conn:
+            view = Staging(self._cache)
+            token = self._batch.set((conn, view))
+            try:
+                async with conn.transaction():
+                    yield
+            finally:
+                self._batch.reset(token)
+            view.commit()  # committed: its loads and saves may serve later reads
+
+    def _view(self) -> StoryCache | Staging:
+        """Where stories loaded or saved now are cached: the open batch's staging, else the cache."""
+        batch = self._batch.get()
+        return self._cache if batch is None else batch[1]
 
     @asynccontextmanager
     async def _tx(self, isolation: str = "read_committed", readonly: bool = False) -> AsyncIterator[Conn]:
         if self._pool is None:
             raise RuntimeError("PostgresStore is not open")
+        batch = self._batch.get()
+        if batch is not None:  # inside a batch: its transaction (and its isolation) serves
+            yield batch[0]
+            return
         async with self._pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
             yield conn
 
@@ -99,7 +127,8 @@ class PostgresStore:
     async def _rows(self, sql: str, *args: Any) -> list[Row]:
         if self._pool is None:
             raise RuntimeError("PostgresStore is not open")
-        return list(await self._pool.fetch(sql, *args))
+        batch = self._batch.get()
+        return list(await (self._pool if batch is None else batch[0]).fetch(sql, *args))
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -248,7 +277,8 @@ class PostgresStore:
             # What the rows hold now (locked until commit), when the cache knows: then only the
             # sources after the part both share are rewritten, and the keys only when they moved.
             before = await c.fetchval("SELECT changed FROM stories WHERE id = $1 FOR UPDATE", s.id)
-            old = self._cache.get(s.id, before) if before is not None else None
+            view = self._view()
+            old = view.get(s.id, before) if before is not None else None
             await c.execute(_UPSERT_STORY, s.id, s.watch, s.title, s.summary, utc(s.first_published),
                             utc(s.last_published), s.score, s.features, list(s.keys))
             keep = shared_sources(old, s)
@@ -262,17 +292,17 @@ class PostgresStore:
                                 "FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING",
                                 list(s.keys), s.watch, utc(s.last_published), s.id)
             change = await c.fetchval(_TAKE_CHANGE, s.id, _CHANGES)
-        if exact(s):  # committed: the next read of it at this change number is a hit
-            self._cache.put(int(change), s)
+        if exact(s):  # committed (or staged until its batch commits): a later read of it is a hit
+            view.put(int(change), s)
 
     async def story(self, story_id: str) -> Story | None:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:  # the story and its sources at once
-            found = await _load_stories(c, [story_id], self._cache)
+            found = await _load_stories(c, [story_id], self._view())
         return found[0] if found else None
 
     async def _story_ids(self, sql: str, *args: Any) -> list[Story]:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
-            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._cache)
+            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._view())
 
     async def story_of_item(self, item_key: str) -> Story | None:
         found = await self._story_ids("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
@@ -292,7 +322,7 @@ class PostgresStore:
             keyed = [r[0] for r in await c.fetch(_CANDIDATES, unique, watch, utc(since), limit)
                      ] if unique and limit > 0 else []
             recent = [r[0] for r in await c.fetch(_LATEST_OF_WATCH, watch, max(latest, 0))]
-            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*keyed, *recent])), self._cache)}
+            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*keyed, *recent])), self._view())}
         return [found[i] for i in keyed if i in found], [found[i] for i in recent if i in found]
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
@@ -313,7 +343,7 @@ class PostgresStore:
                         "ON i.key = x.item_key WHERE x.story_id = s.id AND i.fetched >= $4))")
                 args.append(utc(since))
             ids = [r[0] for r in await c.fetch(sql + " ORDER BY changed", *args)]
-            return await _load_stories(c, ids, self._cache), top
+            return await _load_stories(c, ids, self._view()), top
 
     async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         if len(bounds) < 2:
@@ -516,9 +546,9 @@ async def _version(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT version FROM schema_version") or 0)
 
 
-async def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache) -> list[Story]:
-    """The stories of `ids` that exist, in that order (call in one snapshot); only those not
-    cached at their current change number are rebuilt from their rows."""
+async def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | Staging) -> list[Story]:
+    """The stories of `ids` that exist, in that order; only those not cached at their current
+    change number are rebuilt from their rows."""
     if not ids:
         return []
     found: dict[str, Story] = {}
@@ -529,19 +559,36 @@ async def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache) -> list[
             missing.append(r["id"])
         else:
             found[r["id"]] = hit
-    if missing:
-        sources: dict[str, list[Any]] = {}
-        for r in await c.fetch("SELECT * FROM story_sources WHERE story_id = ANY($1::text[]) ORDER BY story_id, pos",
-                               missing):
-            sources.setdefault(r["story_id"], []).append(rows.source(r))
-        for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", missing):
-            story = Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                          first_published=r["first_published"], last_published=r["last_published"],
-                          sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                          keys=tuple(r["keys"]))
-            cache.put(r["changed"], story)
-            found[story.id] = story
+    for _ in range(3):  # a batch reads committed rows statement by statement: retry a torn read
+        built, torn = await _build_stories(c, missing)
+        if not torn:
+            break
+    for story, changed in built:
+        if not torn:
+            cache.put(changed, story)
+        found[story.id] = story
     return [found[i] for i in ids if i in found]
+
+
+async def _build_stories(c: Conn, ids: Sequence[str]) -> tuple[list[tuple[Story, int]], bool]:
+    """Stories rebuilt from their rows, each with its change number; and whether a save committed
+    between the two reads (a source read under another change number than its story's row)."""
+    if not ids:
+        return [], False
+    sources: dict[str, list[Any]] = {}
+    seen: dict[str, int] = {}
+    for r in await c.fetch("SELECT x.*, s.changed AS story_changed FROM story_sources x JOIN stories s ON s.id = "
+                           "x.story_id WHERE x.story_id = ANY($1::text[]) ORDER BY x.story_id, x.pos", list(ids)):
+        sources.setdefault(r["story_id"], []).append(rows.source(r))
+        seen[r["story_id"]] = r["story_changed"]
+    built, torn = [], False
+    for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", list(ids)):
+        torn = torn or seen.get(r["id"], r["changed"]) != r["changed"]
+        built.append((Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                            first_published=r["first_published"], last_published=r["last_published"],
+                            sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                            keys=tuple(r["keys"])), r["changed"]))
+    return built, torn
 
 
 async def _link_delivery(c: Conn, d: Delivery) -> None:

@@ -2,7 +2,9 @@
 
 Every call runs on a single-thread executor, so the event loop never blocks and all access to the
 connection is serialised. Each write is one transaction committed before the call returns (the
-outbox relies on it: a row written survives a SIGKILL right after). Times are stored as
+outbox relies on it: a row written survives a SIGKILL right after) — except inside `batch()`,
+where the calls of one task are one transaction, its answerless writes ride along with its next
+call, and other tasks wait for the commit. Stories are cached by change number (story_cache.py). Times are stored as
 fixed-width ISO-8601 UTC text, tuples as JSON. Schema: `migrations.py`; search syntax: `fts.py`.
 """
 

@@ -92,3 +92,26 @@ class StoryCache:
 
     def __len__(self) -> int:
         return len(self._stories)
+
+
+class Staging:
+    """One transaction's view of a shared cache (PostgreSQL, where several batches may be open at
+    once): its own loads and saves first, kept apart until it commits."""
+
+    def __init__(self, cache: StoryCache) -> None:
+        self.cache = cache
+        self._staged: dict[str, tuple[int, Story]] = {}
+
+    def get(self, story_id: str, changed: int) -> Story | None:
+        hit = self._staged.get(story_id)
+        if hit is not None and hit[0] == changed:
+            return hit[1]
+        return self.cache.get(story_id, changed)
+
+    def put(self, changed: int, story: Story) -> None:
+        self._staged[story.id] = (changed, story)
+
+    def commit(self) -> None:
+        for changed, story in self._staged.values():
+            self.cache.put(changed, story)
+        self._staged.clear()

@@ -20,7 +20,7 @@ from bot.model import Story
 from bot.store.base import Store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
-from bot.store.story_cache import StoryCache
+from bot.store.story_cache import Staging, StoryCache
 from tests.contract.conftest import T0, at, emptied_schema, make_source, make_story
 
 
@@ -151,3 +151,15 @@ def test_the_cache_is_bounded_and_keeps_a_write_only_once_it_commits() -> None:
     cache.put(8, stories[0])
     cache.commit()
     assert cache.get("s0", 8) is stories[0]
+
+
+def test_a_batch_staging_serves_its_own_stories_and_caches_them_only_on_commit() -> None:
+    cache = StoryCache()
+    s0, s1 = make_story("s0"), make_story("s1")
+    cache.put(1, s0)
+    view = Staging(cache)
+    view.put(2, s1)
+    assert view.get("s1", 2) is s1 and view.get("s0", 1) is s0  # its own first, then the cache
+    assert cache.get("s1", 2) is None  # not committed yet
+    view.commit()
+    assert cache.get("s1", 2) is s1
