@@ -216,15 +216,17 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         await store.record_events([ItemEvent(item.key, now, "too-old",
                                              f"published {item.published:%Y-%m-%d}; not alerted")])
         return ItemOutcome(item, True, m.score, None, (*m.reasons, "too old to alert"))
+    if vector is None:  # relevant items are few: compare them by meaning too
+        vector = await _embedding(ctx, item)
+    live = not ctx.time_unknown_any_age
+    # Computed before the first read of the item's store batch, which holds the store from then
+    # on (bot/store/base.py); needless only after a crash left the item in a story already.
+    facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
     existing = await store.story_of_item(item.key)
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
     else:
-        if vector is None:  # relevant items are few: compare them by meaning too
-            vector = await _embedding(ctx, item)
-        live = not ctx.time_unknown_any_age
-        facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
         a, cands = await _closest_story(ctx, watch, item, m, facts, now,
                                         cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
         rehash: tuple[str, ...] = ()

@@ -2,11 +2,12 @@
 
 Same contract as SQLite (bot/store/base.py, one contract suite). Each write is one transaction
 committed before the call returns, except inside `batch()` (one connection and transaction for
-the task's calls). Stories are cached by change number (story_cache.py). Where SQLite relies on its single writer, this store says so
-in SQL: items of a batch are classified under advisory locks on their keys, URLs and title hashes
-(two workers storing one article agree it is one), and story change numbers come from a counter
-row whose lock orders them by commit. Schema: pg_migrations.py; rows and search: pg_rows.py.
-The URL may hold a password: it is never logged nor put in an error (`safe_url`).
+the task's calls). Stories are cached by change number (story_cache.py). Where SQLite relies on
+its single writer, this store says so in SQL: items of a batch are classified under advisory
+locks on their keys, URLs and title hashes (two workers storing one article agree it is one),
+and story change numbers come from a counter row whose lock orders them by commit. Schema:
+pg_migrations.py; rows and search: pg_rows.py. The URL may hold a password: it is never logged
+nor put in an error (`safe_url`).
 """
 
 from __future__ import annotations

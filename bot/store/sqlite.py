@@ -333,6 +333,18 @@ def _save_delivery(c: Conn, d: Delivery) -> None:
     _link_delivery(c, d)
 
 
+class _Batch:
+    """An open `SqliteStore.batch()`: its queued writes, and the event set when it ends."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], object]] = []
+        self.done = asyncio.Event()
+
+    def take(self) -> list[Callable[[], object]]:
+        pending, self.pending = self.pending, []
+        return pending
+
+
 class DatabaseUnusable(RuntimeError):
     """SqliteStore.open() cannot use the file; the message is one line for the operator.
     (A RuntimeError, as migrate's "newer than this deskwatch" refusal was before it.)"""
@@ -353,10 +365,10 @@ class SqliteStore:
         self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._cache = StoryCache()  # touched only on the store's thread
-        self._batch: asyncio.Event | None = None  # the open batch, set when it ends
-        self._owner: ContextVar[asyncio.Event | None] = ContextVar(f"sqlite-batch-{id(self)}", default=None)
+        self._active: _Batch | None = None  # the batch whose transaction holds the connection
+        self._owner: ContextVar[_Batch | None] = ContextVar(f"sqlite-batch-{id(self)}", default=None)
         self._batch_open = False  # the store's thread is inside a batch's transaction
-        self._pending: list[Callable[[], object]] = []  # the open batch's queued writes
+        self._waiting = 0  # calls of other tasks waiting for the active batch to commit
 
     # --- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -382,12 +394,12 @@ class SqliteStore:
         if self._executor is None:
             raise RuntimeError("SqliteStore is not open")
         job = partial(fn, *args)
-        while self._batch is not None:
-            if self._owner.get() is self._batch:  # the batch's own call: inside its transaction
-                pending, self._pending = self._pending, []  # swapped here, on the loop's thread
-                job = partial(self._in_batch, pending, job)
-                break
-            await self._batch.wait()  # another task's batch: after it commits
+        mine = self._owner.get()
+        if mine is not None:  # a call of this task's batch: inside its transaction
+            await self._activate(mine)
+            job = partial(self._in_batch, mine.take(), job)
+        else:
+            await self._after_batch()
         result = await asyncio.get_running_loop().run_in_executor(self._executor, job)
         # A cursor must never leave the worker thread: freeing it here would touch the connection
         # from the wrong thread (SQLITE_MISUSE at random under load). Fail loudly in development.
@@ -432,39 +444,60 @@ class SqliteStore:
     async def _later(self, fn: Callable[..., None], *args: Any) -> None:
         """A write whose caller needs no answer: inside a batch it is queued and runs, in order,
         at the start of the batch's next call (or its commit), saving a hop to the thread."""
-        if self._batch is not None and self._owner.get() is self._batch:
-            self._pending.append(partial(self._tx, fn, *args))
+        mine = self._owner.get()
+        if mine is not None:
+            mine.pending.append(partial(self._tx, fn, *args))
         else:
             await self._write(fn, *args)
 
     # --- batches: one transaction for a group of calls (bot/store/base.py) -------------------------
+    # A batch takes the connection at its first hop to the thread (until then it only queues
+    # writes, and others go on), and holds it until it commits: meanwhile the calls of other
+    # tasks wait, for they would run inside its transaction.
+    async def _after_batch(self) -> None:
+        while self._active is not None:
+            self._waiting += 1
+            try:
+                await self._active.done.wait()
+            finally:
+                self._waiting -= 1
+
+    async def _activate(self, batch: _Batch) -> None:
+        if self._active is batch:
+            return
+        if self._waiting:  # let the calls held by the last batch go first: batches back to back
+            await asyncio.sleep(0)  # (one per item) would otherwise starve every other task
+        await self._after_batch()
+        self._active = batch
+
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
-        if self._batch is not None and self._owner.get() is self._batch:
+        if self._owner.get() is not None:
             yield  # nested: part of the open batch
             return
         if self._executor is None:
             raise RuntimeError("SqliteStore is not open")
-        while self._batch is not None:
-            await self._batch.wait()
-        done = self._batch = asyncio.Event()
-        token = self._owner.set(done)
+        mine = _Batch()
+        token = self._owner.set(mine)
         loop = asyncio.get_running_loop()
         try:
             try:
                 yield
             except BaseException:
-                self._pending.clear()
-                # Submitted before anything else can be: the next call finds the connection clean
-                # even if this task is cancelled while it waits.
-                await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, [], False))
+                mine.pending.clear()
+                if self._active is mine:
+                    # Submitted before anything else can be: the next call finds the connection
+                    # clean even if this task is cancelled while it waits.
+                    await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, [], False))
                 raise
-            pending, self._pending = self._pending, []
-            await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, pending, True))
+            if mine.pending or self._active is mine:
+                await self._activate(mine)
+                await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, mine.take(), True))
         finally:
             self._owner.reset(token)
-            self._batch = None
-            done.set()
+            if self._active is mine:
+                self._active = None
+            mine.done.set()
 
     def _in_batch(self, pending: list[Callable[[], object]], job: Callable[[], T]) -> T:
         if not self._batch_open:

@@ -10,7 +10,7 @@ tasks wait for the commit, on SQLite.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -135,23 +135,38 @@ async def test_a_batch_cancelled_midway_is_rolled_back(transactional: Store) -> 
     assert await sqlite.get_meta("k") == "after"
 
 
-async def test_other_tasks_wait_for_a_batch_to_commit(sqlite: SqliteStore) -> None:
+async def _until(done: Callable[[], bool]) -> None:
+    for _ in range(500):  # the store's thread answers in its own time: poll, within seconds
+        if done():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_other_tasks_wait_for_a_batch_to_commit_once_it_has_begun(sqlite: SqliteStore) -> None:
+    """Until its first hop to the store's thread a batch only queues writes and others go on
+    (they read what is committed); from then until its commit their calls wait."""
     order: list[str] = []
-    started = asyncio.Event()
+    go = asyncio.Event()
 
     async def reader() -> None:
-        await started.wait()
-        order.append(f"read {await sqlite.get_meta('k')}")
+        while True:
+            await go.wait()
+            go.clear()
+            order.append(f"read {await sqlite.get_meta('k')}")
 
     task = asyncio.create_task(reader())
     async with sqlite.batch():
-        await sqlite.set_meta("k", "v")
-        started.set()
+        await sqlite.set_meta("k", "v")  # queued
+        go.set()
+        await _until(lambda: len(order) == 1)
+        await sqlite.get_meta("k")  # the first hop: the batch holds the connection now
+        go.set()
         for _ in range(5):
             await asyncio.sleep(0)  # the reader runs, and waits
         order.append("commit")
-    await task
-    assert order == ["commit", "read v"]
+    await _until(lambda: len(order) == 3)
+    task.cancel()
+    assert order == ["read None", "commit", "read v"]
 
 
 async def test_others_see_a_batch_only_once_it_commits(transactional: Store, tmp_path: Path) -> None:
@@ -182,3 +197,25 @@ async def test_a_write_that_fails_inside_a_batch_fails_the_batch(transactional: 
             await sqlite.record_events([bad])
     assert [i.key for i in await sqlite.unprocessed_items()] == ["i1"]
     assert await sqlite.story("s1") is None
+
+
+async def test_batches_back_to_back_let_other_tasks_in_between(sqlite: SqliteStore) -> None:
+    """One batch per item, item after item, must not starve the rest (polls, the outbox)."""
+    order: list[str] = []
+    started = asyncio.Event()
+
+    async def other() -> None:
+        await started.wait()
+        await sqlite.set_meta("other", "1")
+        order.append("other")
+
+    task = asyncio.create_task(other())
+    for n in range(3):
+        async with sqlite.batch():
+            await sqlite.set_meta(f"item{n}", "1")
+            await sqlite.get_meta("x")  # the batch holds the connection from here
+            started.set()
+            await asyncio.sleep(0)
+            order.append(f"item{n}")
+    await task
+    assert order.index("other") < order.index("item2"), order  # not held until the last batch ended
