@@ -11,12 +11,14 @@ import asyncio
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import quote
 
 from bot.model import Attachment, Link, Message, StoryCard
+from bot.platforms.base import PermanentDeliveryError
 from bot.platforms.plain import Op, message_document, one_line, strip_controls
 
 FileFormat = Literal["markdown", "jsonl"]
@@ -24,6 +26,8 @@ FORMATS: tuple[FileFormat, ...] = ("markdown", "jsonl")
 
 # Characters that mean something inline in CommonMark; a backslash makes each one literal, so a
 # feed title cannot open a link, an image, emphasis, raw HTML or an entity in the briefing.
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 _MD_INLINE = re.compile(r"([\\`*_{}\[\]<>#|~!&])")
 # Line starts that would open a list, a heading underline or a quote.
 _MD_BLOCK_START = re.compile(r"^(\s*\d*)([-+=.)])(?=\s|$)")
@@ -140,7 +144,7 @@ class FileSink:
     async def send(self, message: Message) -> str:
         ref = self._ref(message.marker)
         for attachment in message.attachments:  # first, so the briefing never links a missing file
-            await asyncio.to_thread(self._write_beside, attachment)
+            await self._io(self._write_beside, attachment)
         await self._append(self._render(message, op="send", ref=ref))
         return ref
 
@@ -157,7 +161,7 @@ class FileSink:
         if not marker:
             return None
         async with self._lock:
-            found = await asyncio.to_thread(self._scan, marker)
+            found = await self._io(self._scan, marker)
         return self._ref(marker) if found else None
 
     async def close(self) -> None:
@@ -182,7 +186,19 @@ class FileSink:
 
     async def _append(self, text: str) -> None:
         async with self._lock:
-            await asyncio.to_thread(self._append_sync, text)
+            await self._io(self._append_sync, text)
+
+    async def _io(self, fn: Callable[[_A], _R], arg: _A) -> _R:
+        """Run a file operation off the loop. A path that cannot be written (a directory, no
+        permission, a full disk) holds this destination, in plain words, instead of a traceback:
+        its rows stay pending and are tried again once the destination's hold is over."""
+        try:
+            return await asyncio.to_thread(fn, arg)
+        except OSError as exc:
+            what = exc.strerror or type(exc).__name__
+            where = exc.filename if exc.filename is not None else self.path
+            raise PermanentDeliveryError(f"file destination {self.name!r}: cannot write {where}: {what}",
+                                         kind="forbidden") from exc
 
     def _append_sync(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

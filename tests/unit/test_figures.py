@@ -130,7 +130,17 @@ def test_figures(text: str, expected: set[int]) -> None:
     ("In march 12 soldiers died.", set()),
     ("Of those, 12 may be prisoners.", set()),
     ("The troops march 12 km a day.", set()),
+    # month names of more languages, in the forms dates take
+    ("Во извештајот од 16 декември.", {"12-16"}),  # mk
+    ("Do 14. decembra je bilo ubitih okoli 200.", {"12-14"}),  # sl
+    ("Dne 15. června 2025 zemřelo 30 vojáků.", {"06-15"}),  # cs
+    ("Op 3 maart kwamen ze aan.", {"03-03"}),  # nl
+    ("2024. december 5-én érkeztek.", {"12-05"}),  # hu: the day after the month, with a suffix
+    ("Στις 14 Δεκεμβρίου 2024.", {"12-14"}),  # el
+    ("Од 5 јуни до 7 јули.", {"06-05", "07-07"}),  # mk, with ј
+    ("12 ekim 2024 tarihinde.", {"10-12"}),  # tr
     # not months at all
+    ("5 майоров погибли.", set()),  # the rank, not May
     ("The mayor met 12 envoys.", set()),
     ("May 12,000 troops be sent?", set()),
 ])

@@ -13,6 +13,7 @@ import pytest
 
 from bot.model import Link, Message, StoryCard
 from bot.platforms import file as file_module
+from bot.platforms.base import PermanentDeliveryError
 from bot.platforms.file import FileSink, md_escape, md_link
 
 T0 = datetime(2026, 1, 12, 6, 10, tzinfo=UTC)
@@ -164,3 +165,18 @@ async def test_writes_go_through_a_thread_and_are_fsynced(tmp_path: Path, monkey
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="markdown, jsonl"):
         FileSink("b", "x.txt", "html")  # type: ignore[arg-type]
+
+
+async def test_a_path_that_cannot_be_written_holds_the_destination_in_plain_words(tmp_path: Path) -> None:
+    folder = tmp_path / "briefing.md"
+    folder.mkdir()  # the configured file is a directory
+    sink = FileSink("briefing", folder)
+    for call in (sink.send(alert()), sink.find_sent("alert:st-memorial:briefing"),
+                 sink.edit("file:alert:st-memorial:briefing", alert())):
+        with pytest.raises(PermanentDeliveryError) as err:
+            await call
+        assert err.value.kind == "forbidden"  # held and retried later: the rows stay pending
+        assert "file destination 'briefing': cannot write" in str(err.value) and "directory" in str(err.value)
+    folder.rmdir()  # fixed: the next try writes
+    assert await sink.send(alert()) == "file:alert:st-memorial:briefing"
+    assert await sink.find_sent("alert:st-memorial:briefing") == "file:alert:st-memorial:briefing"

@@ -63,26 +63,41 @@ _CLOCK = re.compile(
     r"|(?:(?:오전|오후|새벽|밤)\s?)?(?<!\d)\d{1,2}시(?!간)(?:\s?\d{1,2}분)?"
     r"|(?<!\d)\d{1,2}時(?!間)(?:\d{1,2}分)?",
     re.IGNORECASE)
-# Month names: Latin-script languages as whole words (so "mayor" in a sentence is not read as a month),
-# Cyrillic as stems (they inflect: 7 февраля).
+# Month names as whole words, in the forms dates use (nominative and genitive: "14. decembra",
+# "16 декември", "15 czerwca"), so a day next to one is read as a date and not as a figure; in other
+# scripts and Cyrillic as stems below. Whole words, so "mayor" in a sentence is not read as a month.
 _LATIN_MONTHS = (
-    "january jan janvier gennaio enero janeiro januar stycznia",
-    "february feb febr février febbraio febrero fevereiro februar lutego",
-    "march mar mars marzo março märz marca",
-    "april apr avril aprile abril kwietnia",
-    "may mai maggio mayo maio maja",
-    "june jun juin giugno junio junho juni czerwca",
-    "july jul juillet luglio julio julho juli lipca",
-    "august aug août agosto sierpnia",
-    "september sep sept septembre settembre septiembre setembro wrzesnia",
-    "october oct octobre ottobre octubre outubro oktober pazdziernika",
-    "november nov novembre noviembre novembro listopada",
-    "december dec décembre dicembre diciembre dezembro dezember grudnia",
+    "january jan janvier gennaio enero janeiro januar januari januára ledna leden január tammikuuta jaanuar "
+    "jaanuaril sausio janvārī janvāris ianuarie ocak siječnja januarja januara stycznia ιανουαρίου",
+    "february feb febr février febbraio febrero fevereiro februar februari februára února únor február "
+    "helmikuuta veebruar veebruaril vasario februārī februarie şubat veljače februarja februara lutego "
+    "φεβρουαρίου",
+    "march mar mars marzo março märz maart marts marec marca března březen március maaliskuuta märts märtsil "
+    "kovo martā martie ožujka marta μαρτίου",
+    "april apr avril aprile abril apríla dubna duben április huhtikuuta aprill aprillil balandžio aprīlī "
+    "aprilie nisan travnja aprila kwietnia απριλίου",
+    "may mai maggio mayo maio mei maj mája května květen május toukokuuta gegužės maijā mayıs svibnja maja "
+    "μαΐου",
+    "june jun juin giugno junio junho juni júna června červen június kesäkuuta juuni juunil birželio jūnijā "
+    "iunie haziran lipnja junija juna czerwca ιουνίου",
+    "july jul juillet luglio julio julho juli júla července červenec július heinäkuuta juuli juulil liepos "
+    "jūlijā iulie temmuz srpnja julija jula lipca ιουλίου",
+    "august aug août agosto augustus augusti augusta agustus srpna srpen augusztus elokuuta augustil "
+    "rugpjūčio augustā ağustos kolovoza sierpnia αυγούστου",
+    "september sep sept septembre settembre septiembre setembro septembra září szeptember syyskuuta "
+    "septembril rugsėjo septembrī septembrie eylül rujna wrzesnia września σεπτεμβρίου",
+    "october oct octobre ottobre octubre outubro oktober oktobra októbra října říjen október lokakuuta "
+    "oktoober oktoobril spalio oktobrī octombrie ekim pazdziernika października οκτωβρίου",
+    "november nov novembre noviembre novembro novembra listopadu listopad marraskuuta novembril lapkričio "
+    "novembrī noiembrie kasım studenoga nopember listopada νοεμβρίου",
+    "december dec décembre dicembre diciembre dezembro dezember decembra decembar desember prosince prosinec "
+    "joulukuuta detsember detsembril gruodžio decembrī decembrie aralık prosinca grudnia δεκεμβρίου",
 )
 _MONTH_NAMES = {w: n for n, words in enumerate(_LATIN_MONTHS, 1) for w in words.split()}
-_CYRILLIC_MONTHS = ("январ січ", "феврал лют", "март берез", "апрел квіт", "мая май травн", "июн червн",
-                    "июл липн", "август серп", "сентябр верес", "октябр жовт", "ноябр листопад",
-                    "декабр груд")
+_CYRILLIC_MONTHS = ("январ януар јануар січ", "феврал февруар фебруар лют", "март берез", "апрел април квіт",
+                    "мая май мај травн", "июн юни јун червн", "июл юли јул липн", "август серп",
+                    "сентябр септемв септемб верес", "октябр октомв октоб жовт", "ноябр ноемв новемб листопад",
+                    "декабр декемв децемб груд")
 # English month names that are also everyday words: "troops may 12…" (modal), "march" (verb). One rule:
 # such a word is a month only when written "May" after its day ("5 May"; lowercase "12 may be" is the
 # modal), or before its day when a date preposition precedes it ("on May 5", "since march 3") or a
@@ -92,7 +107,7 @@ _COMMON_WORD_MONTHS = {"may", "march"}
 _DATE_PREPOSITION = re.compile(r"\b(?:on|since|until|till|by|from|before|after|monday|tuesday|wednesday|thursday"
                                r"|friday|saturday|sunday),?\s+$", re.IGNORECASE)
 _DAY_TAIL = re.compile(r"(?:,|\s+(?:19|20)\d\d\b|st\b|nd\b|rd\b|th\b)")
-_MONTH_WORD = r"([a-zà-ÿа-яіїєґ]{3,})"
+_MONTH_WORD = r"([^\W\d_]{3,})"  # any letters: month_of decides
 _DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\.?\s+(?:de\s+)?" + _MONTH_WORD, re.IGNORECASE)
 _MONTH_DAY = re.compile(_MONTH_WORD + r"\.?\s+(\d{1,2})(?!\d|[,.]\d)", re.IGNORECASE)
 _CJK_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*[월月]\s*(\d{1,2})\s*[일日]")
@@ -103,6 +118,8 @@ def month_of(word: str) -> int | None:
     w = word.casefold()
     if w in _MONTH_NAMES:
         return _MONTH_NAMES[w]
+    if w.startswith(("майор", "мајор")):  # the rank (major), not May: "5 майоров"
+        return None
     for n, stems in enumerate(_CYRILLIC_MONTHS, 1):
         if any(w.startswith(s) for s in stems.split()) and len(w) <= 9:
             return n
