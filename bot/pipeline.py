@@ -188,7 +188,9 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
     for item in items:
-        async with story_guard(ctx):  # this process's lock, and the cluster's on a shared store
+        # This process's lock, and the cluster's on a shared store; the item's outcome (events,
+        # matches, story, deliveries, the processed mark) is one transaction of the store.
+        async with story_guard(ctx), ctx.store.batch():
             await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
             for watch in ctx.settings.watches:
                 outcomes.append(await process_one(ctx, watch, item, now, subs, report))
@@ -214,15 +216,17 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         await store.record_events([ItemEvent(item.key, now, "too-old",
                                              f"published {item.published:%Y-%m-%d}; not alerted")])
         return ItemOutcome(item, True, m.score, None, (*m.reasons, "too old to alert"))
+    if vector is None:  # relevant items are few: compare them by meaning too
+        vector = await _embedding(ctx, item)
+    live = not ctx.time_unknown_any_age
+    # Computed before the first read of the item's store batch, which holds the store from then
+    # on (bot/store/base.py); needless only after a crash left the item in a story already.
+    facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
     existing = await store.story_of_item(item.key)
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
     else:
-        if vector is None:  # relevant items are few: compare them by meaning too
-            vector = await _embedding(ctx, item)
-        live = not ctx.time_unknown_any_age
-        facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
         a, cands = await _closest_story(ctx, watch, item, m, facts, now,
                                         cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
         rehash: tuple[str, ...] = ()
@@ -284,7 +288,7 @@ async def record_duplicates(ctx: Context, dups: Sequence[tuple[Item, IdentityVer
         if verdict.kind == "duplicate":
             await _note_duplicate(ctx.store, item, verdict, verdict.twin, now)
         elif verdict.kind == "copy":
-            async with story_guard(ctx):  # the twin's story is read, grown and saved
+            async with story_guard(ctx), ctx.store.batch():  # the twin's story is read, grown and saved
                 joined = await _join_twin(ctx, item, verdict.twin, now, report)
             if not joined:
                 # The twin has not been through the filter yet (another feed stored it moments
@@ -339,11 +343,11 @@ async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
 async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
                          since: datetime, lenient: bool = True) -> tuple[cluster.Assignment, list[Story]]:
     """Candidates sharing a key, plus the latest stories (another language may share no key)."""
-    keyed = await ctx.store.story_candidates(watch.name, cluster.story_keys(watch, item, facts), since,
-                                             cluster.MAX_CANDIDATES)
     wide = since == cluster.EPOCH  # a report of unknown time in a replay: its story may be anywhere
     n_recent = cluster.UNKNOWN_TIME_CANDIDATES if wide else cluster.RECENT_CANDIDATES
-    recent = [s for s in await ctx.store.latest_stories(n_recent, watch.name) if s.last_published >= since]
+    keyed, latest = await ctx.store.candidate_stories(watch.name, cluster.story_keys(watch, item, facts), since,
+                                                      cluster.MAX_CANDIDATES, n_recent)
+    recent = [s for s in latest if s.last_published >= since]
     cands = list({s.id: s for s in (*keyed, *recent)}.values())
     return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
 
@@ -364,9 +368,7 @@ async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bo
     alerts so the outbox edits them. Digest subscriptions pick stories up at digest time."""
     store = ctx.store
     if not is_new:
-        for d in await store.alert_deliveries_for_story(story.id):
-            if d.status == "sent" and d.sent_version < story.version:
-                await store.save_delivery(_reopen(d))
+        await store.reopen_alerts(story.id, story.version)
         return
     mutes = await store.mutes(now)
     text = f"{item.title} {item.summary}".casefold()
@@ -415,7 +417,3 @@ async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) 
             await ctx.store.save_delivery(replace(row, story_ids=(*row.story_ids, story.id)))
             return True
     return False  # pathological: alert it rather than lose it
-
-
-def _reopen(d: Delivery) -> Delivery:
-    return replace(d, status="pending", next_attempt=None, attempts=0, last_error="")

@@ -8,6 +8,7 @@ runs against all three.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -77,6 +78,13 @@ class Store(Protocol):
     # --- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    def batch(self) -> AbstractAsyncContextManager[None]:
+        """`async with store.batch():` the calls this task awaits inside are one transaction,
+        committed when the block ends and rolled back if it raises (so a write may fail late, at
+        a later call or at the end). Reads inside see the writes made before them; other tasks
+        see none of them before the commit (SQLite: their calls wait for it). Nested: part of the
+        open one. A store may commit each call on its own instead (MemoryStore does).
+        The pipeline records one item's outcome in one batch."""
 
     # --- feeds and their health ----------------------------------------------------------------
     async def sync_feeds(self, feeds: Sequence[tuple[str, str]]) -> None:
@@ -134,6 +142,11 @@ class Store(Protocol):
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         """Most recently updated first."""
 
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        """`story_candidates(watch, keys, since, limit)` and `latest_stories(latest, watch)` in
+        one call: what a new report is compared with, read at once."""
+
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
         """Stories of `watch` saved after change number `after` (each save_story takes the next
@@ -171,6 +184,10 @@ class Store(Protocol):
 
     async def alert_deliveries_for_story(self, story_id: str) -> list[Delivery]:
         """Alert rows of a story (any status), to edit sent alerts when the story grows."""
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        """The story grew to `version`: its alert rows that are sent with an older sent_version
+        go back to pending (no next attempt, no attempts, no error), so the outbox edits them."""
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         """Deliveries of the story the item belongs to (for `why`)."""

@@ -8,7 +8,8 @@ of FTS5. Nothing survives the process.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -70,6 +71,10 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        yield  # every call is applied at once: nothing to group, nothing to roll back
 
     # --- feeds -----------------------------------------------------------------------------------
     async def sync_feeds(self, feeds: Sequence[tuple[str, str]]) -> None:
@@ -187,6 +192,10 @@ class MemoryStore:
         found = _newest_first([self._stories[i] for i, n in shared.items() if n > 0])
         return sorted(found, key=lambda s: shared[s.id], reverse=True)[: max(limit, 0)]
 
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        return await self.story_candidates(watch, keys, since, limit), await self.latest_stories(latest, watch)
+
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         stories = [s for s in self._stories.values() if watch is None or s.watch == watch]
         return _newest_first(stories)[: max(limit, 0)]
@@ -257,6 +266,12 @@ class MemoryStore:
         return self._ordered(
             [d for d in self._deliveries.values() if d.kind == "alert" and d.story_id == story_id]
         )
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        for d in await self.alert_deliveries_for_story(story_id):
+            if d.status == "sent" and d.sent_version < version:
+                self._deliveries[d.id] = dataclasses.replace(d, status="pending", next_attempt=None, attempts=0,
+                                                             last_error="")
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         stories = {s.id for s in self._stories.values() if any(x.item_key == item_key for x in s.sources)}

@@ -1,17 +1,20 @@
 """The PostgreSQL Store (asyncpg): several deskwatch workers on one database.
 
 Same contract as SQLite (bot/store/base.py, one contract suite). Each write is one transaction
-committed before the call returns. Where SQLite relies on its single writer, this store says so
-in SQL: items of a batch are classified under advisory locks on their keys, URLs and title hashes
-(two workers storing one article agree it is one), and story change numbers come from a counter
-row whose lock orders them by commit. Schema: pg_migrations.py; rows and search: pg_rows.py.
-The URL may hold a password: it is never logged nor put in an error (`safe_url`).
+committed before the call returns, except inside `batch()` (one connection and transaction for
+the task's calls). Stories are cached by change number (story_cache.py). Where SQLite relies on
+its single writer, this store says so in SQL: items of a batch are classified under advisory
+locks on their keys, URLs and title hashes (two workers storing one article agree it is one),
+and story change numbers come from a counter row whose lock orders them by commit. Schema:
+pg_migrations.py; rows and search: pg_rows.py. The URL may hold a password: it is never logged
+nor put in an error (`safe_url`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +32,7 @@ from bot.store.base import Added, Pruned
 from bot.store.pg_migrations import MIGRATIONS, migrate
 from bot.store.pg_rows import DELIVERY_COLS, FEED_COLS, ITEM_COLS, ITEM_SELECT, Row, count, marks, opt_utc, utc
 from bot.store.sqlite import DatabaseMissing, DatabaseUnusable
+from bot.store.story_cache import Staging, StoryCache, exact, same_keys, shared_sources
 
 Conn = Any  # asyncpg.Connection
 _CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
@@ -51,7 +55,7 @@ _UPSERT_STORY = (
 _TAKE_CHANGE = (
     "WITH n AS (INSERT INTO meta (key, value) VALUES ($2, '1') ON CONFLICT (key) DO UPDATE "
     "SET value = (meta.value::bigint + 1)::text RETURNING value::bigint AS v) "
-    "UPDATE stories SET changed = n.v FROM n WHERE stories.id = $1")
+    "UPDATE stories SET changed = n.v FROM n WHERE stories.id = $1 RETURNING n.v")
 # The word index first (MATERIALIZED), then the newest: the planner cannot estimate how rare a
 # prefix is and would otherwise walk every item newest first looking for twenty that match.
 _SEARCH = (f"WITH hits AS MATERIALIZED (SELECT {ITEM_SELECT} FROM items WHERE words @@ $1::text::tsquery) "
@@ -61,6 +65,8 @@ _CANDIDATES = (
     "SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
     "WHERE key = ANY($1::text[]) AND watch = $2 AND last_published >= $3 "
     "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT $4")
+
+_LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id LIMIT $2"
 
 
 class PostgresStore:
@@ -72,15 +78,46 @@ class PostgresStore:
         self.pool_size = pool_size
         self.create = create
         self._pool: asyncpg.Pool | None = None
+        self._cache = StoryCache()  # stories by id and change number (another worker's save moves it on)
+        self._batch: ContextVar[tuple[Conn, Staging] | None] = ContextVar(f"pg-batch-{id(self)}", default=None)
 
     def __repr__(self) -> str:
         return f"PostgresStore({rows.safe_url(self.url)!r})"  # never the password
 
     # --- plumbing --------------------------------------------------------------------------------
     @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One connection and one READ COMMITTED transaction for the calls this task awaits
+        inside; other tasks and workers go on with their own (they see it once committed). A call
+        that fails inside aborts the transaction: let its error end the batch."""
+        if self._batch.get() is not None:
+            yield  # nested: part of the open one
+            return
+        if self._pool is None:
+            raise RuntimeError("PostgresStore is not open")
+        async with self._pool.acquire() as conn:
+            view = Staging(self._cache)
+            token = self._batch.set((conn, view))
+            try:
+                async with conn.transaction():
+                    yield
+            finally:
+                self._batch.reset(token)
+            view.commit()  # committed: its loads and saves may serve later reads
+
+    def _view(self) -> StoryCache | Staging:
+        """Where stories loaded or saved now are cached: the open batch's staging, else the cache."""
+        batch = self._batch.get()
+        return self._cache if batch is None else batch[1]
+
+    @asynccontextmanager
     async def _tx(self, isolation: str = "read_committed", readonly: bool = False) -> AsyncIterator[Conn]:
         if self._pool is None:
             raise RuntimeError("PostgresStore is not open")
+        batch = self._batch.get()
+        if batch is not None:  # inside a batch: its transaction (and its isolation) serves
+            yield batch[0]
+            return
         async with self._pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
             yield conn
 
@@ -91,7 +128,8 @@ class PostgresStore:
     async def _rows(self, sql: str, *args: Any) -> list[Row]:
         if self._pool is None:
             raise RuntimeError("PostgresStore is not open")
-        return list(await self._pool.fetch(sql, *args))
+        batch = self._batch.get()
+        return list(await (self._pool if batch is None else batch[0]).fetch(sql, *args))
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -237,26 +275,35 @@ class PostgresStore:
     async def save_story(self, story: Story) -> None:
         s = story
         async with self._tx() as c:
+            # What the rows hold now (locked until commit), when the cache knows: then only the
+            # sources after the part both share are rewritten, and the keys only when they moved.
+            before = await c.fetchval("SELECT changed FROM stories WHERE id = $1 FOR UPDATE", s.id)
+            view = self._view()
+            old = view.get(s.id, before) if before is not None else None
             await c.execute(_UPSERT_STORY, s.id, s.watch, s.title, s.summary, utc(s.first_published),
                             utc(s.last_published), s.score, s.features, list(s.keys))
-            await c.execute("DELETE FROM story_sources WHERE story_id = $1", s.id)
-            await c.execute("DELETE FROM story_keys WHERE story_id = $1", s.id)
+            keep = shared_sources(old, s)
+            await c.execute("DELETE FROM story_sources WHERE story_id = $1 AND pos >= $2", s.id, keep)
             await c.executemany("INSERT INTO story_sources VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                                 [(s.id, n, x.item_key, x.outlet, x.url, x.lang, utc(x.published), x.title, x.tier,
-                                  list(x.new_facts)) for n, x in enumerate(s.sources)])
-            await c.execute("INSERT INTO story_keys SELECT DISTINCT k, $2::text, $3::timestamptz, $4::text "
-                            "FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING",
-                            list(s.keys), s.watch, utc(s.last_published), s.id)
-            await c.execute(_TAKE_CHANGE, s.id, _CHANGES)
+                                  list(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
+            if not same_keys(old, s):
+                await c.execute("DELETE FROM story_keys WHERE story_id = $1", s.id)
+                await c.execute("INSERT INTO story_keys SELECT DISTINCT k, $2::text, $3::timestamptz, $4::text "
+                                "FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING",
+                                list(s.keys), s.watch, utc(s.last_published), s.id)
+            change = await c.fetchval(_TAKE_CHANGE, s.id, _CHANGES)
+        if exact(s):  # committed (or staged until its batch commits): a later read of it is a hit
+            view.put(int(change), s)
 
     async def story(self, story_id: str) -> Story | None:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:  # the story and its sources at once
-            found = await _load_stories(c, [story_id])
+            found = await _load_stories(c, [story_id], self._view())
         return found[0] if found else None
 
     async def _story_ids(self, sql: str, *args: Any) -> list[Story]:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
-            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)])
+            return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._view())
 
     async def story_of_item(self, item_key: str) -> Story | None:
         found = await self._story_ids("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
@@ -269,12 +316,21 @@ class PostgresStore:
             return []
         return await self._story_ids(_CANDIDATES, unique, watch, utc(since), limit)
 
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        unique = list(dict.fromkeys(keys))
+        async with self._tx(isolation="repeatable_read", readonly=True) as c:
+            keyed = [r[0] for r in await c.fetch(_CANDIDATES, unique, watch, utc(since), limit)
+                     ] if unique and limit > 0 else []
+            recent = [r[0] for r in await c.fetch(_LATEST_OF_WATCH, watch, max(latest, 0))]
+            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*keyed, *recent])), self._view())}
+        return [found[i] for i in keyed if i in found], [found[i] for i in recent if i in found]
+
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:
             return await self._story_ids("SELECT id FROM stories ORDER BY last_published DESC, id LIMIT $1",
                                          max(limit, 0))
-        return await self._story_ids("SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id "
-                                     "LIMIT $2", watch, max(limit, 0))
+        return await self._story_ids(_LATEST_OF_WATCH, watch, max(limit, 0))
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
@@ -288,7 +344,7 @@ class PostgresStore:
                         "ON i.key = x.item_key WHERE x.story_id = s.id AND i.fetched >= $4))")
                 args.append(utc(since))
             ids = [r[0] for r in await c.fetch(sql + " ORDER BY changed", *args)]
-            return await _load_stories(c, ids), top
+            return await _load_stories(c, ids, self._view()), top
 
     async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         if len(bounds) < 2:
@@ -369,6 +425,11 @@ class PostgresStore:
         found = await self._rows("SELECT * FROM deliveries WHERE story_id = $1 AND kind = 'alert' ORDER BY created, id",
                                  story_id)
         return [rows.delivery(r) for r in found]
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        await self._exec("UPDATE deliveries SET status = 'pending', next_attempt = NULL, attempts = 0, last_error = '' "
+                         "WHERE story_id = $1 AND kind = 'alert' AND status = 'sent' AND sent_version < $2",
+                         story_id, version)
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         found = await self._rows(
@@ -486,19 +547,49 @@ async def _version(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT version FROM schema_version") or 0)
 
 
-async def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
+async def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | Staging) -> list[Story]:
+    """The stories of `ids` that exist, in that order; only those not cached at their current
+    change number are rebuilt from their rows."""
     if not ids:
         return []
-    found = {r["id"]: r for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", list(ids))}
+    found: dict[str, Story] = {}
+    missing: list[str] = []
+    for r in await c.fetch("SELECT id, changed FROM stories WHERE id = ANY($1::text[])", list(ids)):
+        hit = cache.get(r["id"], r["changed"])
+        if hit is None:
+            missing.append(r["id"])
+        else:
+            found[r["id"]] = hit
+    for _ in range(3):  # a batch reads committed rows statement by statement: retry a torn read
+        built, torn = await _build_stories(c, missing)
+        if not torn:
+            break
+    for story, changed in built:
+        if not torn:
+            cache.put(changed, story)
+        found[story.id] = story
+    return [found[i] for i in ids if i in found]
+
+
+async def _build_stories(c: Conn, ids: Sequence[str]) -> tuple[list[tuple[Story, int]], bool]:
+    """Stories rebuilt from their rows, each with its change number; and whether a save committed
+    between the two reads (a source read under another change number than its story's row)."""
+    if not ids:
+        return [], False
     sources: dict[str, list[Any]] = {}
-    for r in await c.fetch("SELECT * FROM story_sources WHERE story_id = ANY($1::text[]) ORDER BY story_id, pos",
-                           list(ids)):
+    seen: dict[str, int] = {}
+    for r in await c.fetch("SELECT x.*, s.changed AS story_changed FROM story_sources x JOIN stories s ON s.id = "
+                           "x.story_id WHERE x.story_id = ANY($1::text[]) ORDER BY x.story_id, x.pos", list(ids)):
         sources.setdefault(r["story_id"], []).append(rows.source(r))
-    return [Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                  first_published=r["first_published"], last_published=r["last_published"],
-                  sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                  keys=tuple(r["keys"]))
-            for r in (found.get(i) for i in ids) if r is not None]
+        seen[r["story_id"]] = r["story_changed"]
+    built, torn = [], False
+    for r in await c.fetch("SELECT * FROM stories WHERE id = ANY($1::text[])", list(ids)):
+        torn = torn or seen.get(r["id"], r["changed"]) != r["changed"]
+        built.append((Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                            first_published=r["first_published"], last_published=r["last_published"],
+                            sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                            keys=tuple(r["keys"])), r["changed"]))
+    return built, torn
 
 
 async def _link_delivery(c: Conn, d: Delivery) -> None:

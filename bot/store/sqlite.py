@@ -2,7 +2,9 @@
 
 Every call runs on a single-thread executor, so the event loop never blocks and all access to the
 connection is serialised. Each write is one transaction committed before the call returns (the
-outbox relies on it: a row written survives a SIGKILL right after). Times are stored as
+outbox relies on it: a row written survives a SIGKILL right after) — except inside `batch()`,
+where the calls of one task are one transaction, its answerless writes ride along with its next
+call, and other tasks wait for the commit. Stories are cached by change number (story_cache.py). Times are stored as
 fixed-width ISO-8601 UTC text, tuples as JSON. Schema: `migrations.py`; search syntax: `fts.py`.
 """
 
@@ -12,8 +14,10 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import astuple, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -39,9 +43,11 @@ from bot.store import retention
 from bot.store.base import Added, Pruned
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
+from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
+
 _ACTIVE = ("pending", "sending")
 
 
@@ -156,24 +162,53 @@ def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     return Added(tuple(new), tuple(dups))
 
 
-def _load_stories(c: Conn, ids: Sequence[str]) -> list[Story]:
+def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) -> list[Story]:
+    """The stories of `ids` that exist, in that order; with a cache, only those not cached at
+    their current change number are rebuilt from their rows (in one read snapshot)."""
     if not ids:
         return []
+    if cache is None:
+        return [story for story, _ in _build_stories(c, ids)]
+    own = not c.in_transaction
+    if own:
+        c.execute("BEGIN")
+    try:
+        found: dict[str, Story] = {}
+        missing = []
+        for story_id, changed in c.execute(f"SELECT id, changed FROM stories WHERE id IN ({_marks(len(ids))})",
+                                           ids).fetchall():
+            hit = cache.get(story_id, changed)
+            if hit is None:
+                missing.append(story_id)
+            else:
+                found[story_id] = hit
+        if missing:
+            for story, changed in _build_stories(c, missing):
+                cache.put(changed, story)
+                found[story.id] = story
+    finally:
+        if own:
+            c.execute("COMMIT")
+    return [found[i] for i in ids if i in found]
+
+
+def _build_stories(c: Conn, ids: Sequence[str]) -> list[tuple[Story, int]]:
+    """Stories rebuilt from their rows and sources, each with its change number."""
     marks = _marks(len(ids))
     rows = {r["id"]: r for r in c.execute(f"SELECT * FROM stories WHERE id IN ({marks})", ids)}
     sources: dict[str, list[StorySource]] = {}
     for r in c.execute(f"SELECT * FROM story_sources WHERE story_id IN ({marks}) ORDER BY story_id, pos",
                        ids):
         sources.setdefault(r["story_id"], []).append(_source(r))
-    return [Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                  first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
-                  sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                  keys=_tuple(r["keys"]))
-            for r in (rows.get(i) for i in ids) if r is not None]
+    return [(Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
+                      first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
+                      sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
+                      keys=_tuple(r["keys"])), r["changed"])
+               for r in (rows.get(i) for i in ids) if r is not None]
 
 
-def _story_ids(c: Conn, sql: str, params: Sequence[Any]) -> list[Story]:
-    return _load_stories(c, [r[0] for r in c.execute(sql, params)])
+def _story_ids(c: Conn, sql: str, params: Sequence[Any], cache: StoryCache | None = None) -> list[Story]:
+    return _load_stories(c, [r[0] for r in c.execute(sql, params)], cache)
 
 
 _CHANGES = "store:story_changes"  # meta: the last change number handed out (migration v5)
@@ -184,10 +219,14 @@ def _top_change(c: Conn) -> int:
     return int(row[0]) if row else 0
 
 
-def _save_story(c: Conn, s: Story) -> None:
+def _save_story(c: Conn, s: Story, cache: StoryCache | None = None) -> None:
     last = ts(s.last_published)
     # The next change number, taken in this write transaction (so numbers follow commit order)
     # from a counter that only grows: pruned stories never give theirs back.
+    # What the rows hold now, when the cache knows: then only the sources after the part both
+    # share are rewritten (a merge usually appends one) and the keys only when they moved.
+    before = c.execute("SELECT changed FROM stories WHERE id = ?", (s.id,)).fetchone()
+    old = cache.get(s.id, before[0]) if cache is not None and before is not None else None
     change = c.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
                        "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)",
                        (_CHANGES,)).fetchone()[0]
@@ -199,18 +238,25 @@ def _save_story(c: Conn, s: Story) -> None:
         "keys=excluded.keys, changed=excluded.changed",
         (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
          _json(s.keys), change))
-    c.execute("DELETE FROM story_sources WHERE story_id = ?", (s.id,))
-    c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
+    keep = shared_sources(old, s)
+    c.execute("DELETE FROM story_sources WHERE story_id = ? AND pos >= ?", (s.id, keep))
     c.executemany("INSERT INTO story_sources VALUES (?,?,?,?,?,?,?,?,?,?)",
                   [(s.id, n, x.item_key, x.outlet, x.url, x.lang, ts(x.published), x.title, x.tier,
-                    _json(x.new_facts)) for n, x in enumerate(s.sources)])
-    c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
-                  [(k, s.watch, last, s.id) for k in s.keys])
+                    _json(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
+    if not same_keys(old, s):
+        c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
+        c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
+                      [(k, s.watch, last, s.id) for k in s.keys])
+    if cache is not None and exact(s):
+        cache.put(change, s)
 
 
-def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[list[Story], int]:
+def _changed(c: Conn, watch: str, after: int, since: datetime | None,
+             cache: StoryCache | None = None) -> tuple[list[Story], int]:
     # One read transaction: the stories and the highest change number come from one snapshot.
-    c.execute("BEGIN")
+    own = not c.in_transaction  # else inside a batch, whose transaction is a snapshot already
+    if own:
+        c.execute("BEGIN")
     try:
         top = _top_change(c)
         params: tuple[str | None, ...] = ()
@@ -221,9 +267,10 @@ def _changed(c: Conn, watch: str, after: int, since: datetime | None) -> tuple[l
                    "OR EXISTS (SELECT 1 FROM story_sources x JOIN items i ON i.key = x.item_key "
                    "WHERE x.story_id = s.id AND i.fetched >= ?)) ORDER BY changed")
             params = (ts(since), ts(since))
-        stories = _story_ids(c, sql, (after, top, watch, *params))
+        stories = _story_ids(c, sql, (after, top, watch, *params), cache)
     finally:
-        c.execute("COMMIT")
+        if own:
+            c.execute("COMMIT")
     return stories, int(top)
 
 
@@ -239,6 +286,9 @@ def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int
                     count_between([_dt(r[0]) for r in firsts], bounds), strict=True))
 
 
+_LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_published DESC, id LIMIT ?"
+
+
 def candidates_sql(n_keys: int) -> str:
     """The candidate lookup: one range of the story_keys primary key per key, then a group-by."""
     return ("SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
@@ -246,11 +296,16 @@ def candidates_sql(n_keys: int) -> str:
             "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT ?")
 
 
-def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit: int) -> list[Story]:
+def _candidates(c: Conn, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                cache: StoryCache | None = None) -> list[Story]:
     keys = list(dict.fromkeys(keys))
     if not keys or limit <= 0:
         return []
-    return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit])
+    return _story_ids(c, candidates_sql(len(keys)), [*keys, watch, ts(since), limit], cache)
+
+
+def _run(c: Conn, sql: str, params: Sequence[Any]) -> None:
+    c.execute(sql, params)  # the cursor stays on the store's thread (see SqliteStore._call)
 
 
 def _link_delivery(c: Conn, d: Delivery) -> None:
@@ -278,6 +333,18 @@ def _save_delivery(c: Conn, d: Delivery) -> None:
     _link_delivery(c, d)
 
 
+class _Batch:
+    """An open `SqliteStore.batch()`: its queued writes, and the event set when it ends."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], object]] = []
+        self.done = asyncio.Event()
+
+    def take(self) -> list[Callable[[], object]]:
+        pending, self.pending = self.pending, []
+        return pending
+
+
 class DatabaseUnusable(RuntimeError):
     """SqliteStore.open() cannot use the file; the message is one line for the operator.
     (A RuntimeError, as migrate's "newer than this deskwatch" refusal was before it.)"""
@@ -297,6 +364,11 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._cache = StoryCache()  # touched only on the store's thread
+        self._active: _Batch | None = None  # the batch whose transaction holds the connection
+        self._owner: ContextVar[_Batch | None] = ContextVar(f"sqlite-batch-{id(self)}", default=None)
+        self._batch_open = False  # the store's thread is inside a batch's transaction
+        self._waiting = 0  # calls of other tasks waiting for the active batch to commit
 
     # --- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -321,7 +393,14 @@ class SqliteStore:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise RuntimeError("SqliteStore is not open")
-        result = await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+        job = partial(fn, *args)
+        mine = self._owner.get()
+        if mine is not None:  # a call of this task's batch: inside its transaction
+            await self._activate(mine)
+            job = partial(self._in_batch, mine.take(), job)
+        else:
+            await self._after_batch()
+        result = await asyncio.get_running_loop().run_in_executor(self._executor, job)
         # A cursor must never leave the worker thread: freeing it here would touch the connection
         # from the wrong thread (SQLITE_MISUSE at random under load). Fail loudly in development.
         if isinstance(result, sqlite3.Cursor):
@@ -334,17 +413,117 @@ class SqliteStore:
 
     def _tx(self, fn: Callable[..., T], *args: Any) -> T:
         conn = self._c()
+        if self._batch_open:  # one write inside a batch: undone alone if it fails
+            conn.execute("SAVEPOINT one_write")
+            try:
+                result = fn(conn, *args)
+            except BaseException:
+                conn.execute("ROLLBACK TO one_write")
+                conn.execute("RELEASE one_write")
+                self._cache.rollback()  # what it staged may name rows that are gone
+                self._cache.begin()
+                raise
+            conn.execute("RELEASE one_write")
+            return result
         conn.execute("BEGIN IMMEDIATE")
+        self._cache.begin()
         try:
             result = fn(conn, *args)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._cache.rollback()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        self._cache.commit()
         return result
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(self._tx, fn, *args)
+
+    async def _later(self, fn: Callable[..., None], *args: Any) -> None:
+        """A write whose caller needs no answer: inside a batch it is queued and runs, in order,
+        at the start of the batch's next call (or its commit), saving a hop to the thread."""
+        mine = self._owner.get()
+        if mine is not None:
+            mine.pending.append(partial(self._tx, fn, *args))
+        else:
+            await self._write(fn, *args)
+
+    # --- batches: one transaction for a group of calls (bot/store/base.py) -------------------------
+    # A batch takes the connection at its first hop to the thread (until then it only queues
+    # writes, and others go on), and holds it until it commits: meanwhile the calls of other
+    # tasks wait, for they would run inside its transaction.
+    async def _after_batch(self) -> None:
+        while self._active is not None:
+            self._waiting += 1
+            try:
+                await self._active.done.wait()
+            finally:
+                self._waiting -= 1
+
+    async def _activate(self, batch: _Batch) -> None:
+        if self._active is batch:
+            return
+        if self._waiting:  # let the calls held by the last batch go first: batches back to back
+            await asyncio.sleep(0)  # (one per item) would otherwise starve every other task
+        await self._after_batch()
+        self._active = batch
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        if self._owner.get() is not None:
+            yield  # nested: part of the open batch
+            return
+        if self._executor is None:
+            raise RuntimeError("SqliteStore is not open")
+        mine = _Batch()
+        token = self._owner.set(mine)
+        loop = asyncio.get_running_loop()
+        try:
+            try:
+                yield
+            except BaseException:
+                mine.pending.clear()
+                if self._active is mine:
+                    # Submitted before anything else can be: the next call finds the connection
+                    # clean even if this task is cancelled while it waits.
+                    await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, [], False))
+                raise
+            if mine.pending or self._active is mine:
+                await self._activate(mine)
+                await asyncio.shield(loop.run_in_executor(self._executor, self._end_batch, mine.take(), True))
+        finally:
+            self._owner.reset(token)
+            if self._active is mine:
+                self._active = None
+            mine.done.set()
+
+    def _in_batch(self, pending: list[Callable[[], object]], job: Callable[[], T]) -> T:
+        if not self._batch_open:
+            self._c().execute("BEGIN IMMEDIATE")
+            self._batch_open = True
+            self._cache.begin()
+        for write in pending:
+            write()
+        return job()
+
+    def _end_batch(self, pending: list[Callable[[], object]], commit: bool) -> None:
+        try:
+            if commit and pending:
+                self._in_batch(pending, lambda: None)
+            if self._batch_open and commit:
+                self._c().execute("COMMIT")
+                self._cache.commit()
+        except BaseException:
+            commit = False
+            raise
+        finally:
+            if self._batch_open and not commit:
+                if self._c().in_transaction:
+                    self._c().execute("ROLLBACK")
+                self._cache.rollback()
+            self._batch_open = False
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self._write(lambda c: c.execute(sql, params).rowcount)
@@ -428,7 +607,7 @@ class SqliteStore:
 
     async def mark_processed(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._exec(f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
+            await self._later(_run, f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
 
     async def item(self, key: str) -> Item | None:
         rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
@@ -471,14 +650,14 @@ class SqliteStore:
                           "VALUES (?,?,?,?,?,?)", rows)
 
         if rows:
-            await self._write(run)
+            await self._later(run)
 
     async def item_events(self, key: str) -> list[ItemEvent]:
         rows = await self._rows("SELECT * FROM item_events WHERE item_key = ? ORDER BY at, id", (key,))
         return [_event(r) for r in rows]
 
     async def save_match(self, item_key: str, match: Match) -> None:
-        await self._exec("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
+        await self._later(_run, "INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
                          (item_key, match.watch, int(match.relevant), match.score, _json(match.reasons)))
 
     async def matches(self, item_key: str) -> list[Match]:
@@ -487,33 +666,47 @@ class SqliteStore:
 
     # --- stories ---------------------------------------------------------------------------------
     async def save_story(self, story: Story) -> None:
-        await self._write(_save_story, story)
+        await self._later(_save_story, story, self._cache)
 
     async def story(self, story_id: str) -> Story | None:
-        found = await self._read(_load_stories, [story_id])
+        found = await self._read(_load_stories, [story_id], self._cache)
         return found[0] if found else None
 
     async def story_of_item(self, item_key: str) -> Story | None:
         found = await self._read(_story_ids, "SELECT s.id FROM story_sources x JOIN stories s ON "
                                  "s.id = x.story_id WHERE x.item_key = ? ORDER BY s.last_published DESC, "
-                                 "s.id LIMIT 1", (item_key,))
+                                 "s.id LIMIT 1", (item_key,), self._cache)
         return found[0] if found else None
 
     async def story_candidates(
         self, watch: str, keys: Sequence[str], since: datetime, limit: int
     ) -> list[Story]:
-        return await self._read(_candidates, watch, keys, since, limit)
+        return await self._read(_candidates, watch, keys, since, limit, self._cache)
+
+    async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                                latest: int) -> tuple[list[Story], list[Story]]:
+        def run(c: Conn) -> tuple[list[Story], list[Story]]:
+            own = not c.in_transaction  # one snapshot for both (a batch is one already)
+            if own:
+                c.execute("BEGIN")
+            try:
+                return (_candidates(c, watch, keys, since, limit, self._cache),
+                        _story_ids(c, _LATEST_OF_WATCH, (watch, latest), self._cache))
+            finally:
+                if own:
+                    c.execute("COMMIT")
+
+        return await self._read(run)
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:
             return await self._read(_story_ids, "SELECT id FROM stories ORDER BY last_published DESC, id "
-                                    "LIMIT ?", (limit,))
-        return await self._read(_story_ids, "SELECT id FROM stories WHERE watch = ? ORDER BY "
-                                "last_published DESC, id LIMIT ?", (watch, limit))
+                                    "LIMIT ?", (limit,), self._cache)
+        return await self._read(_story_ids, _LATEST_OF_WATCH, (watch, limit), self._cache)
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
-        return await self._read(_changed, watch, after, since)
+        return await self._read(_changed, watch, after, since, self._cache)
 
     async def activity(self, watch: str, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
         return await self._read(_activity, watch, bounds)
@@ -554,7 +747,7 @@ class SqliteStore:
         return _delivery(rows[0]) if rows else None
 
     async def save_delivery(self, delivery: Delivery) -> None:
-        await self._write(_save_delivery, delivery)
+        await self._later(_save_delivery, delivery)
 
     async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Delivery]:
         rows = await self._rows(
@@ -566,6 +759,11 @@ class SqliteStore:
         rows = await self._rows("SELECT * FROM deliveries WHERE story_id = ? AND kind = 'alert' "
                                 "ORDER BY created, id", (story_id,))
         return [_delivery(r) for r in rows]
+
+    async def reopen_alerts(self, story_id: str, version: int) -> None:
+        await self._later(_run, "UPDATE deliveries SET status = 'pending', next_attempt = NULL, attempts = 0, "
+                          "last_error = '' WHERE story_id = ? AND kind = 'alert' AND status = 'sent' "
+                          "AND sent_version < ?", (story_id, version))
 
     async def deliveries_for_item(self, item_key: str) -> list[Delivery]:
         rows = await self._rows(
@@ -592,7 +790,7 @@ class SqliteStore:
         return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        await self._later(_run, "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- leases ----------------------------------------------------------------------------------
     # Each is one statement in its own IMMEDIATE transaction, so two processes racing for a lease
