@@ -15,6 +15,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
+from bot.core.relevance.near import NearIndex
+
 WordMode = Literal["exact", "prefix", "infix"]
 
 _DASHES = "-‐‑‒–—―'’ʼ‘`´"
@@ -158,6 +160,7 @@ class Lexicon:
     fuzzy: tuple[tuple[str, Term, str], ...] = ()
     fuzzy_ratio: float = 88.0
     vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
+    _near: dict[str, NearIndex] = field(default_factory=dict, compare=False, repr=False)  # per language, lazily
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
         """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
@@ -177,11 +180,18 @@ class Lexicon:
         return hits
 
     def _near_misses(self, tokens: Sequence[str], lang: str, found: set[str]) -> list[Hit]:
+        """Near-miss spellings of the fuzzy terms not found exactly. Only the terms the gram index
+        says could reach the cut-off are searched (most sentences have none): the same hits, at a
+        fraction of comparing every fuzzy term with every window of the sentence."""
+        possible = self._near_index(lang).candidates(tokens)
+        if not possible:
+            return []
         windows: dict[int, list[str]] = {}
         out: list[Hit] = []
         starts = {t[:1] for t in tokens}
-        for tag, term, text in self.fuzzy:
-            if term.raw in found or not (term.universal or term.lang == lang or lang == "any"):
+        for e in sorted(possible):  # lexicon order, as a later term of the same raw text is skipped
+            tag, term, text = self.fuzzy[e]
+            if term.raw in found:
                 continue
             if text[:1] not in starts:  # a near miss keeps its first letter (checked below too)
                 continue
@@ -198,6 +208,14 @@ class Lexicon:
                     found.add(term.raw)
                     break
         return out
+
+    def _near_index(self, lang: str) -> NearIndex:
+        index = self._near.get(lang)
+        if index is None:
+            applies = [(e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)
+                       if term.universal or term.lang == lang or lang == "any"]
+            index = self._near[lang] = NearIndex.build(applies, self.fuzzy_ratio)
+        return index
 
 
 def build_lexicon(entries: Iterable[tuple[str, Term]], fuzzy_ratio: float = 88.0) -> Lexicon:
