@@ -50,11 +50,29 @@ def exhaustive(lex: Lexicon, tokens: Sequence[str], lang: str, found: set[str]) 
     return out
 
 
+def exhaustive_find(lex: Lexicon, tokens: Sequence[str], lang: str, fuzzy: bool = True) -> list[Hit]:
+    """`Lexicon.find` before its scanned terms were indexed by first character."""
+    hits: list[Hit] = []
+    joined = " ".join(tokens)
+    scan = tuple(e for e in lex.scan if e[1].words[0].text in joined)
+    for i, tok in enumerate(tokens):
+        for tag, term in lex.exact.get(tok, ()) + lex.prefix.get(tok[:2], ()) + scan:
+            if not (term.universal or term.lang == lang or lang == "any"):
+                continue
+            n = len(term.words)
+            if i + n <= len(tokens) and all(w.matches(tokens[i + k]) for k, w in enumerate(term.words)):
+                hits.append(Hit(tag, term.raw, i, i + n))
+    if fuzzy and lex.fuzzy:
+        hits.extend(exhaustive(lex, tokens, lang, {h.term for h in hits}))
+    return hits
+
+
 def same(lex: Lexicon, tokens: Sequence[str], lang: str) -> list[Hit]:
     exact = {h.term for h in lex.find(tokens, lang, fuzzy=False)}
     want = exhaustive(lex, tokens, lang, set(exact))
     got = lex._near_misses(tokens, lang, set(exact))
     assert got == want, (tokens, lang)
+    assert lex.find(tokens, lang) == exhaustive_find(lex, tokens, lang), (tokens, lang)
     return got
 
 
@@ -89,6 +107,20 @@ def test_indexed_search_finds_what_the_exhaustive_one_finds(data: st.DataObject)
     words += data.draw(st.lists(st.sampled_from(WORDS), max_size=4))
     tokens = tokenize(" ".join(words))
     same(LEX, tokens, data.draw(st.sampled_from(LANGS)))
+
+
+TERM_WORDS = sorted({w.text for _, t in (*LEX.scan, *(e for v in LEX.prefix.values() for e in v),
+                                        *(e for v in LEX.exact.values() for e in v)) for w in t.words})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([*TERM_WORDS, *WORDS]), st.sampled_from(("", "", "s", "ий", "이", "x"))),
+                max_size=12), st.sampled_from(LANGS))
+def test_find_with_indexed_scan_finds_what_it_found_before(words: list[tuple[str, str]], lang: str) -> None:
+    """Term words of every script and mode, some with an ending attached (prefix and infix terms)."""
+    tokens = tokenize(" ".join(w + end for w, end in words))
+    assert LEX.find(tokens, lang) == exhaustive_find(LEX, tokens, lang)
+    assert LEX.find(tokens, lang, False) == exhaustive_find(LEX, tokens, lang, False)
 
 
 NEAR = [

@@ -161,23 +161,47 @@ class Lexicon:
     fuzzy_ratio: float = 88.0
     vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
     _near: dict[str, NearIndex] = field(default_factory=dict, compare=False, repr=False)  # per language, lazily
+    _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
+
+    def __post_init__(self) -> None:
+        first: dict[str, list[tuple[int, str]]] = {}
+        for j, (_, term) in enumerate(self.scan):
+            text = term.words[0].text
+            first.setdefault(text[:1], []).append((j, text))
+        object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
         """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
         hits: list[Hit] = []
-        joined = " ".join(tokens)
-        scan = tuple(e for e in self.scan if e[1].words[0].text in joined)  # most are absent: skip early
+        scan = self._scan_present(tokens)
+        count = len(tokens)
         for i, tok in enumerate(tokens):
-            cands = self.exact.get(tok, ()) + self.prefix.get(tok[:2], ()) + scan
-            for tag, term in cands:
-                if not (term.universal or term.lang == lang or lang == "any"):
-                    continue
-                n = len(term.words)
-                if i + n <= len(tokens) and all(w.matches(tokens[i + k]) for k, w in enumerate(term.words)):
-                    hits.append(Hit(tag, term.raw, i, i + n))
+            # Candidates in the order exact, prefix, scan (the hits' order): the first word is
+            # checked before the rest, and a prefix entry's first word before anything else.
+            for tag, term in self.exact.get(tok, ()):
+                if (term.universal or term.lang == lang or lang == "any") and _rest_matches(term, tokens, i, count):
+                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
+            for tag, term in self.prefix.get(tok[:2], ()):
+                if (tok.startswith(term.words[0].text) and (term.universal or term.lang == lang or lang == "any")
+                        and _rest_matches(term, tokens, i, count)):
+                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
+            for tag, term in scan:
+                if ((term.universal or term.lang == lang or lang == "any") and term.words[0].matches(tok)
+                        and _rest_matches(term, tokens, i, count)):
+                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
         if fuzzy and self.fuzzy:
             hits.extend(self._near_misses(tokens, lang, {h.term for h in hits}))
         return hits
+
+    def _scan_present(self, tokens: Sequence[str]) -> tuple[tuple[str, Term], ...]:
+        """The scanned terms whose first word occurs somewhere in the text (most are absent: only
+        those starting with a character of the text are looked for), in lexicon order."""
+        joined = " ".join(tokens)
+        chars = set(joined)
+        chars.add("")
+        index = self._scan_first
+        present = [j for c in chars.intersection(index) for j, text in index[c] if text in joined]
+        return tuple(self.scan[j] for j in sorted(present))
 
     def _near_misses(self, tokens: Sequence[str], lang: str, found: set[str]) -> list[Hit]:
         """Near-miss spellings of the fuzzy terms not found exactly. Only the terms the gram index
@@ -216,6 +240,15 @@ class Lexicon:
                        if term.universal or term.lang == lang or lang == "any"]
             index = self._near[lang] = NearIndex.build(applies, self.fuzzy_ratio)
         return index
+
+
+def _rest_matches(term: Term, tokens: Sequence[str], i: int, count: int) -> bool:
+    """Whether the term's words after the first match the tokens after position i (the first
+    word's match is checked by the caller, the cheapest way its index allows)."""
+    words = term.words
+    if i + len(words) > count:
+        return False
+    return len(words) == 1 or all(words[k].matches(tokens[i + k]) for k in range(1, len(words)))
 
 
 def build_lexicon(entries: Iterable[tuple[str, Term]], fuzzy_ratio: float = 88.0) -> Lexicon:
