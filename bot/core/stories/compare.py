@@ -9,7 +9,8 @@ across languages (cosines between languages run lower for the same meaning).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
@@ -46,19 +47,58 @@ def cosine(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> float | 
     return dot / (na * nb) if na and nb else None
 
 
+@dataclass(frozen=True)
+class Side:
+    """One report made ready to be compared with many others: what pair_features derives from it
+    alone, computed once (a report is compared with every core report of ~24 candidate stories)."""
+
+    facts: Facts
+    entity_ids: set[str]
+    strong: tuple[str, ...]  # entities seen in the title or lead, in the report's order
+    stem_ids: set[str]
+    stem_total: float
+    years: set[int]
+    norm: float | None  # of the embedding
+
+    @staticmethod
+    def of(f: Facts) -> Side:
+        # Built as pair_features always built them, so sums over shared keys add in the same order.
+        norm = math.sqrt(sum(x * x for x in f.vector)) if f.vector is not None else None
+        return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
+                    sum(f.stems.values()), _years(f), norm)
+
+
+def entity_weights(watch: Watch) -> Callable[[str], float]:
+    """The watch's weight of an entity id (0 when unknown), remembered for one round of comparisons."""
+    memo: dict[str, float] = {}
+
+    def weight(entity_id: str) -> float:
+        w = memo.get(entity_id)
+        if w is None:
+            w = memo[entity_id] = _weight(watch, entity_id)
+        return w
+    return weight
+
+
 def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
+    return side_features(watch, Side.of(a), Side.of(b), entity_weights(watch))
+
+
+def side_features(watch: Watch, sa: Side, sb: Side, weight: Callable[[str], float]) -> dict[str, float]:
+    """pair_features of two prepared reports (`weight`: entity_weights of the watch)."""
+    a, b = sa.facts, sb.facts
     key_min = watch.stories.key_min_weight
-    shared = set(a.entities) & set(b.entities)
-    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * _weight(watch, e) for e in shared))
-    own = [e for e, w in a.entities.items() if w >= 1.0 and e not in b.entities and _weight(watch, e) >= key_min]
-    theirs = [e for e, w in b.entities.items() if w >= 1.0 and e not in a.entities and _weight(watch, e) >= key_min]
-    mismatch = min(2.0, sum(_weight(watch, e) for e in own) + sum(_weight(watch, e) for e in theirs))
+    shared = sa.entity_ids & sb.entity_ids
+    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * weight(e) for e in shared))
+    own = [e for e in sa.strong if e not in b.entities and weight(e) >= key_min]
+    theirs = [e for e in sb.strong if e not in a.entities and weight(e) >= key_min]
+    mismatch = min(2.0, sum(weight(e) for e in own) + sum(weight(e) for e in theirs))
     nums = a.numbers & b.numbers
     same_lang = a.lang == b.lang
     words = 0.0
     if a.stems and b.stems:
-        common = sum(min(a.stems[s], b.stems[s]) for s in set(a.stems) & set(b.stems))
-        words = common / math.sqrt(sum(a.stems.values()) * sum(b.stems.values()))
+        common = sum(min(a.stems[s], b.stems[s]) for s in sa.stem_ids & sb.stem_ids)
+        words = common / math.sqrt(sa.stem_total * sb.stem_total)
     headline = 0.0
     if same_lang and a.text and b.text:
         headline = max(0.0, fuzz.token_sort_ratio(a.text, b.text) - 40.0) / 60.0
@@ -66,7 +106,7 @@ def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
         days, unknown = min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400), 0.0
     else:
         days, unknown = 0.0, 1.0
-    cos = cosine(a.vector, b.vector) if a.vector is not None else None  # a report without one: no signal
+    cos = _cosine(sa, sb) if a.vector is not None else None  # a report without one: no signal
     out = {
         "entities": ent,
         "entity_mismatch": mismatch,
@@ -81,23 +121,31 @@ def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
         "cosine": (cos - SAME_LANG_COS) * 10 if cos is not None and same_lang else 0.0,
         "cosine_cross": (cos - CROSS_LANG_COS) * 10 if cos is not None and not same_lang else 0.0,
         "no_vector": float(cos is None),
-        "year_conflict": float(_years_conflict(a, b)),
+        # Both place themselves in time (a date, or years named) and no year agrees: different steps.
+        "year_conflict": float(bool(sa.years and sb.years and not sa.years & sb.years)),
     }
     # When either report's time is unknown, content has to carry the decision alone: the same
     # signals get their own weights there (a separate slope, not only a lower intercept).
-    for f in CONTENT:
-        out[f"unknown_time×{f}"] = out[f] * unknown
+    for f, unknown_f in _UNKNOWN_TIME:
+        out[unknown_f] = out[f] * unknown
     return out
+
+
+_UNKNOWN_TIME = tuple((f, f"unknown_time×{f}") for f in CONTENT)
+
+
+def _cosine(sa: Side, sb: Side) -> float | None:
+    """cosine() of the two embeddings, with each one's norm computed once."""
+    a, b = sa.facts.vector, sb.facts.vector
+    if a is None or b is None or len(a) != len(b):
+        return None
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na, nb = sa.norm, sb.norm
+    return dot / (na * nb) if na and nb else None
 
 
 def _years(f: Facts) -> set[int]:
     return set(f.years) | ({f.published.year} if f.published is not None else set())
-
-
-def _years_conflict(a: Facts, b: Facts) -> bool:
-    """Both place themselves in time (a date, or years named) and no year agrees: different steps."""
-    ya, yb = _years(a), _years(b)
-    return bool(ya and yb and not ya & yb)
 
 
 def pair_evidence(a: Facts, b: Facts, contributions: Mapping[str, float]) -> str:
