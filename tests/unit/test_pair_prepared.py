@@ -95,6 +95,9 @@ def reference_assign(watch: Watch, facts: Facts, candidates: Sequence[Story]) ->
     return (sid if p >= join else None), round(p, 3), why
 
 
+HEADLINES = ("north korean troops reach kursk", "troops in kursk border village", "missile test", "")
+WORDS = ("troops", "kursk", "Kursk", "북한군", "курск", "войска", "z", "10", "é", "e\u0301",
+         " ", "\t", "\u00a0", "\u3000", "\x1f", "")  # odd spacing too: token_sort_ratio splits on all of it
 small = st.floats(0.0, 1.0, allow_nan=False)
 a_fact = st.builds(
     Facts,
@@ -105,7 +108,7 @@ a_fact = st.builds(
     st.dictionaries(st.sampled_from(("troop", "kursk", "deploy", "missil", "shell", "border", "village")),
                     st.sampled_from((1.0, 0.5)), max_size=6),
     st.frozensets(st.sampled_from(("ivanov", "kowalski", "tanaka")), max_size=2),
-    st.sampled_from(("north korean troops reach kursk", "troops in kursk border village", "missile test", "")),
+    st.one_of(st.sampled_from(HEADLINES), st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join)),
     st.sampled_from(("en", "ko", "ru")),
     st.one_of(st.none(), st.integers(0, 24 * 40).map(lambda h: T0 + timedelta(hours=h))),
     st.one_of(st.none(), st.tuples(small, small, small), st.tuples(small, small)),

@@ -59,13 +59,16 @@ class Side:
     stem_total: float
     years: set[int]
     norm: float | None  # of the embedding
+    sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
 
     @staticmethod
     def of(f: Facts) -> Side:
         # Built as pair_features always built them, so sums over shared keys add in the same order.
         norm = math.sqrt(sum(x * x for x in f.vector)) if f.vector is not None else None
+        words = f.text.split()
+        plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
         return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
-                    sum(f.stems.values()), _years(f), norm)
+                    sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None)
 
 
 def entity_weights(watch: Watch) -> Callable[[str], float]:
@@ -101,7 +104,7 @@ def side_features(watch: Watch, sa: Side, sb: Side, weight: Callable[[str], floa
         words = common / math.sqrt(sa.stem_total * sb.stem_total)
     headline = 0.0
     if same_lang and a.text and b.text:
-        headline = max(0.0, fuzz.token_sort_ratio(a.text, b.text) - 40.0) / 60.0
+        headline = max(0.0, _sorted_ratio(sa, sb) - 40.0) / 60.0
     if a.published is not None and b.published is not None:
         days, unknown = min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400), 0.0
     else:
@@ -132,6 +135,14 @@ def side_features(watch: Watch, sa: Side, sb: Side, weight: Callable[[str], floa
 
 
 _UNKNOWN_TIME = tuple((f, f"unknown_time×{f}") for f in CONTENT)
+
+
+def _sorted_ratio(sa: Side, sb: Side) -> float:
+    """fuzz.token_sort_ratio of the two texts, from the words sorted once per report (it is the
+    ratio of the sorted forms; texts with other spacing go through token_sort_ratio itself)."""
+    if sa.sorted_text is not None and sb.sorted_text is not None:
+        return fuzz.ratio(sa.sorted_text, sb.sorted_text)
+    return fuzz.token_sort_ratio(sa.facts.text, sb.facts.text)
 
 
 def _cosine(sa: Side, sb: Side) -> float | None:
