@@ -11,14 +11,14 @@ recent ones (a report in another language may share no key but its meaning).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from bot.core.headline import display_title
 from bot.core.relevance.model import Logistic, sigmoid
-from bot.core.stories.compare import Side, entity_weights, pair_evidence, side_features
+from bot.core.stories.compare import EntityWeights, Side, pair_evidence, side_features
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import StoryFacts
 from bot.core.watch import Watch
@@ -104,7 +104,7 @@ def story_probability(pair_ps: Sequence[float]) -> float:
 
 
 def _story_p(watch: Watch, me: Side, cores: Sequence[Side], model: Logistic,
-             weight: Callable[[str], float]) -> tuple[float, tuple[Facts, dict[str, float]] | None]:
+             weight: EntityWeights) -> tuple[float, tuple[Facts, dict[str, float]] | None]:
     """The story's probability and its closest core report with the signals (for `why`)."""
     ps: list[float] = []
     best_p, best = -1.0, None
@@ -140,7 +140,7 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     at the strict one of dated reports."""
     facts = facts or facts_of(watch, item)
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
-    me, weight = Side.of(facts), entity_weights(watch)
+    me, weight = Side.of(facts), EntityWeights(watch)
     scored = []
     for c in candidates:
         if c.watch != watch.name:

@@ -9,7 +9,7 @@ across languages (cosines between languages run lower for the same meaning).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -71,31 +71,32 @@ class Side:
                     sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None)
 
 
-def entity_weights(watch: Watch) -> Callable[[str], float]:
-    """The watch's weight of an entity id (0 when unknown), remembered for one round of comparisons."""
-    memo: dict[str, float] = {}
+class EntityWeights(dict[str, float]):
+    """The watch's weight of an entity id (0 when unknown), looked up once per round of comparisons
+    (a dict: a remembered weight costs an index, not a call)."""
 
-    def weight(entity_id: str) -> float:
-        w = memo.get(entity_id)
-        if w is None:
-            w = memo[entity_id] = _weight(watch, entity_id)
+    def __init__(self, watch: Watch) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def __missing__(self, entity_id: str) -> float:
+        w = self[entity_id] = _weight(self.watch, entity_id)
         return w
-    return weight
 
 
 def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
-    return side_features(watch, Side.of(a), Side.of(b), entity_weights(watch))
+    return side_features(watch, Side.of(a), Side.of(b), EntityWeights(watch))
 
 
-def side_features(watch: Watch, sa: Side, sb: Side, weight: Callable[[str], float]) -> dict[str, float]:
-    """pair_features of two prepared reports (`weight`: entity_weights of the watch)."""
+def side_features(watch: Watch, sa: Side, sb: Side, weight: EntityWeights) -> dict[str, float]:
+    """pair_features of two prepared reports."""
     a, b = sa.facts, sb.facts
     key_min = watch.stories.key_min_weight
     shared = sa.entity_ids & sb.entity_ids
-    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * weight(e) for e in shared))
-    own = [e for e in sa.strong if e not in b.entities and weight(e) >= key_min]
-    theirs = [e for e in sb.strong if e not in a.entities and weight(e) >= key_min]
-    mismatch = min(2.0, sum(weight(e) for e in own) + sum(weight(e) for e in theirs))
+    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * weight[e] for e in shared))
+    own = [e for e in sa.strong if e not in b.entities and weight[e] >= key_min]
+    theirs = [e for e in sb.strong if e not in a.entities and weight[e] >= key_min]
+    mismatch = min(2.0, sum(weight[e] for e in own) + sum(weight[e] for e in theirs))
     nums = a.numbers & b.numbers
     same_lang = a.lang == b.lang
     words = 0.0
