@@ -149,10 +149,12 @@ def test_a_repeated_term_is_reported_once_and_the_memo_stays_bounded() -> None:
     hits = lex._near_misses(tokens, "en", set())
     assert hits == exhaustive(lex, tokens, "en", set())
     assert [h.tag for h in hits] == ["t:0", "t:1", "t:2"]  # each raw term once, its first tag
-    index = lex._near_index("en")
+    index = lex._near_index()
     for i in range(MEMO_LIMIT + 10):
         index.candidates([f"a{i}"])
     assert len(index.memo) <= MEMO_LIMIT
+    lex.find([f"w{i}" for i in range(MEMO_LIMIT + 10)], "en", fuzzy=False)
+    assert len(lex._starting) <= MEMO_LIMIT
 
 
 def sample_texts() -> list[tuple[str, str]]:

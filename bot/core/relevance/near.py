@@ -4,7 +4,8 @@ every window of its words.
 A near miss (rapidfuzz ratio at or above the cut-off) starts with the term's first letter and
 spans one word fewer to one more than the term: Lexicon._near_misses accepts nothing else. So a
 window of words is compared only with the terms of its first letter and a fitting word count,
-and each distinct window once per language (windows repeat: "of the", boilerplate, wire copy).
+and each distinct window once (windows repeat: "of the", boilerplate, wire copy), with the terms
+of every language (the caller drops those that do not apply: few terms come near at all).
 The answer is conservative: a term left out has no near miss in the sentence; the terms kept are
 searched exactly as before, so the hits are the same.
 """
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-MEMO_LIMIT = 100_000  # windows remembered per language, then forgotten at once: bounded memory
+MEMO_LIMIT = 50_000  # windows (or tokens) remembered, then forgotten at once: a few MB at most
 MARGIN = 1.0  # compare at a slightly lower cut-off, so no rounding can leave out a term that reaches it
 
 
 @dataclass
 class NearIndex:
-    """The fuzzy terms of one language, by (first letter, window size) they could be near."""
+    """The fuzzy terms by the (first letter, window size) of the windows they could be near."""
 
     by_start: dict[tuple[str, int], tuple[tuple[int, ...], tuple[str, ...]]]  # -> term ids, texts
     sizes: dict[str, tuple[int, ...]]  # first letter -> window sizes to compare, ascending
@@ -31,7 +32,7 @@ class NearIndex:
 
     @staticmethod
     def build(terms: Iterable[tuple[int, str, int]], cutoff: float) -> NearIndex:
-        """`terms`: (id, fuzzy text, word count) of every fuzzy term that applies to the language."""
+        """`terms`: (id, fuzzy text, word count) of every fuzzy term."""
         groups: dict[tuple[str, int], list[tuple[int, str]]] = {}
         for tid, text, words in terms:
             for size in (words - 1, words, words + 1):

@@ -15,7 +15,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.core.relevance.near import NearIndex
+from bot.core.relevance.near import MEMO_LIMIT, NearIndex
 
 WordMode = Literal["exact", "prefix", "infix"]
 
@@ -160,8 +160,11 @@ class Lexicon:
     fuzzy: tuple[tuple[str, Term, str], ...] = ()
     fuzzy_ratio: float = 88.0
     vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
-    _near: dict[str, NearIndex] = field(default_factory=dict, compare=False, repr=False)  # per language, lazily
+    # Built on first use: the fuzzy terms by first letter, and which terms windows of words come near.
+    _near: list[NearIndex] = field(default_factory=list, compare=False, repr=False)
     _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
+    # token -> the exact and prefix entries it is the first word of, every language (bounded)
+    _starting: dict[str, tuple[tuple[str, Term], ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         first: dict[str, list[tuple[int, str]]] = {}
@@ -175,15 +178,15 @@ class Lexicon:
         hits: list[Hit] = []
         scan = self._scan_present(tokens)
         count = len(tokens)
+        starting = self._starting
         for i, tok in enumerate(tokens):
-            # Candidates in the order exact, prefix, scan (the hits' order): the first word is
-            # checked before the rest, and a prefix entry's first word before anything else.
-            for tag, term in self.exact.get(tok, ()):
+            # The exact and prefix entries whose first word this token is, in that order (the
+            # hits' order), remembered per token: most tokens start none, and tokens repeat.
+            first = starting.get(tok)
+            if first is None:
+                first = self._first_words(tok)
+            for tag, term in first:
                 if (term.universal or term.lang == lang or lang == "any") and _rest_matches(term, tokens, i, count):
-                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
-            for tag, term in self.prefix.get(tok[:2], ()):
-                if (tok.startswith(term.words[0].text) and (term.universal or term.lang == lang or lang == "any")
-                        and _rest_matches(term, tokens, i, count)):
                     hits.append(Hit(tag, term.raw, i, i + len(term.words)))
             for tag, term in scan:
                 if ((term.universal or term.lang == lang or lang == "any") and term.words[0].matches(tok)
@@ -192,6 +195,13 @@ class Lexicon:
         if fuzzy and self.fuzzy:
             hits.extend(self._near_misses(tokens, lang, {h.term for h in hits}))
         return hits
+
+    def _first_words(self, tok: str) -> tuple[tuple[str, Term], ...]:
+        prefix = tuple(e for e in self.prefix.get(tok[:2], ()) if tok.startswith(e[1].words[0].text))
+        if len(self._starting) >= MEMO_LIMIT:
+            self._starting.clear()
+        first = self._starting[tok] = self.exact.get(tok, ()) + prefix
+        return first
 
     def _scan_present(self, tokens: Sequence[str]) -> tuple[tuple[str, Term], ...]:
         """The scanned terms whose first word occurs somewhere in the text (most are absent: only
@@ -207,7 +217,7 @@ class Lexicon:
         """Near-miss spellings of the fuzzy terms not found exactly. Only the terms the gram index
         says could reach the cut-off are searched (most sentences have none): the same hits, at a
         fraction of comparing every fuzzy term with every window of the sentence."""
-        possible = self._near_index(lang).candidates(tokens)
+        possible = self._near_index().candidates(tokens)
         if not possible:
             return []
         windows: dict[int, list[str]] = {}
@@ -215,7 +225,7 @@ class Lexicon:
         starts = {t[:1] for t in tokens}
         for e in sorted(possible):  # lexicon order, as a later term of the same raw text is skipped
             tag, term, text = self.fuzzy[e]
-            if term.raw in found:
+            if term.raw in found or not (term.universal or term.lang == lang or lang == "any"):
                 continue
             if text[:1] not in starts:  # a near miss keeps its first letter (checked below too)
                 continue
@@ -233,13 +243,11 @@ class Lexicon:
                     break
         return out
 
-    def _near_index(self, lang: str) -> NearIndex:
-        index = self._near.get(lang)
-        if index is None:
-            applies = [(e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)
-                       if term.universal or term.lang == lang or lang == "any"]
-            index = self._near[lang] = NearIndex.build(applies, self.fuzzy_ratio)
-        return index
+    def _near_index(self) -> NearIndex:
+        if not self._near:
+            self._near.append(NearIndex.build(
+                ((e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)), self.fuzzy_ratio))
+        return self._near[0]
 
 
 def _rest_matches(term: Term, tokens: Sequence[str], i: int, count: int) -> bool:
