@@ -115,7 +115,7 @@ def side_features(watch: Watch, sa: Side, sb: Side, weight: EntityWeights) -> di
         "entities": ent,
         "entity_mismatch": mismatch,
         "names": float(min(2, len(a.names & b.names))),
-        "figures": _figures(watch, frozenset(nums)),
+        "figures": _figures(watch, nums) if nums else 0,  # what _figures says of none, at no cost
         "figure_conflict": float(bool(a.numbers and b.numbers and not nums)),
         "dates": float(bool(a.dates & b.dates)),
         "words": words,
