@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -155,6 +156,14 @@ def test_a_repeated_term_is_reported_once_and_the_memo_stays_bounded() -> None:
     assert len(index.memo) <= MEMO_LIMIT
     lex.find([f"w{i}" for i in range(MEMO_LIMIT + 10)], "en", fuzzy=False)
     assert len(lex._starting) <= MEMO_LIMIT
+
+
+def test_a_changed_lexicon_does_not_reuse_the_old_ones_memos() -> None:
+    tokens = tokenize("north koreaa troops")
+    assert LEX.find(tokens, "en")
+    stricter = replace(LEX, fuzzy_ratio=99.0)
+    assert stricter._near is not LEX._near and stricter._starting is not LEX._starting
+    assert stricter.find(tokens, "en") == exhaustive_find(stricter, tokens, "en")
 
 
 def sample_texts() -> list[tuple[str, str]]:

@@ -160,11 +160,12 @@ class Lexicon:
     fuzzy: tuple[tuple[str, Term, str], ...] = ()
     fuzzy_ratio: float = 88.0
     vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
-    # Built on first use: the fuzzy terms by first letter, and which terms windows of words come near.
-    _near: list[NearIndex] = field(default_factory=list, compare=False, repr=False)
+    # Derived from the fields above, never passed in (a `replace` builds them afresh):
     _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
+    # the fuzzy terms by first letter and which terms windows of words come near (built on first use)
+    _near: list[NearIndex] = field(init=False, compare=False, repr=False)
     # token -> the exact and prefix entries it is the first word of, every language (bounded)
-    _starting: dict[str, tuple[tuple[str, Term], ...]] = field(default_factory=dict, compare=False, repr=False)
+    _starting: dict[str, tuple[tuple[str, Term], ...]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         first: dict[str, list[tuple[int, str]]] = {}
@@ -172,6 +173,8 @@ class Lexicon:
             text = term.words[0].text
             first.setdefault(text[:1], []).append((j, text))
         object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
+        object.__setattr__(self, "_near", [])
+        object.__setattr__(self, "_starting", {})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
         """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
