@@ -15,6 +15,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
+from bot.core.relevance.near import MEMO_LIMIT, NearIndex
+
 WordMode = Literal["exact", "prefix", "infix"]
 
 _DASHES = "-‐‑‒–—―'’ʼ‘`´"
@@ -158,29 +160,74 @@ class Lexicon:
     fuzzy: tuple[tuple[str, Term, str], ...] = ()
     fuzzy_ratio: float = 88.0
     vocabulary: frozenset[str] = frozenset()  # every word of every term (names must be unknown words)
+    # Derived from the fields above, never passed in (a `replace` builds them afresh):
+    _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
+    # the fuzzy terms by first letter and which terms windows of words come near (built on first use)
+    _near: list[NearIndex] = field(init=False, compare=False, repr=False)
+    # token -> the exact and prefix entries it is the first word of, every language (bounded)
+    _starting: dict[str, tuple[tuple[str, Term], ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        first: dict[str, list[tuple[int, str]]] = {}
+        for j, (_, term) in enumerate(self.scan):
+            text = term.words[0].text
+            first.setdefault(text[:1], []).append((j, text))
+        object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
+        object.__setattr__(self, "_near", [])
+        object.__setattr__(self, "_starting", {})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
         """Every term occurrence; Latin-script terms of other languages than `lang` are skipped."""
         hits: list[Hit] = []
-        joined = " ".join(tokens)
-        scan = tuple(e for e in self.scan if e[1].words[0].text in joined)  # most are absent: skip early
+        scan = self._scan_present(tokens)
+        count = len(tokens)
+        starting = self._starting
         for i, tok in enumerate(tokens):
-            cands = self.exact.get(tok, ()) + self.prefix.get(tok[:2], ()) + scan
-            for tag, term in cands:
-                if not (term.universal or term.lang == lang or lang == "any"):
-                    continue
-                n = len(term.words)
-                if i + n <= len(tokens) and all(w.matches(tokens[i + k]) for k, w in enumerate(term.words)):
-                    hits.append(Hit(tag, term.raw, i, i + n))
+            # The exact and prefix entries whose first word this token is, in that order (the
+            # hits' order), remembered per token: most tokens start none, and tokens repeat.
+            first = starting.get(tok)
+            if first is None:
+                first = self._first_words(tok)
+            for tag, term in first:
+                if (term.universal or term.lang == lang or lang == "any") and _rest_matches(term, tokens, i, count):
+                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
+            for tag, term in scan:
+                if ((term.universal or term.lang == lang or lang == "any") and term.words[0].matches(tok)
+                        and _rest_matches(term, tokens, i, count)):
+                    hits.append(Hit(tag, term.raw, i, i + len(term.words)))
         if fuzzy and self.fuzzy:
             hits.extend(self._near_misses(tokens, lang, {h.term for h in hits}))
         return hits
 
+    def _first_words(self, tok: str) -> tuple[tuple[str, Term], ...]:
+        prefix = tuple(e for e in self.prefix.get(tok[:2], ()) if tok.startswith(e[1].words[0].text))
+        if len(self._starting) >= MEMO_LIMIT:
+            self._starting.clear()
+        first = self._starting[tok] = self.exact.get(tok, ()) + prefix
+        return first
+
+    def _scan_present(self, tokens: Sequence[str]) -> tuple[tuple[str, Term], ...]:
+        """The scanned terms whose first word occurs somewhere in the text (most are absent: only
+        those starting with a character of the text are looked for), in lexicon order."""
+        joined = " ".join(tokens)
+        chars = set(joined)
+        chars.add("")
+        index = self._scan_first
+        present = [j for c in chars.intersection(index) for j, text in index[c] if text in joined]
+        return tuple(self.scan[j] for j in sorted(present))
+
     def _near_misses(self, tokens: Sequence[str], lang: str, found: set[str]) -> list[Hit]:
+        """Near-miss spellings of the fuzzy terms not found exactly. Only the terms the gram index
+        says could reach the cut-off are searched (most sentences have none): the same hits, at a
+        fraction of comparing every fuzzy term with every window of the sentence."""
+        possible = self._near_index().candidates(tokens)
+        if not possible:
+            return []
         windows: dict[int, list[str]] = {}
         out: list[Hit] = []
         starts = {t[:1] for t in tokens}
-        for tag, term, text in self.fuzzy:
+        for e in sorted(possible):  # lexicon order, as a later term of the same raw text is skipped
+            tag, term, text = self.fuzzy[e]
             if term.raw in found or not (term.universal or term.lang == lang or lang == "any"):
                 continue
             if text[:1] not in starts:  # a near miss keeps its first letter (checked below too)
@@ -198,6 +245,21 @@ class Lexicon:
                     found.add(term.raw)
                     break
         return out
+
+    def _near_index(self) -> NearIndex:
+        if not self._near:
+            self._near.append(NearIndex.build(
+                ((e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)), self.fuzzy_ratio))
+        return self._near[0]
+
+
+def _rest_matches(term: Term, tokens: Sequence[str], i: int, count: int) -> bool:
+    """Whether the term's words after the first match the tokens after position i (the first
+    word's match is checked by the caller, the cheapest way its index allows)."""
+    words = term.words
+    if i + len(words) > count:
+        return False
+    return len(words) == 1 or all(words[k].matches(tokens[i + k]) for k in range(1, len(words)))
 
 
 def build_lexicon(entries: Iterable[tuple[str, Term]], fuzzy_ratio: float = 88.0) -> Lexicon:

@@ -14,10 +14,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from bot.core.headline import display_title
 from bot.core.relevance.model import Logistic, sigmoid
-from bot.core.stories.compare import pair_evidence, pair_features
+from bot.core.stories.compare import EntityWeights, Side, pair_evidence, side_features
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import StoryFacts
 from bot.core.watch import Watch
@@ -29,6 +30,7 @@ RECENT_CANDIDATES = 12  # plus the most recently updated stories in the window (
 UNKNOWN_TIME_CANDIDATES = 200  # replay of a report of unknown time: its story may be of any age
 FACT_KINDS = {"person": "actor", "place": "place", "org": "actor", "weapon": "weapon"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FINGERPRINT_CACHE = 256  # decoded fingerprints kept: the candidates of a burst's window (~50 KB each with vectors)
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,34 @@ def story_probability(pair_ps: Sequence[float]) -> float:
     return sum(pair_ps) / len(pair_ps) if pair_ps else 0.0
 
 
-def _best_core(watch: Watch, facts: Facts, sf: StoryFacts, model: Logistic) -> tuple[float, str]:
+def _story_p(watch: Watch, me: Side, cores: Sequence[Side], model: Logistic,
+             weight: EntityWeights) -> tuple[float, tuple[Facts, dict[str, float]] | None]:
+    """The story's probability and its closest core report with the signals (for `why`)."""
     ps: list[float] = []
-    best_p, best_why = -1.0, "nothing shared"
-    for core in sf.core:
-        x = pair_features(watch, facts, core)
+    best_p, best = -1.0, None
+    for core in cores:
+        x = side_features(watch, me, core, weight)
         p = sigmoid(model.logit(x))
         ps.append(p)
         if p > best_p:
-            contrib = {f: model.weights.get(f, 0.0) * v for f, v in x.items()}
-            best_p, best_why = p, pair_evidence(facts, core, contrib)
-    return story_probability(ps), best_why
+            best_p, best = p, (core.facts, x)
+    return story_probability(ps), best
+
+
+def _why(facts: Facts, closest: tuple[Facts, dict[str, float]] | None, model: Logistic) -> str:
+    """The signals shared with the closest core report in words: only for the story reported."""
+    if closest is None:
+        return "nothing shared"
+    core, x = closest
+    return pair_evidence(facts, core, {f: model.weights.get(f, 0.0) * v for f, v in x.items()})
+
+
+@lru_cache(maxsize=FINGERPRINT_CACHE)
+def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...]]:
+    """A story's fingerprint read once per version of it (the same candidates come up for item
+    after item of a burst), with its core reports prepared for comparison. Shared: never mutated."""
+    sf = StoryFacts.from_json(features)
+    return sf, tuple(Side.of(f) for f in sf.core)
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
@@ -121,19 +140,22 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     at the strict one of dated reports."""
     facts = facts or facts_of(watch, item)
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
+    me, weight = Side.of(facts), EntityWeights(watch)
     scored = []
     for c in candidates:
         if c.watch != watch.name:
             continue
-        p, why = _best_core(watch, facts, StoryFacts.from_json(c.features), model)
-        scored.append((p, c.last_published, c.id, c, why))
+        sf, cores = _fingerprint(c.features)
+        p, closest = _story_p(watch, me, cores, model, weight)
+        scored.append((p, c.last_published, c.id, c, sf, closest))
     if not scored:
         return Assignment(None, 0.0, ("new story: no open story to compare with",), ())
-    p, _, _, best, why = max(scored, key=lambda s: (s[0], s[1], s[2]))
+    p, _, _, best, sf, closest = max(scored, key=lambda s: (s[0], s[1], s[2]))
+    why = _why(facts, closest, model)
     if p < join:
         why_new = f"new story: closest is {best.id} at p {p:.2f} < {join:.2f} ({why})"
         return Assignment(None, round(p, 3), (why_new,), ())
-    fresh = _new_facts(watch, facts, StoryFacts.from_json(best.features))
+    fresh = _new_facts(watch, facts, sf)
     adds = "adds " + "; ".join(fresh) if fresh else "repeats what the story already has"
     return Assignment(best.id, round(p, 3), (f"joins {best.id}: p {p:.2f} ≥ {join:.2f} ({why})", adds), fresh)
 
@@ -172,7 +194,7 @@ def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignme
     if any(s.item_key == item.key for s in story.sources):
         return story
     facts = facts or facts_of(watch, item)
-    before = StoryFacts.from_json(story.features)
+    before = _fingerprint(story.features)[0]
     sf = before.absorb(facts)
     sources = tuple(sorted((*story.sources, _source(item, a.new_facts)),
                            key=lambda s: s.published.astimezone(UTC)))

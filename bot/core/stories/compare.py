@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
@@ -46,32 +47,75 @@ def cosine(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> float | 
     return dot / (na * nb) if na and nb else None
 
 
+@dataclass(frozen=True)
+class Side:
+    """One report made ready to be compared with many others: what pair_features derives from it
+    alone, computed once (a report is compared with every core report of ~24 candidate stories)."""
+
+    facts: Facts
+    entity_ids: set[str]
+    strong: tuple[str, ...]  # entities seen in the title or lead, in the report's order
+    stem_ids: set[str]
+    stem_total: float
+    years: set[int]
+    norm: float | None  # of the embedding
+    sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
+
+    @staticmethod
+    def of(f: Facts) -> Side:
+        # Built as pair_features always built them, so sums over shared keys add in the same order.
+        norm = math.sqrt(sum(x * x for x in f.vector)) if f.vector is not None else None
+        words = f.text.split()
+        plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
+        return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
+                    sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None)
+
+
+class EntityWeights(dict[str, float]):
+    """The watch's weight of an entity id (0 when unknown), looked up once per round of comparisons
+    (a dict: a remembered weight costs an index, not a call)."""
+
+    def __init__(self, watch: Watch) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def __missing__(self, entity_id: str) -> float:
+        w = self[entity_id] = _weight(self.watch, entity_id)
+        return w
+
+
 def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
+    return side_features(watch, Side.of(a), Side.of(b), EntityWeights(watch))
+
+
+def side_features(watch: Watch, sa: Side, sb: Side, weight: EntityWeights) -> dict[str, float]:
+    """pair_features of two prepared reports."""
+    a, b = sa.facts, sb.facts
     key_min = watch.stories.key_min_weight
-    shared = set(a.entities) & set(b.entities)
-    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * _weight(watch, e) for e in shared))
-    own = [e for e, w in a.entities.items() if w >= 1.0 and e not in b.entities and _weight(watch, e) >= key_min]
-    theirs = [e for e, w in b.entities.items() if w >= 1.0 and e not in a.entities and _weight(watch, e) >= key_min]
-    mismatch = min(2.0, sum(_weight(watch, e) for e in own) + sum(_weight(watch, e) for e in theirs))
+    shared = sa.entity_ids & sb.entity_ids
+    ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * weight[e] for e in shared))
+    own = [e for e in sa.strong if e not in b.entities and weight[e] >= key_min]
+    theirs = [e for e in sb.strong if e not in a.entities and weight[e] >= key_min]
+    mismatch = min(2.0, sum(weight[e] for e in own) + sum(weight[e] for e in theirs))
     nums = a.numbers & b.numbers
     same_lang = a.lang == b.lang
     words = 0.0
     if a.stems and b.stems:
-        common = sum(min(a.stems[s], b.stems[s]) for s in set(a.stems) & set(b.stems))
-        words = common / math.sqrt(sum(a.stems.values()) * sum(b.stems.values()))
+        common = sum(min(a.stems[s], b.stems[s]) for s in sa.stem_ids & sb.stem_ids)
+        words = common / math.sqrt(sa.stem_total * sb.stem_total)
     headline = 0.0
     if same_lang and a.text and b.text:
-        headline = max(0.0, fuzz.token_sort_ratio(a.text, b.text) - 40.0) / 60.0
+        headline = max(0.0, _sorted_ratio(sa, sb) - 40.0) / 60.0
     if a.published is not None and b.published is not None:
         days, unknown = min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400), 0.0
     else:
         days, unknown = 0.0, 1.0
-    cos = cosine(a.vector, b.vector) if a.vector is not None else None  # a report without one: no signal
+    cos = _cosine(sa, sb) if a.vector is not None else None  # a report without one: no signal
     out = {
         "entities": ent,
         "entity_mismatch": mismatch,
         "names": float(min(2, len(a.names & b.names))),
-        "figures": _figures(watch, frozenset(nums)),
+        "figures": _figures(watch, nums) if nums else 0,  # what _figures says of none, at no cost
         "figure_conflict": float(bool(a.numbers and b.numbers and not nums)),
         "dates": float(bool(a.dates & b.dates)),
         "words": words,
@@ -81,23 +125,39 @@ def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
         "cosine": (cos - SAME_LANG_COS) * 10 if cos is not None and same_lang else 0.0,
         "cosine_cross": (cos - CROSS_LANG_COS) * 10 if cos is not None and not same_lang else 0.0,
         "no_vector": float(cos is None),
-        "year_conflict": float(_years_conflict(a, b)),
+        # Both place themselves in time (a date, or years named) and no year agrees: different steps.
+        "year_conflict": float(bool(sa.years and sb.years and not sa.years & sb.years)),
     }
     # When either report's time is unknown, content has to carry the decision alone: the same
     # signals get their own weights there (a separate slope, not only a lower intercept).
-    for f in CONTENT:
-        out[f"unknown_time×{f}"] = out[f] * unknown
+    for f, unknown_f in _UNKNOWN_TIME:
+        out[unknown_f] = out[f] * unknown
     return out
+
+
+_UNKNOWN_TIME = tuple((f, f"unknown_time×{f}") for f in CONTENT)
+
+
+def _sorted_ratio(sa: Side, sb: Side) -> float:
+    """fuzz.token_sort_ratio of the two texts, from the words sorted once per report (it is the
+    ratio of the sorted forms; texts with other spacing go through token_sort_ratio itself)."""
+    if sa.sorted_text is not None and sb.sorted_text is not None:
+        return fuzz.ratio(sa.sorted_text, sb.sorted_text)
+    return fuzz.token_sort_ratio(sa.facts.text, sb.facts.text)
+
+
+def _cosine(sa: Side, sb: Side) -> float | None:
+    """cosine() of the two embeddings, with each one's norm computed once."""
+    a, b = sa.facts.vector, sb.facts.vector
+    if a is None or b is None or len(a) != len(b):
+        return None
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na, nb = sa.norm, sb.norm
+    return dot / (na * nb) if na and nb else None
 
 
 def _years(f: Facts) -> set[int]:
     return set(f.years) | ({f.published.year} if f.published is not None else set())
-
-
-def _years_conflict(a: Facts, b: Facts) -> bool:
-    """Both place themselves in time (a date, or years named) and no year agrees: different steps."""
-    ya, yb = _years(a), _years(b)
-    return bool(ya and yb and not ya & yb)
 
 
 def pair_evidence(a: Facts, b: Facts, contributions: Mapping[str, float]) -> str:
