@@ -138,14 +138,19 @@ UNDATED = ["story"]  # how undated items are released: "story" (default), "end" 
 EMBEDDER: list[Embedder | None] = [None]  # the multilingual signal, when --embedding is given
 
 
+# Days between two developments that have no dated report: more than the story window (72 h).
+UNDATED_GAP_DAYS = 4
+
+
 def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None = None) -> dict[str, date]:
     """Release day per item: its own date. An undated item's real day is unknown; three ways to
     simulate the world (the bot never sees the labels used here):
       story  — the first dated day of its gold story, i.e. it appeared with the other reports of
                its development (a feed without dates is still a feed of fresh news); a development
-               with no dated report at all gets a day of its own after the last dated day, one
-               development a day in corpus order (they happened on different days; releasing them
-               all on one day would make unrelated developments look like one news cycle);
+               with no dated report at all gets a day of its own after the last dated day, in
+               corpus order, UNDATED_GAP_DAYS apart (they happened on different days, weeks apart
+               on the corpora's dated developments; a day apart is still one story window, so
+               unrelated developments would look like one news cycle);
       end    — all after the last dated day (the corpus lists them at its end): news seen late,
                which tests the "old story: recorded, not alerted" rule;
       spread — a day picked by hashing its id over the corpus's date range."""
@@ -161,7 +166,8 @@ def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None =
         for item in items:  # developments with no dated report: one day each, after the dated ones
             slug = labels[item.id].story if item.id in labels else ""
             if slug and slug not in story_day:
-                story_day[slug] = last + timedelta(days=1 + sum(1 for d in story_day.values() if d > last))
+                later = sum(1 for d in story_day.values() if d > last)
+                story_day[slug] = last + timedelta(days=1 + UNDATED_GAP_DAYS * later)
     out: dict[str, date] = {}
     for item in items:
         if item.published is not None:

@@ -179,5 +179,6 @@ def test_developments_with_no_dated_report_each_get_a_day_of_their_own() -> None
     last = date(2025, 1, 1)
     assert got["a2"] == last  # with its development's dated report
     assert got["b1"] == got["b2"] == last + timedelta(days=1)  # one development, one day
-    assert got["c1"] == last + timedelta(days=2)  # the next development, the next day
+    # the next development: its own news cycle, beyond the story window of the one before
+    assert got["c1"] == last + timedelta(days=1 + bt.UNDATED_GAP_DAYS)
     assert got["z"] == last + timedelta(days=1)  # no development: after the dated ones
