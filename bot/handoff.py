@@ -1,0 +1,91 @@
+"""The bounded hand-off between fetching feeds and processing them, so bodies cannot pile up.
+
+Fetching is fast and processing (parse, normalise, store, match) is CPU-bound: left alone, every
+due feed is fetched long before its turn comes, and the cycle holds every body and every Item of
+the cycle at once. Here a feed starts fetching only while fewer than `fetches` fetches run and
+fewer than `held` fetched feeds wait for (or are in) processing: when processing falls behind,
+fetching pauses, and memory is bounded by fetches + held feeds, whatever the number of feeds. A
+fetch that brings no body (304, an error) holds nothing, so an unchanged cycle fetches at full
+concurrency. Waiting feeds start in the order they asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+
+HELD = 4  # fetched feeds processing or waiting for it: enough to keep the parse worker ahead
+
+
+class Handoff:
+    def __init__(self, fetches: int, held: int = HELD) -> None:
+        self.fetches, self.held = max(1, fetches), max(1, held)
+        self.fetching = 0  # feeds let in and still fetching
+        self.holding = 0  # feeds fetched with a body and not yet processed
+        self.peak_holding = 0  # for tests and benches: the most held at once
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[Turn]:
+        """One feed's turn: entered when it may fetch; call `fetched` once the fetch is done."""
+        await self._enter()
+        turn = Turn(self)
+        try:
+            yield turn
+        finally:
+            turn.done()
+
+    def _room(self) -> bool:
+        return self.fetching < self.fetches and self.holding < self.held
+
+    async def _enter(self) -> None:
+        if not self._waiting and self._room():
+            self.fetching += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter  # _wake counted us in before setting the result
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # let in, then cancelled: give the place back
+                self.fetching -= 1
+                self._wake()
+            raise
+
+    def _wake(self) -> None:
+        while self._waiting and self._room():
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                self.fetching += 1
+                waiter.set_result(None)
+
+
+class Turn:
+    def __init__(self, handoff: Handoff) -> None:
+        self._h = handoff
+        self._state = "fetching"  # then "holding" (a body to process) or "free", then "done"
+
+    def fetched(self, body: bool) -> None:
+        """The fetch is over; `body`: the feed now holds a body to process until its turn ends."""
+        if self._state != "fetching":
+            return
+        h = self._h
+        h.fetching -= 1
+        if body:
+            h.holding += 1
+            h.peak_holding = max(h.peak_holding, h.holding)
+        self._state = "holding" if body else "free"
+        h._wake()
+
+    def done(self) -> None:
+        h, state = self._h, self._state
+        self._state = "done"
+        if state == "fetching":
+            h.fetching -= 1
+        elif state == "holding":
+            h.holding -= 1
+        else:
+            return
+        h._wake()
