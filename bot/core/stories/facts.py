@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.relevance.placement import Reading, read_item
+from bot.core.relevance.placement import Reading, read_item, read_window
 from bot.core.relevance.terms import fold, script, sentences
 from bot.core.stories.figures import dates, figures, years
 from bot.core.watch import Watch
@@ -77,7 +77,7 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
             s = stem(tok)
             if s is not None:
                 stems[s] = max(stems.get(s, 0.0), w)
-    raw = f"{item.title}\n{item.summary}"
+    raw = f"{item.title}\n{read_window(item.summary)}"
     found_dates, _ = dates(raw)
     return Facts(ents, frozenset(figures(raw)), frozenset(found_dates), frozenset(years(raw)), stems,
                  names(watch, item), reading.text_of("title", "lead"), item.lang,
@@ -96,7 +96,7 @@ def names(watch: Watch, item: Item) -> frozenset[str]:
     lang = (item.lang or "any").split("-")[0].casefold()
     own_outlet = set(_TOKENS.findall(fold(item.source)))
     summary = _PAREN.sub(lambda p: " " * len(p.group()) if _is_credit(p.group(1)) else p.group(),
-                         _DATELINE.sub("", item.summary, count=1))
+                         _DATELINE.sub("", read_window(item.summary), count=1))
     out: set[str] = set()
     for sentence in sentences(summary):
         caps = list(_CAPITALISED.finditer(sentence))

@@ -1,0 +1,57 @@
+"""The brain reads a headline and the opening of a summary, as in the leads it was fitted on: a
+feed's full article does not bring its background paragraphs into relevance or story facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.relevance.placement import READ_CHARS, read_item, read_window
+from bot.core.stories.facts import item_facts
+from bot.embedding import item_text
+from tests.factories import item
+from tests.unit.test_fingerprint import watch
+
+LEAD = "North Korean troops reached Kursk on Monday. Officials confirmed the arrival."
+BACKGROUND = " ".join(f"Background sentence number {n} recalls Vovchansk and 1,{n:03d} shells." for n in range(12))
+
+
+@pytest.mark.parametrize(("summary", "expected"), [
+    ("", ""),
+    (LEAD, LEAD),  # fits: unchanged
+    ("One. Two words here. Three more words. Four is last.", "One. Two words here. Three more words. Four is last."),
+    ("First one here. Second one here. Third one here. Fourth one here. Fifth one here.",
+     "First one here. Second one here. Third one here. Fourth one here."),
+    ("U.S. officials said so. Feb. 4 was the day. Third here. Fourth here. Fifth here.",  # abbreviations
+     "U.S. officials said so. Feb. 4 was the day. Third here. Fourth here."),
+])
+def test_window_keeps_whole_leading_sentences(summary: str, expected: str) -> None:
+    assert read_window(summary) == expected
+
+
+def test_window_stops_at_the_character_cap_on_a_sentence_end() -> None:
+    long_sentence = "Word " * 150 + "end."  # ~750 characters
+    summary = f"{long_sentence} {long_sentence} Tail."
+    window = read_window(summary)
+    assert window == long_sentence
+    assert len(window) <= READ_CHARS
+
+
+def test_one_unbroken_run_is_cut_at_a_word_boundary() -> None:
+    summary = "word " * 400
+    window = read_window(summary)
+    assert 0 < len(window) <= READ_CHARS
+    assert summary.startswith(window) and not window.endswith("wor")
+
+
+def test_background_paragraphs_beyond_the_window_are_not_read() -> None:
+    w = watch()
+    full = item("Troops arrive", f"{LEAD} {BACKGROUND} The fighting near Zolotukhino goes on.")
+    window = read_window(full.summary)
+    assert window == f"{LEAD} Background sentence number 0 recalls Vovchansk and 1,000 shells. " \
+                     "Background sentence number 1 recalls Vovchansk and 1,001 shells."
+    read = read_item(w, full).text_of("title", "lead", "tail")
+    assert "zolotukhino" not in read and "number 2" not in read
+    facts = item_facts(w, full)
+    assert 1001 in facts.numbers and 1002 not in facts.numbers and 1011 not in facts.numbers
+    assert "vovchansk" in facts.names and "zolotukhino" not in facts.names
+    assert item_text(full.title, full.summary) == f"Troops arrive {window}"
