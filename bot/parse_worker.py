@@ -12,12 +12,13 @@ process (`python -m bot.parse_worker`) and waits for the answer without blocking
   needs more ends in MemoryError inside the worker, which answers so and exits; the feed is
   recorded as a parse problem and the next body gets a fresh worker.
 
-One worker, one parse at a time: the bodies of one cycle queue for it in a single thread, and the
-budget of each starts when its own parse starts, so a slow feed does not eat the time of the feeds
-queued behind it. The worker is a plain subprocess spoken to over its stdin and stdout (a length
-and a pickle per message, in both directions, between this process and its own child) rather than
-a multiprocessing pool: it is started fresh (nothing of this process's memory is inherited, so
-the cap measures the parse), and killing it on a timeout needs no private pool API.
+One worker, one parse at a time: the bodies of one cycle queue for it in a single thread (no more
+than the poll's hand-off lets through, bot/handoff.py), and the budget of each starts when its
+own parse starts, so a slow feed does not eat the time of the feeds queued behind it. The worker
+is a plain subprocess spoken to over its stdin and stdout (a length and a pickle per message, in
+both directions, between this process and its own child) rather than a multiprocessing pool: it
+is started fresh (nothing of this process's memory is inherited, so the cap measures the parse),
+and killing it on a timeout needs no private pool API.
 
 The worker also normalises (`read`: parse + normalise_entry of every entry, one round trip under
 one budget), so the bot process's core is left to storing and matching; `keys` and `normalise` split
