@@ -2,10 +2,12 @@
 
 Fetching is fast and processing (parse, normalise, store, match) is CPU-bound: left alone, every
 due feed is fetched long before its turn comes, and the cycle holds every body and every Item of
-the cycle at once. Here a feed starts fetching only while fewer than `fetches` fetches run and
-fewer than `held` fetched feeds wait for (or are in) processing: when processing falls behind,
-fetching pauses, and the feeds holding a body at once are at most fetches + held (those in flight
-when it paused land too), whatever the number of feeds. A fetch that brings no body (304, an
+the cycle at once. Here, while no fetched feed waits for processing, feeds fetch at full
+concurrency (`fetches`); once some wait, a feed starts fetching only while fewer than `held` feeds
+are fetched-and-waiting or fetching. So when processing falls behind, fetching pauses and the
+feeds holding a body stay within `held` (within `fetches` after a burst started while none
+waited), whatever the number of feeds; and the few fetches in flight meanwhile are ready when
+processing wants them, so it does not idle waiting for a round trip. A fetch that brings no body (304, an
 error) holds nothing, so an unchanged cycle fetches at full concurrency. Waiting feeds start in
 the order they asked.
 """
@@ -17,12 +19,12 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 
-# Fetched feeds processing or waiting for it. Fetching resumes (up to `fetches` at once) when
-# fewer are held; the held ones must last the new fetches' latency or processing idles, and a
-# cold feed takes ~0.15 s to process (50 long items): 7 more cover a 1 s round trip. Fewer held
+# Feeds fetched (waiting for processing, or in it) or fetching, once processing is behind. The
+# fetches in flight must land before the held ones are done, or processing idles: a cold feed
+# takes ~0.15 s to process (50 long items), so 12 cover a round trip of over a second. Fewer held
 # also means each feed's items are matched sooner (feeds share the story lock item by item), so
 # its alerts go out sooner.
-HELD = 8
+HELD = 12
 
 
 class Handoff:
@@ -44,7 +46,9 @@ class Handoff:
             turn.done()
 
     def _room(self) -> bool:
-        return self.fetching < self.fetches and self.holding < self.held
+        if self.fetching >= self.fetches:
+            return False
+        return self.holding == 0 or self.holding + self.fetching < self.held
 
     async def _enter(self) -> None:
         if not self._waiting and self._room():
