@@ -8,12 +8,14 @@ Korean feeds. Measured in this process, per round:
   cold cycle   — every feed fetched, parsed, normalised, stored, matched, merged into stories (the
                  real poll_due_feeds with SQLite and the shipped watch, no embedder);
   steady cycle — every feed due again, the server answers 304: nothing parsed;
+  changed cycle — every feed due again with `--changed` new items (2 by default) in place of its
+                 oldest: a live poll of a feed that changed, mostly known entries;
   baseline     — the same feeds polled by `feedparser.parse(url)` one after another;
 printing wall and CPU time (this process, and the parse worker process beside it), items, new
 items, relevant, new stories and merges, peak RSS, and the ratio of the baseline's wall time to
 each cycle's. `--markdown` prints the README rows.
 
-    python bench/pipeline.py [--feeds 500] [--items 50] [--latency-ms 100] [--realistic] [--rounds 1]
+    python bench/pipeline.py [--feeds 500] [--items 50] [--latency-ms 100] [--realistic] [--changed 2] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -60,16 +63,28 @@ class Served:
 
 
 def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime, hosts: int,
-          out: mp.Queue[Served]) -> None:
-    """The feed server: the feeds are made here, so their memory and CPU are not the bot's."""
+          out: mp.Queue[Served], changed: int = 0) -> None:
+    """The feed server: the feeds are made here, so their memory and CPU are not the bot's.
+    GET /next switches every feed to its changed body (`changed` new items in place of the oldest)."""
     from collections import Counter
 
     from aiohttp import web
 
     from bench.newsgen import feed_xml, make_corpus
+    from bot.core.identity import title_hash
 
     corpus = make_corpus(feeds, items, now, realistic=realistic)
     bodies = {n: feed_xml(n, arts, corpus.langs[n], realistic) for n, arts in corpus.feeds.items()}
+    if changed:  # another corpus's items, renamed so that no GUID, link or headline repeats the first's
+        extra = make_corpus(feeds, changed * 4, now, realistic=realistic, seed=13)
+        seen = {title_hash(a.title) for arts in corpus.feeds.values() for a in arts}
+        nexts = {}
+        for n, arts in corpus.feeds.items():
+            fresh = [a for a in extra.feeds[n] if title_hash(a.title) not in seen][:changed]
+            seen.update(title_hash(a.title) for a in fresh)
+            nexts[n] = sorted([*(replace(a, guid=f"next-{a.guid}", url=a.url.replace(".html", "-next.html"))
+                                 for a in fresh), *arts[:items - changed]], key=lambda a: a.published, reverse=True)
+        later = {n: feed_xml(n, arts, corpus.langs[n], realistic) for n, arts in nexts.items()}
     etags = {n: '"' + hashlib.sha256(b).hexdigest()[:16] + '"' for n, b in bodies.items()}
     total = sum(len(arts) for arts in corpus.feeds.values())
     item_bytes = sum(len(b) for b in bodies.values()) // max(total, 1)
@@ -82,9 +97,16 @@ def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime
             return web.Response(status=304, headers={"ETag": etags[n]})
         return web.Response(body=bodies[n], headers={"ETag": etags[n], "Content-Type": "application/rss+xml"})
 
+    async def advance(request: web.Request) -> web.Response:
+        if changed:
+            bodies.update(later)
+            etags.update({n: '"' + hashlib.sha256(b).hexdigest()[:16] + '"' for n, b in later.items()})
+        return web.Response(text="ok")
+
     async def main() -> None:
         app = web.Application()
         app.router.add_get("/feed/{n}.xml", handle)
+        app.router.add_get("/next", advance)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
@@ -164,13 +186,15 @@ class Cycle:
 class Round:
     cold: Cycle = field(default_factory=Cycle)
     steady: Cycle = field(default_factory=Cycle)
+    changed: Cycle = field(default_factory=Cycle)  # every feed with --changed new items
     base: Cycle = field(default_factory=Cycle)  # the sequential loop (entries only)
 
 
 async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, server: int,
-                           profile: bool = False) -> tuple[Cycle, Cycle, str]:
-    """A cold cycle on an empty database, then a steady one an hour later (every feed 304); with
-    `profile`, the cold cycle's cProfile (both threads) as text."""
+                           profile: bool = False) -> tuple[list[Cycle], str]:
+    """A cold cycle on an empty database, then a steady one an hour later (every feed 304), then
+    with --changed one more an hour later over the changed feeds; with `profile`, the cold
+    cycle's cProfile (both threads) as text."""
     from bench.newsgen import feed_langs
     from bench.profiling import Profiles
     from bot.app import close_context, open_context
@@ -191,7 +215,9 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
     out = []
     profiles = Profiles(ctx.store) if profile else None
     try:
-        for cycle in range(2):
+        for cycle in range(3 if args.changed else 2):
+            if cycle == 2:
+                await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/next").read())
             for st in await ctx.store.feed_states():
                 await ctx.store.save_feed_state(replace(st, next_poll=None))
             if profiles and cycle == 0:
@@ -206,7 +232,7 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
             now += timedelta(hours=1)
     finally:
         await close_context(ctx, factory)
-    return out[0], out[1], profiles.report() if profiles else ""
+    return out, profiles.report() if profiles else ""
 
 
 def baseline(port: int, feeds: int, hosts: int) -> Cycle:
@@ -220,14 +246,14 @@ def baseline(port: int, feeds: int, hosts: int) -> Cycle:
 
 
 def run_round(port: int, args: argparse.Namespace, now: datetime, server: int, profile: bool = False) -> Round:
-    cold, steady, prof = asyncio.run(deskwatch_cycles(port, args, now, server, profile))
+    cycles, prof = asyncio.run(deskwatch_cycles(port, args, now, server, profile))
     if prof:
         print(prof, flush=True)
     nb = args.baseline_feeds or args.feeds
     base = baseline(port, nb, args.hosts)
     scale = args.feeds / nb
     base = replace(base, wall=base.wall * scale, cpu=base.cpu * scale, entries=round(base.entries * scale))
-    return Round(cold, steady, base)
+    return Round(*cycles[:2], cycles[2] if len(cycles) > 2 else Cycle(), base)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -262,7 +288,8 @@ def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Serve
              f"{n} round(s); medians" + (" (min–max)" if n > 1 else "") + "; CPU = bot process + parse worker",
              f"{'run':<24}{'wall s':>18}{'CPU s':>14}{'entries':>9}{'new':>7}{'relevant':>9}{'stories':>8}"
              f"{'merged':>7}{'entries/s':>10}{'peak RSS MB':>18}"]
-    for name, run in (("deskwatch cold cycle", "cold"), ("deskwatch steady (304)", "steady")):
+    for name, run in (("deskwatch cold cycle", "cold"), ("deskwatch steady (304)", "steady"),
+                      *((f"deskwatch changed (+{args.changed})", "changed"),) * bool(args.changed)):
         wall = med(rounds, run, "wall")
         cpu = f"{med(rounds, run, 'cpu'):.2f}+{med(rounds, run, 'worker_cpu'):.2f}"
         ent = med(rounds, run, "entries")
@@ -277,7 +304,8 @@ def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Serve
     lines.append(f"{'feedparser.parse loop':<24}{wall:>8.2f}{spread(rounds, 'base', 'wall'):<10}"
                  f"{med(rounds, 'base', 'cpu'):>14.2f}{ent:>9.0f}{'':>38}{ent / wall:>10.0f}{mark}")
     lines.append(f"speed-up vs the sequential loop (same round): cold cycle {ratio(rounds, 'cold'):.1f}x, "
-                 f"steady cycle {ratio(rounds, 'steady'):.1f}x")
+                 f"steady cycle {ratio(rounds, 'steady'):.1f}x"
+                 + (f", changed cycle {ratio(rounds, 'changed'):.1f}x" if args.changed else ""))
     failed = [(r.cold.failed, r.steady.failed) for r in rounds if r.cold.failed or r.steady.failed]
     if failed:
         lines.append(f"WARNING: feeds failed (cold, steady) per round: {failed}")
@@ -294,7 +322,8 @@ def markdown(rounds: Sequence[Round], args: argparse.Namespace, served: Served) 
     n = len(rounds)
     note = f"median of {n}" if n > 1 else "1 run"
     rows = []
-    for name, run in (("cold cycle", "cold"), ("steady cycle (304)", "steady")):
+    for name, run in (("cold cycle", "cold"), ("steady cycle (304)", "steady"),
+                      *((f"changed cycle (+{args.changed} items a feed)", "changed"),) * bool(args.changed)):
         counts = " / ".join(f"{med(rounds, run, k):,.0f}" for k in ("new_items", "relevant", "new_stories", "merged"))
         rss = f"{max(r.cold.rss for r in rounds):.0f} + {max(r.cold.worker_rss for r in rounds):.0f} MB"
         rows.append(f"| {size} | {name} | {med(rounds, run, 'wall'):.2f} s{spread(rounds, run, 'wall')} ({note}) | "
@@ -318,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baseline-feeds", type=int, default=0,
                     help="poll only this many feeds in the sequential baseline and scale its time up "
                          "(0 = all; the scaled figure is marked)")
+    ap.add_argument("--changed", type=int, default=2,
+                    help="then poll every feed again with this many new items in place of its oldest (0: skip)")
     ap.add_argument("--hosts", type=int, default=HOSTS, help="loopback addresses the feeds are spread over")
     ap.add_argument("--markdown", action="store_true", help="also print the README table rows")
     ap.add_argument("--profile", action="store_true",
@@ -326,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     now = datetime.now(UTC).replace(microsecond=0)  # items are dated in the two days before this
     q: mp.Queue[Served] = mp.Queue()
     proc = mp.Process(target=serve, daemon=True,
-                      args=(args.feeds, args.items, args.latency_ms / 1000, args.realistic, now, args.hosts, q))
+                      args=(args.feeds, args.items, args.latency_ms / 1000, args.realistic, now, args.hosts, q,
+                            args.changed))
     proc.start()
     try:
         served: Served = q.get(timeout=600)

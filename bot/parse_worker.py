@@ -1,4 +1,4 @@
-"""Parse feed bodies in a worker process with a time and a memory budget, off the event loop.
+"""Parse (and normalise) feed bodies in a worker process with a time and memory budget, off the loop.
 
 feedparser is pure Python and runs as long as a body makes it run. On the event loop, one hostile
 feed would stop every fetch, every delivery and every chat command until it was done; in this
@@ -12,15 +12,19 @@ process (`python -m bot.parse_worker`) and waits for the answer without blocking
   needs more ends in MemoryError inside the worker, which answers so and exits; the feed is
   recorded as a parse problem and the next body gets a fresh worker.
 
-One worker, one parse at a time: the bodies of one cycle queue for it in a single thread, and the
-budget of each starts when its own parse starts, so a slow feed does not eat the time of the feeds
-queued behind it. The worker is a plain subprocess spoken to over its stdin and stdout (a length
-and a pickle per message, in both directions, between this process and its own child) rather than
-a multiprocessing pool: it is started fresh (nothing of this process's memory is inherited, so
-the cap measures the parse), and killing it on a timeout needs no private pool API.
+One worker, one parse at a time: the bodies of one cycle queue for it in a single thread (no more
+than the poll's hand-off lets through, bot/handoff.py), and the budget of each starts when its
+own parse starts, so a slow feed does not eat the time of the feeds queued behind it. The worker
+is a plain subprocess spoken to over its stdin and stdout (a length and a pickle per message, in
+both directions, between this process and its own child) rather than a multiprocessing pool: it
+is started fresh (nothing of this process's memory is inherited, so the cap measures the parse),
+and killing it on a timeout needs no private pool API.
 
-`parse_feed` in bot/core/feed/parse.py stays the synchronous, in-process path for tests, the corpus
-checks and replays; `parse_budgeted` is the path the live poll uses.
+The worker also normalises (`read`: parse + normalise_entry of every entry, one round trip under
+one budget), so the bot process's core is left to storing and matching; `keys` and `normalise` split
+that in two for a feed whose entries the store mostly knows (bot/read_feed.py asks the store in
+between). `parse_feed` in bot/core/feed/parse.py stays the synchronous, in-process path for tests,
+the corpus checks and replays; `parse_budgeted` is the plain parse in the worker.
 """
 
 from __future__ import annotations
@@ -36,12 +40,15 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bot.model import ParsedFeed
+from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
+from bot.model import Entry, Item, ParsedFeed
+from bot.settings import FeedSettings
 
 PARSE_TIMEOUT = 10.0  # seconds one feed's parse may take in the worker
 # Bytes of address space for the worker: the interpreter with feedparser (~60 MB) plus one parse
@@ -51,6 +58,17 @@ DEFAULT_TARGET = "bot.core.feed.parse:parse_feed"  # "module:function" run by th
 
 # An awaitable body → ParsedFeed, as poll_feed calls it (tests inject their own).
 AsyncParse = Callable[[bytes, str], Awaitable[ParsedFeed]]
+
+Parse = Callable[[bytes, str], ParsedFeed]
+
+
+# The worker's jobs, by name: each gets the target parse function and the request's arguments.
+_JOBS: dict[str, Callable[..., Any]] = {
+    "parse": lambda parse, body, url: parse(body, url),
+    "read": lambda parse, body, feed, fetched: read_all(parse(body, feed.url), feed, fetched),
+    "keys": lambda parse, body, feed: keyed(parse(body, feed.url), feed),
+    "normalise": lambda _parse, entries, feed, fetched: normalize_all(entries, feed, fetched),
+}
 
 _LENGTH = struct.Struct(">Q")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # the directory that holds bot/
@@ -66,6 +84,11 @@ def too_big(memory: int) -> str:
 
 def _unreadable(why: str) -> ParsedFeed:
     return ParsedFeed(entries=(), is_feed=False, problem=why)
+
+
+def _problem(value: object) -> str:
+    """A failed round trip's words; any other answer than the job's is a failure too."""
+    return value if isinstance(value, str) else "the feed parser gave an unexpected answer; skipped this time"
 
 
 def _write_message(stream: IO[bytes], value: Any) -> None:
@@ -103,7 +126,28 @@ class ParseWorker:
 
     async def parse(self, body: bytes, url: str) -> ParsedFeed:
         """Parse in the worker within the budget. Never raises: an overrun is a problem in words."""
-        return await asyncio.wrap_future(self._thread.submit(self._round_trip, body, url))
+        value = await self._run("parse", body, url)
+        return value if isinstance(value, ParsedFeed) else _unreadable(_problem(value))
+
+    async def read(self, body: bytes, feed: FeedSettings, fetched: datetime) -> ReadFeed:
+        """Parse and normalise every entry in the worker, both within one budget. Never raises."""
+        value = await self._run("read", body, feed, fetched)
+        return value if isinstance(value, ReadFeed) else ReadFeed(_unreadable(_problem(value)), (), 0)
+
+    async def keys(self, body: bytes, feed: FeedSettings) -> KeyedFeed:
+        """Parse in the worker and key the entries that have a GUID or a link. Never raises."""
+        value = await self._run("keys", body, feed)
+        return value if isinstance(value, KeyedFeed) else KeyedFeed(_unreadable(_problem(value)), ())
+
+    async def normalise(self, entries: Sequence[Entry], feed: FeedSettings,
+                        fetched: datetime) -> tuple[Item, ...] | str:
+        """The entries' Items, normalised in the worker within the budget; a problem in words if not."""
+        value = await self._run("normalise", tuple(entries), feed, fetched)
+        return value if isinstance(value, tuple) else _problem(value)
+
+    async def _run(self, job: str, *args: Any) -> Any:
+        """The job's value, or the problem in words (a str) when it ran over budget or failed."""
+        return await asyncio.wrap_future(self._thread.submit(self._round_trip, job, args))
 
     def close(self) -> None:
         """Stop the worker (it would also exit on its own once our end of its stdin closes)."""
@@ -112,11 +156,11 @@ class ParseWorker:
 
     # --- in the executor's thread ----------------------------------------------------------------
 
-    def _round_trip(self, body: bytes, url: str) -> ParsedFeed:
+    def _round_trip(self, job: str, args: tuple[Any, ...]) -> Any:
         try:
             proc = self._running()
         except OSError as exc:  # out of processes or file descriptors: skip, try again next time
-            return _unreadable(f"the feed parser could not be started ({exc.strerror or exc}); skipped this time")
+            return f"the feed parser could not be started ({exc.strerror or exc}); skipped this time"
         assert proc.stdin is not None and proc.stdout is not None
         expired = threading.Event()
 
@@ -128,7 +172,7 @@ class ParseWorker:
         timer.start()  # the budget starts now, when this body's turn has come
         garbled = False
         try:
-            _write_message(proc.stdin, (self.target, body, url))
+            _write_message(proc.stdin, (job, self.target, args))
             reply = _read_message(proc.stdout)
         except OSError:  # EPIPE: the worker was killed, or died, before it read the whole body
             reply = None
@@ -139,18 +183,17 @@ class ParseWorker:
         if reply is None:  # killed for time, died on its own (e.g. the kernel's OOM killer), garbled
             self._stop()
             if expired.is_set():
-                return _unreadable(too_slow(self.timeout))
+                return too_slow(self.timeout)
             if garbled:
-                return _unreadable("the feed parser's answer could not be read; skipped this time")
-            return _unreadable(f"the feed parser stopped unexpectedly (exit code {proc.returncode}); "
-                               "skipped this time")
+                return "the feed parser's answer could not be read; skipped this time"
+            return f"the feed parser stopped unexpectedly (exit code {proc.returncode}); skipped this time"
         kind, value = reply
-        if kind == "ok" and isinstance(value, ParsedFeed):
+        if kind == "ok" and not isinstance(value, str):
             return value
         self._stop()  # after a MemoryError or a crash in the parse, a fresh worker serves the next
         if kind == "memory":
-            return _unreadable(too_big(self.memory))
-        return _unreadable(f"the feed could not be read ({value}); skipped this time")
+            return too_big(self.memory)
+        return f"the feed could not be read ({value}); skipped this time"
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
@@ -211,7 +254,7 @@ def _cap_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _load(target: str, cache: dict[str, Callable[[bytes, str], ParsedFeed]]) -> Callable[[bytes, str], ParsedFeed]:
+def _load(target: str, cache: dict[str, Parse]) -> Parse:
     if target not in cache:
         module, _, name = target.partition(":")
         cache[target] = getattr(importlib.import_module(module), name)
@@ -219,8 +262,8 @@ def _load(target: str, cache: dict[str, Callable[[bytes, str], ParsedFeed]]) -> 
 
 
 def main(argv: list[str]) -> int:
-    """Answer (target, body, url) requests on stdin until it closes: ("ok", ParsedFeed), or
-    ("memory", None) and exit, or ("error", words) when the target raised."""
+    """Answer (job, target, args) requests on stdin until it closes: ("ok", the job's value), or
+    ("memory", None) and exit, or ("error", words) when the job raised."""
     # The protocol gets a private copy of stdout; file descriptor 1 itself (where a print or a C
     # library would write) now goes to stderr and cannot garble an answer.
     # Ctrl-C in a terminal reaches the whole process group: the bot decides when its worker
@@ -229,7 +272,7 @@ def main(argv: list[str]) -> int:
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    cache: dict[str, Callable[[bytes, str], ParsedFeed]] = {}
+    cache: dict[str, Parse] = {}
     _load(DEFAULT_TARGET, cache)  # import feedparser before the cap: the cap is for parsing
     _cap_memory(int(argv[0]) if argv else PARSE_MEMORY)
     while True:
@@ -237,9 +280,10 @@ def main(argv: list[str]) -> int:
             request = _read_message(requests)
             if request is None:
                 return 0  # the bot closed our stdin: it is stopping, or replacing us
-            target, body, url = request
+            job, target, args = request
             del request  # the body is held once, by the parse
-            reply: tuple[str, Any] = ("ok", _load(target, cache)(body, url))
+            reply: tuple[str, Any] = ("ok", _JOBS[job](_load(target, cache), *args))
+            del args
         except MemoryError:
             reply = ("memory", None)
         except Exception as exc:  # parse_feed never raises; a test's target may

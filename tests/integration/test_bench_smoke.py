@@ -51,10 +51,12 @@ def test_pipeline_bench_prints_counts_ratio_and_readme_rows(capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "WARNING" not in out and "speed-up vs the sequential loop (same round): cold cycle" in out
     rows = [r for r in out.splitlines() if r.startswith("| ")]
-    assert [r.split(" | ")[1] for r in rows] == ["cold cycle", "steady cycle (304)", "`feedparser.parse` loop"]
+    assert [r.split(" | ")[1] for r in rows] == ["cold cycle", "steady cycle (304)",
+                                                 "changed cycle (+2 items a feed)", "`feedparser.parse` loop"]
     new, relevant, stories, merged = (int(x.replace(",", "")) for x in rows[0].split(" | ")[4].split(" / "))
     assert new == 200 and relevant == 4 and stories + merged == relevant  # every planted report, clustered
     assert rows[1].split(" | ")[4] == "0 / 0 / 0 / 0"  # steady: every feed answered 304
+    assert rows[2].split(" | ")[4].startswith("20 / ")  # changed: the 2 new items of each of the 10 feeds
 
 
 def test_scale_bench_prints_whole_path_and_ratios(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from bot.settings import FeedSettings
 MAX_TITLE = 1_000
 FUTURE_SLACK = timedelta(hours=1)  # clock skew we accept before calling a date bogus
 
-__all__ = ["MAX_INPUT", "canonical_url", "html_to_text", "item_key", "normalize_entry", "title_hash"]
+__all__ = ["MAX_INPUT", "canonical_url", "entry_key", "html_to_text", "item_key", "normalize_entry", "title_hash"]
 
 
 def _language(tag: str | None) -> str:
@@ -40,6 +40,16 @@ def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item
     plain_title = html_to_text(entry.title)  # once: the title hash is made from it too
     return item_from_text(entry, feed, fetched, plain_title, html_to_text(entry.summary),
                           plain_title_hash(plain_title))
+
+
+def entry_key(entry: Entry, feed: FeedSettings) -> str | None:
+    """The key normalize_entry gives the entry when it has a GUID or a link, which needs none of
+    its text: the poll asks the store for it before normalising (the summary is the costly part).
+    None for an entry keyed by its text."""
+    url = canonical_url(entry.link or "")
+    if (entry.guid and entry.guid.strip()) or url:
+        return item_key(feed.name, entry.guid, url, "", "")
+    return None
 
 
 def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str,

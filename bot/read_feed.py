@@ -1,0 +1,68 @@
+"""Read a fetched body into the Items to store: parse, then normalise.
+
+On a feed's first poll every entry is new: it is parsed and normalised in one round trip to the
+parse worker (bot/parse_worker.py: the second core, and the time and memory budget). Later polls
+of a feed that changed mostly repeat known entries, and the summary's HTML is the costly part of
+normalising: so the worker keys the entries first (a GUID or a link needs none of the text), the
+store says which keys it holds, and only the others are normalised. The Items stored are the same
+as when every entry is normalised: an entry whose key is stored is a duplicate of itself, which
+`add_items` does not store and `record_duplicates` ignores, and it cannot make a later entry of
+the batch a duplicate either (only stored rows can).
+
+`reading_in_process` wraps a plain parse (tests inject theirs) and normalises in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot import parse_worker
+from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
+from bot.model import Entry, Item, ParsedFeed
+from bot.parse_worker import AsyncParse
+from bot.settings import FeedSettings
+
+# The keys among these the store already holds.
+KnownKeys = Callable[[Sequence[str]], Awaitable[Collection[str]]]
+# body, feed, fetch time, and the store's key lookup (None: every entry is taken as new).
+AsyncRead = Callable[[bytes, FeedSettings, datetime, KnownKeys | None], Awaitable[ReadFeed]]
+Normalise = Callable[[Sequence[Entry], FeedSettings, datetime], Awaitable[tuple[Item, ...] | str]]
+
+
+async def read_budgeted(body: bytes, feed: FeedSettings, fetched: datetime,
+                        known: KnownKeys | None = None) -> ReadFeed:
+    """The live poll's read: in the shared parse worker, within its budget."""
+    worker = parse_worker.shared()
+    if known is None:
+        return await worker.read(body, feed, fetched)
+    return await _unknown_only(await worker.keys(body, feed), feed, fetched, known, worker.normalise)
+
+
+def reading_in_process(parse: AsyncParse) -> AsyncRead:
+    """A read that parses with `parse` and normalises here (tests, and a caller without a worker)."""
+
+    async def normalise(entries: Sequence[Entry], feed: FeedSettings, fetched: datetime) -> tuple[Item, ...]:
+        return normalize_all(entries, feed, fetched)
+
+    async def read(body: bytes, feed: FeedSettings, fetched: datetime, known: KnownKeys | None = None) -> ReadFeed:
+        parsed = await parse(body, feed.url)
+        if known is None:
+            return read_all(parsed, feed, fetched)
+        return await _unknown_only(keyed(parsed, feed), feed, fetched, known, normalise)
+
+    return read
+
+
+async def _unknown_only(parse: KeyedFeed, feed: FeedSettings, fetched: datetime, known: KnownKeys,
+                        normalise: Normalise) -> ReadFeed:
+    parsed = parse.parsed
+    if not parsed.is_feed:
+        return ReadFeed(parsed, (), 0)
+    stored = set(await known([k for k in parse.keys if k is not None]))
+    fresh = [e for e, k in zip(parsed.entries, parse.keys, strict=True) if k is None or k not in stored]
+    items = await normalise(fresh, feed, fetched) if fresh else ()
+    if isinstance(items, str):  # the normalising round trip ran over budget
+        return ReadFeed(ParsedFeed(entries=(), is_feed=False, problem=items), (), 0)
+    return ReadFeed(replace(parsed, entries=()), items, len(parsed.entries))
