@@ -97,16 +97,24 @@ def serve(feeds: int, items: int, latency: float, realistic: bool, now: datetime
             return web.Response(status=304, headers={"ETag": etags[n]})
         return web.Response(body=bodies[n], headers={"ETag": etags[n], "Content-Type": "application/rss+xml"})
 
+    first_bodies, first_etags = dict(bodies), dict(etags)
+
     async def advance(request: web.Request) -> web.Response:
         if changed:
             bodies.update(later)
             etags.update({n: '"' + hashlib.sha256(b).hexdigest()[:16] + '"' for n, b in later.items()})
         return web.Response(text="ok")
 
+    async def reset(request: web.Request) -> web.Response:  # each round starts from the first bodies
+        bodies.update(first_bodies)
+        etags.update(first_etags)
+        return web.Response(text="ok")
+
     async def main() -> None:
         app = web.Application()
         app.router.add_get("/feed/{n}.xml", handle)
         app.router.add_get("/next", advance)
+        app.router.add_get("/reset", reset)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         first = web.TCPSite(runner, host_of(0), 0, backlog=1024)
@@ -216,8 +224,9 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
     profiles = Profiles(ctx.store) if profile else None
     try:
         for cycle in range(3 if args.changed else 2):
-            if cycle == 2:
-                await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/next").read())
+            if cycle in (0, 2):  # a round's cold cycle reads the first bodies, its changed cycle the next
+                url = f"http://127.0.0.1:{port}/{'reset' if cycle == 0 else 'next'}"
+                await asyncio.to_thread(lambda u=url: urllib.request.urlopen(u).read())
             for st in await ctx.store.feed_states():
                 await ctx.store.save_feed_state(replace(st, next_poll=None))
             if profiles and cycle == 0:
