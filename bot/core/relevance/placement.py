@@ -52,10 +52,11 @@ def read_window(summary: str) -> str:
     """The part of a summary the brain reads: its first READ_SENTENCES sentences, cut to whole
     sentences within READ_CHARS (at least the first sentence, itself cut at READ_CHARS).
     A summary that already fits is returned unchanged."""
-    if len(summary) <= READ_CHARS and len(sentences(summary)) <= READ_SENTENCES:
+    parts = sentences(summary)
+    if len(summary) <= READ_CHARS and len(parts) <= READ_SENTENCES:
         return summary
     end = pos = 0
-    for n, s in enumerate(sentences(summary)):
+    for n, s in enumerate(parts):
         at = summary.find(s, pos)
         stop = at + len(s)
         if n >= READ_SENTENCES or (stop > READ_CHARS and n > 0):

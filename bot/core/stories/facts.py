@@ -77,26 +77,28 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
             s = stem(tok)
             if s is not None:
                 stems[s] = max(stems.get(s, 0.0), w)
-    raw = f"{item.title}\n{read_window(item.summary)}"
+    lead = read_window(item.summary)
+    raw = f"{item.title}\n{lead}"
     found_dates, _ = dates(raw)
     return Facts(ents, frozenset(figures(raw)), frozenset(found_dates), frozenset(years(raw)), stems,
-                 names(watch, item), reading.text_of("title", "lead"), item.lang,
+                 names(watch, item, lead), reading.text_of("title", "lead"), item.lang,
                  item.published if item.dated or first_seen_is_time else None,
                  tuple(vector) if vector is not None else None)
 
 
-def names(watch: Watch, item: Item) -> frozenset[str]:
+def names(watch: Watch, item: Item, window: str | None = None) -> frozenset[str]:
     """Capitalised words inside sentences of the summary (titles are often Title Case) that are
     neither stop words nor terms the watch already knows: unlisted people, units, places.
 
     Outlets are not names of a story: every report from one outlet carries its name ("Yonhap said",
     "(Reuters) —", "SEOUL, Nov. 4 (Yonhap) --"), so counting it would join unrelated reports from the
     same outlet. Dropped: the item's own outlet name words, a dateline, agency credits in parentheses,
-    and outlet names in attributions ("KCNA reported", "according to NK News")."""
+    and outlet names in attributions ("KCNA reported", "according to NK News"). Only the part of the
+    summary the brain reads counts (`window`, if the caller has it, else read_window's)."""
     lang = (item.lang or "any").split("-")[0].casefold()
     own_outlet = set(_TOKENS.findall(fold(item.source)))
     summary = _PAREN.sub(lambda p: " " * len(p.group()) if _is_credit(p.group(1)) else p.group(),
-                         _DATELINE.sub("", read_window(item.summary), count=1))
+                         _DATELINE.sub("", read_window(item.summary) if window is None else window, count=1))
     out: set[str] = set()
     for sentence in sentences(summary):
         caps = list(_CAPITALISED.finditer(sentence))
