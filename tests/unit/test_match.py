@@ -110,6 +110,17 @@ def test_sentences(text: str, n: int) -> None:
     assert len(sentences(text)) == n
 
 
+@pytest.mark.parametrize(("text", "tokens"), [
+    ("Kim Jong-un's troops", ["kim", "jong", "un", "s", "troops"]),
+    # Vowel signs and viramas are combining marks inside the word: it stays one token.
+    ("यूक्रेन के राष्ट्रपति", ["यूक्रेन", "के", "राष्ट्रपति"]),
+    ("উত্তর কোরিয়া", ["উত্তর", "কোরিয়া"]),
+    ("foo_bar 2024", ["foo", "bar", "2024"]),
+])
+def test_tokenize_keeps_words_whole(text: str, tokens: list[str]) -> None:
+    assert tokenize(text) == tokens
+
+
 @pytest.mark.parametrize(("term", "text", "found"), [
     ("North Korean*", "two north koreans were seen", True),
     ("Kim Jong Un", "Kim Jong-un spoke", True),
@@ -121,6 +132,11 @@ def test_sentences(text: str, n: int) -> None:
     ("北朝鮮", "北朝鮮国営メディア", True),  # no spaces in Japanese
     ("U.S.", "the U.S. said", True),
     ("DPRK", "the dprks", False),
+    ("सैनिक", "उत्तर कोरियाई सैनिकों को तैनात", True),  # Hindi case ending attached
+    ("सैनिक", "सेवा पूरी करके", False),  # letters of the word elsewhere are not the word
+    ("युद्धबंदी", "सैकड़ों युद्धबंदियों की अदला-बदली", True),
+    ("রুশ সেনা", "রুশ সেনারা", True),  # Bengali
+    ("เกาหลีเหนือ", "ทหารเกาหลีเหนือในรัสเซีย", True),  # Thai: no spaces between words
 ])
 def test_term_matching(term: str, text: str, found: bool) -> None:
     t = parse_term(term)

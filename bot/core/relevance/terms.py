@@ -21,7 +21,26 @@ WordMode = Literal["exact", "prefix", "infix"]
 
 _DASHES = "-‐‑‒–—―'’ʼ‘`´"
 _MARKS = re.compile(r"[\u0300-\u036f\u064b-\u065f\u0670\u0640]")  # diacritics, Arabic harakat
-_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _mark_ranges() -> str:
+    """A regex class body of every combining mark in the Basic Multilingual Plane (categories Mn,
+    Mc, Me). Indic, Thai and other scripts write vowels and viramas as marks inside a word, and
+    `\\w` does not match them: without them a Hindi word fell apart into single letters."""
+    out, start = [], None
+    for cp in range(0x300, 0x10001):
+        mark = cp < 0x10000 and unicodedata.category(chr(cp)).startswith("M")
+        if mark and start is None:
+            start = cp
+        elif not mark and start is not None:
+            out.append(f"\\u{start:04x}-\\u{cp - 1:04x}" if cp - 1 > start else f"\\u{start:04x}")
+            start = None
+    return "".join(out)
+
+
+# A word: letters and digits, with the combining marks inside it (after fold, Latin diacritics are
+# gone already; what remains are the marks that are part of a letter, as in Devanagari).
+_TOKEN = re.compile(rf"[^\W_]+(?:[{_mark_ranges()}]+[^\W_]*)*")
 # Sentence end: ./!/? then space then an opening capital, quote or CJK/Hangul character.
 _SENT_END = re.compile(r"(?<=[.!?。！？])[\"'”’»]?\s+(?=[\"'“‘«(\[A-ZА-ЯЁІЇЄҐ\u0600-\u06ff\uac00-\ud7a3\u4e00-\u9fff])")
 _ABBREV = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sgt", "maj", "capt", "gov", "sen",
@@ -66,13 +85,20 @@ def sentences(text: str) -> list[str]:
 
 
 def script(word: str) -> str:
-    """The script class that decides how a word is matched: latin, cyrillic, hangul, cjk, arabic."""
+    """The script class that decides how a word is matched: latin (any alphabet written with
+    spaces and no case endings to speak of), cyrillic, hangul, cjk (no spaces between words:
+    Chinese, Japanese, and Thai, Lao, Myanmar, Khmer), indic (Devanagari to Sinhala: case
+    endings attach to the noun, सैनिकों is सैनिक), arabic."""
     for ch in word:
         o = ord(ch)
         if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF:
             return "hangul"
         if 0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF:
             return "cjk"
+        if 0x0E00 <= o <= 0x0EFF or 0x1000 <= o <= 0x109F or 0x1780 <= o <= 0x17FF:
+            return "cjk"
+        if 0x0900 <= o <= 0x0DFF:
+            return "indic"
         if 0x0600 <= o <= 0x06FF:
             return "arabic"
         if 0x0400 <= o <= 0x04FF:
@@ -97,8 +123,9 @@ class Word:
 class Term:
     """One analyst-written term: `*` at a word's end is a stem, at both ends a substring.
 
-    Hangul words match as a prefix (particles attach to nouns: 북한군이) and CJK/Arabic words as
-    a substring (no spaces; attached clitics), without the analyst having to write `*`.
+    Hangul and Indic words match as a prefix (particles and case endings attach to nouns: 북한군이,
+    सैनिकों) and CJK/Thai/Arabic words as a substring (no spaces; attached clitics), without the
+    analyst having to write `*`.
     A Latin-script term listed under a language applies to items in that language only (German
     "Held" is not English "held"); terms under `any`, and terms in other scripts, apply to all.
     """
@@ -131,8 +158,10 @@ def parse_term(raw: str, lang: str = "any") -> Term | None:
             first, last = i == 0, i == len(cores) - 1
             if (first and part.startswith("*")) or kind in ("cjk", "arabic"):
                 mode = "infix"
-            elif (last and part.endswith("*")) or kind == "hangul":
+            elif (last and part.endswith("*")) or kind in ("hangul", "indic"):
                 mode = "prefix"
+            if kind == "indic":
+                core = _indic_stem(core)
             words.append(Word(core, mode))
     return Term(raw, tuple(words), lang) if words else None
 
@@ -148,6 +177,15 @@ class Hit:
     @property
     def fuzzy(self) -> bool:
         return self.score < 1.0
+
+
+def _indic_stem(word: str) -> str:
+    """An Indic word without its final vowel sign, so the prefix also finds the forms whose last
+    vowel changes before an ending (युद्धबंदी → युद्धबंदियों, कोरिया → कोरियाई)."""
+    stem = word
+    while stem and unicodedata.category(stem[-1]).startswith("M"):
+        stem = stem[:-1]
+    return stem if len(stem) >= 3 else word
 
 
 @dataclass(frozen=True)
