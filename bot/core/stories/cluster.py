@@ -97,10 +97,12 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
 
 
 def story_probability(pair_ps: Sequence[float]) -> float:
-    """One development with the story: the mean over its core reports, not the best one — a
-    report that resembles one report of a story but not the others is not that story (the best
-    alone lets stories chain: A~B, B~C, so C joins A's story)."""
-    return sum(pair_ps) / len(pair_ps) if pair_ps else 0.0
+    """One development with the story: the best of its core reports. A story's core is its first
+    few reports (fingerprint.MAX_CORE), so chaining stops there (A~B, B~C lets C join only while
+    B is one of the first four), and a report in another language or from another angle needs to
+    match one of them, not their average: measured out of sample, the mean split more than it
+    kept apart (leave-one-story-out, oracle relevance: B³ 0.848 with the mean, 0.864 with the best)."""
+    return max(pair_ps, default=0.0)
 
 
 def _story_p(watch: Watch, me: Side, cores: Sequence[Side], model: Logistic,
