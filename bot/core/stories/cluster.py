@@ -3,7 +3,8 @@
 The report is compared with each candidate story's core reports (its first few, see
 fingerprint.py) by the signals of compare.py; a fitted logistic model (the watch's model file,
 or a prior from the watch's [stories] weights) turns them into the probability that the two tell
-one development. The report joins the most probable story at or above the join threshold.
+one development. The report joins the most probable story at or above the join threshold
+(stories whose bound says they cannot be the most probable are not scored: bound.py).
 Candidates come from the store: stories in the time window sharing a lookup key, plus the most
 recent ones (a report in another language may share no key but its meaning).
 """
@@ -11,6 +12,7 @@ recent ones (a report in another language may share no key but its meaning).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from functools import lru_cache
 from bot.core.headline import display_title
 from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories import dots
+from bot.core.stories.bound import MARGIN, Reach, signs_ok, upper_p
 from bot.core.stories.compare import FEATURE_ORDER, EntityWeights, PairLogit, Side, pair_evidence, side_values
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import StoryFacts
@@ -128,11 +131,12 @@ def _why(facts: Facts, closest: tuple[Facts, tuple[float, ...]] | None, model: L
 
 
 @lru_cache(maxsize=FINGERPRINT_CACHE)
-def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...], dots.Columns]:
+def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach]:
     """A story's fingerprint read once per version of it (the same candidates come up for item
     after item of a burst), with its core reports prepared for comparison. Shared: never mutated."""
     sf = StoryFacts.from_json(features)
-    return sf, tuple(Side.of(f) for f in sf.core), dots.Columns([f.vector for f in sf.core])
+    sides = tuple(Side.of(f) for f in sf.core)
+    return sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides)
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
@@ -144,13 +148,23 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
     me, weight = Side.of(facts), EntityWeights(watch)
     arr, logit = dots.as_array(facts.vector), PairLogit(model)  # once for all candidates
-    scored = []
+    mine_ok = signs_ok(me)
+    ready = []
     for c in candidates:
         if c.watch != watch.name:
             continue
-        sf, cores, columns = _fingerprint(c.features)
-        p, closest = _story_p(watch, me, cores, columns.dots(facts.vector, arr), logit, weight)
+        sf, cores, columns, reach = _fingerprint(c.features)
+        core_dots = columns.dots(facts.vector, arr)
+        top = upper_p(watch, me, cores, reach, core_dots, logit, weight) if mine_ok else math.inf
+        ready.append((top, c, sf, cores, core_dots))
+    ready.sort(key=lambda r: -r[0])  # the likeliest first: a high score found early skips the rest
+    scored, found = [], -1.0
+    for top, c, sf, cores, core_dots in ready:
+        if top < found - MARGIN:
+            break  # this story and every one after it score below the best found: never chosen
+        p, closest = _story_p(watch, me, cores, core_dots, logit, weight)
         scored.append((p, c.last_published, c.id, c, sf, closest))
+        found = max(found, p)
     if not scored:
         return Assignment(None, 0.0, ("new story: no open story to compare with",), ())
     p, _, _, best, sf, closest = max(scored, key=lambda s: (s[0], s[1], s[2]))

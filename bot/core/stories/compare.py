@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -159,6 +159,11 @@ class PairLogit:
     def __call__(self, values: tuple[float, ...]) -> float:
         padded = (*values, 0.0)
         return self.bias + sum(map(operator.mul, self.weights, [padded[i] for i in self.index]))
+
+    def upper(self, lo: Sequence[float], hi: Sequence[float]) -> float:
+        """The highest logit of any signals within [lo, hi] (each in FEATURE_ORDER)."""
+        lo, hi = (*lo, 0.0), (*hi, 0.0)
+        return self.bias + sum(w * (hi[i] if w >= 0 else lo[i]) for w, i in zip(self.weights, self.index, strict=True))
 
 
 def _sorted_ratio(sa: Side, sb: Side) -> float:
