@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories import bound, cluster, dots
-from bot.core.stories.compare import EntityWeights, PairLogit, Side, side_values
+from bot.core.stories.compare import CONTENT, FEATURE_ORDER, EntityWeights, PairLogit, Side, side_values
 from bot.core.stories.facts import Facts
 from bot.model import Item, Match
 from tests.unit.test_pair_prepared import T0, WATCH, a_fact, story
@@ -47,6 +47,13 @@ def test_assign_with_skipping_equals_scoring_every_story(facts: Facts, stories: 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cluster, "upper_p", lambda *a: math.inf)
         assert cluster.assign(WATCH, it, m, cands, T0, facts) == got
+
+
+def test_bounds_are_listed_in_the_order_of_the_signals() -> None:
+    assert FEATURE_ORDER[:14] == ("entities", "entity_mismatch", "names", "figures", "figure_conflict", "dates",
+                                  "words", "headline", "days_apart", "time_unknown", "cosine", "cosine_cross",
+                                  "no_vector", "year_conflict")
+    assert FEATURE_ORDER[14:] == tuple(f"unknown_time×{f}" for f in CONTENT)
 
 
 def test_other_signs_skip_nothing() -> None:

@@ -23,6 +23,7 @@ from bot.core.relevance.model import sigmoid
 from bot.core.stories.compare import (
     CONTENT,
     CROSS_LANG_COS,
+    ENTITY_CAP,
     FEATURE_ORDER,
     MAX_DAYS,
     SAME_LANG_COS,
@@ -35,8 +36,9 @@ from bot.core.stories.compare import (
 from bot.core.watch import Watch
 
 MARGIN = 1e-9  # far above the rounding of two ways to add the same ~20 terms, far below any score shown
-_AT = {f: i for i, f in enumerate(FEATURE_ORDER)}
-_UNKNOWN_TIME = tuple((_AT[f], _AT[f"unknown_time×{f}"]) for f in CONTENT)
+_CONTENT_AT = tuple(FEATURE_ORDER.index(f) for f in CONTENT)
+_ZEROS = [0.0] * len(CONTENT)
+# upper_p lists the bounds by position, in FEATURE_ORDER (tests/unit/test_bound.py holds it to that).
 
 
 @dataclass(frozen=True)
@@ -75,35 +77,35 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
     if not cores or not reach.signs_ok or rules.key_min_weight < 0 or rules.round_figure_share < 0:
         return math.inf
     ent = 0.0
-    for e in me.entity_ids & reach.entities.keys():
+    for e in me.entity_ids.intersection(reach.entities):
         w = weight[e]
         if w < 0:
             return math.inf
         ent += min(a.entities[e], reach.entities[e]) * w
     nums = a.numbers & reach.numbers
-    lo = [0.0] * len(FEATURE_ORDER)
-    hi = [min(3.0, ent), 2.0, float(min(2, len(a.names & reach.names))), _figures(watch, nums) if nums else 0.0,
-          1.0 if a.numbers else 0.0, 0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
-          1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
-          0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    # The cheap signals, exactly as side_values has them, core by core: their range over the cores.
-    exact: list[tuple[float, float, float, float, float]] = []
+    # The cheap signals exactly as side_values has them, core by core (their range over the cores).
+    days, unknown, same, cross, none = [], [], [], [], []
     for core, dot in zip(cores, core_dots, strict=True):
         b = core.facts
         if a.published is not None and b.published is not None:
-            days, unknown = min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400), 0.0
+            days.append(min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400))
+            unknown.append(0.0)
         else:
-            days, unknown = 0.0, 1.0
+            days.append(0.0)
+            unknown.append(1.0)
         cos = _cosine(me, core, dot) if a.vector is not None else None
-        same = cos is not None and a.lang == b.lang
-        cross = cos is not None and a.lang != b.lang
-        exact.append((days, unknown, (cos - SAME_LANG_COS) * 10 if same else 0.0,  # type: ignore[operator]
-                      (cos - CROSS_LANG_COS) * 10 if cross else 0.0, 1.0 if cos is None else 0.0))  # type: ignore[operator]
-    for k, i in enumerate((_AT["days_apart"], _AT["time_unknown"], _AT["cosine"], _AT["cosine_cross"],
-                           _AT["no_vector"])):
-        lo[i] = min(x[k] for x in exact)
-        hi[i] = max(x[k] for x in exact)
-    if hi[_AT["time_unknown"]] > 0:
-        for f, uf in _UNKNOWN_TIME:
-            lo[uf], hi[uf] = min(0.0, lo[f]), max(0.0, hi[f])
+        same.append((cos - SAME_LANG_COS) * 10 if cos is not None and a.lang == b.lang else 0.0)
+        cross.append((cos - CROSS_LANG_COS) * 10 if cos is not None and a.lang != b.lang else 0.0)
+        none.append(1.0 if cos is None else 0.0)
+    lo = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, min(days), min(unknown), min(same), min(cross), min(none), 0.0]
+    hi = [min(ENTITY_CAP, ent), 2.0, float(min(2, len(a.names & reach.names))), _figures(watch, nums) if nums else 0.0,
+          1.0 if a.numbers else 0.0, 0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
+          1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0,
+          max(days), max(unknown), max(same), max(cross), max(none), 1.0]
+    if max(unknown) > 0:  # unknown_time×f is f or 0
+        lo += [min(0.0, lo[i]) for i in _CONTENT_AT]
+        hi += [max(0.0, hi[i]) for i in _CONTENT_AT]
+    else:
+        lo += _ZEROS
+        hi += _ZEROS
     return sigmoid(logit.upper(lo, hi))

@@ -155,6 +155,9 @@ class PairLogit:
         self.weights = tuple(model.weights.values())
         at = {f: i for i, f in enumerate(FEATURE_ORDER)}
         self.index = tuple(at.get(f, len(FEATURE_ORDER)) for f in model.weights)
+        known = [(w, i) for w, i in zip(self.weights, self.index, strict=True) if i < len(FEATURE_ORDER)]
+        self._up = tuple((w, i) for w, i in known if w >= 0)  # for upper(): where the highest value helps
+        self._down = tuple((w, i) for w, i in known if w < 0)
 
     def __call__(self, values: tuple[float, ...]) -> float:
         padded = (*values, 0.0)
@@ -162,8 +165,7 @@ class PairLogit:
 
     def upper(self, lo: Sequence[float], hi: Sequence[float]) -> float:
         """The highest logit of any signals within [lo, hi] (each in FEATURE_ORDER)."""
-        lo, hi = (*lo, 0.0), (*hi, 0.0)
-        return self.bias + sum(w * (hi[i] if w >= 0 else lo[i]) for w, i in zip(self.weights, self.index, strict=True))
+        return self.bias + sum([w * hi[i] for w, i in self._up]) + sum([w * lo[i] for w, i in self._down])
 
 
 def _sorted_ratio(sa: Side, sb: Side) -> float:
