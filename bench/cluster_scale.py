@@ -21,9 +21,9 @@ floods), it times:
   keys         — item facts + story_keys alone (pure);
   index lookup — `store.story_candidates` alone (the indexed query, then the stories loaded),
                  and the query's SQL alone, timed in the store's thread;
-  scoring      — cluster.assign over those candidates alone (pure), its fingerprints cached;
-The whole path runs first, so it meets story fingerprints as a running bot does (a version no
-earlier item read is decoded from JSON: it prints how many per item); the steps after it.
+  scoring      — cluster.assign over those candidates alone (pure), after the whole path, on
+                 fingerprints it has read (the path decodes a story version no earlier item
+                 read, as a running bot does: printed as fingerprints decoded per item);
 next to two baselines in the same run: the whole path's CPU time (both threads; wall time swings
 with other load on a shared machine) at the first (smallest) size, so the ratio says whether the
 cost stays flat as the store grows, and a linear scan of every story's keys in
@@ -200,9 +200,10 @@ class Sized:
 
 
 async def probe(sz: Sized, p: int, record: bool) -> None:
-    """Probe p against this store: a follow-up (odd p) or a new development, along the whole path
-    first (its stories' fingerprints as a running bot meets them: decoded unless an earlier item
-    read the same version), then timed step by step; `record` False for the warm-up."""
+    """Probe p against this store: a follow-up (odd p) or a new development, timed step by step
+    and along the whole path; `record` False for the warm-up. Scoring alone is timed after the
+    whole path, so the path meets story fingerprints as a running bot does (decoded unless an
+    earlier item read the same version) and scoring alone is the scoring, not the decoding."""
     ctx, built, rng, out = sz.ctx, sz.built, sz.rng, sz.out
     watch = ctx.settings.watches[0]
     size = sz.size
@@ -214,6 +215,22 @@ async def probe(sz: Sized, p: int, record: bool) -> None:
     else:
         c, target = content(rng, size + p, at), None
     item = report(c, rng.randrange(3), f"probe{size}-{p}", 500 + rng.randrange(500), at)
+    t0 = time.perf_counter()
+    analysis = analyse(watch, item)
+    m = decide(watch, analysis, None)
+    t1 = time.perf_counter()
+    facts = item_facts(watch, item, analysis.reading)
+    keys = cluster.story_keys(watch, item, facts)
+    t2 = time.perf_counter()
+    since = cluster.candidate_since(watch, item)
+    cands = await ctx.store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
+    t3 = time.perf_counter()
+    assert isinstance(ctx.store, SqliteStore)
+    query = await ctx.store._read(query_ms, watch.name, keys, since)
+    t4 = time.perf_counter()
+    kset = set(keys)
+    hits = sorted((s for s in built.stories if s.last_published >= since and kset & set(s.keys)),
+                  key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
     t5 = time.perf_counter()
     await ctx.store.add_items([item])
     t6 = time.perf_counter()
@@ -228,35 +245,19 @@ async def probe(sz: Sized, p: int, record: bool) -> None:
     if sz.prof and record:
         sz.prof.disable()
     sz.meter.on = False
-    t0 = time.perf_counter()
-    analysis = analyse(watch, item)
-    m = decide(watch, analysis, None)
-    t1 = time.perf_counter()
-    facts = item_facts(watch, item, analysis.reading)
-    keys = cluster.story_keys(watch, item, facts)
-    t2 = time.perf_counter()
-    since = cluster.candidate_since(watch, item)
-    cands = await ctx.store.story_candidates(watch.name, keys, since, cluster.MAX_CANDIDATES)
-    t3 = time.perf_counter()
-    assert isinstance(ctx.store, SqliteStore)
-    query = await ctx.store._read(query_ms, watch.name, keys, since)
-    cluster.assign(watch, item, m, cands, at, facts)  # untimed: decodes what the path just saved
-    t4, c4 = time.perf_counter(), time.process_time()
+    cluster.assign(watch, item, m, cands, at, facts)  # untimed: reads what the path just decoded or saved
+    t9, c9 = time.perf_counter(), time.process_time()
     cluster.assign(watch, item, m, cands, at, facts)
-    t4b, c4b = time.perf_counter(), time.process_time()
-    kset = set(keys)
-    hits = sorted((s for s in built.stories if s.last_published >= since and kset & set(s.keys)),
-                  key=lambda s: -len(kset & set(s.keys)))[:cluster.MAX_CANDIDATES]
-    t9 = time.perf_counter()
+    t10, c10 = time.perf_counter(), time.process_time()
     if not record:
         return
     out.filt.append((t1 - t0) * 1000)
     out.keys.append((t2 - t1) * 1000)
     out.index.append((t3 - t2) * 1000)
     out.query.append(query)
-    out.scoring.append((t4b - t4) * 1000)
-    out.scoring_cpu.append((c4b - c4) * 1000)
-    out.scan.append((t9 - t4b) * 1000)
+    out.scoring.append((t10 - t9) * 1000)
+    out.scoring_cpu.append((c10 - c9) * 1000)
+    out.scan.append((t5 - t4) * 1000)
     out.add.append((t6 - t5) * 1000)
     out.path.append((t8 - t7) * 1000)
     out.path_cpu.append((c8 - c7) * 1000)
