@@ -6,7 +6,7 @@ CPython 3.11 adds floats in `sum` one after another, left to right, and so does 
 `add.accumulate` (each partial sum is an output: no pairwise or reordered sums, which `np.dot`
 and `np.sum` use); each product is the same IEEE multiplication. From CPython 3.12 `sum`
 compensates its rounding (Neumaier), which no cheap numpy call repeats: there, and wherever the
-check at import finds any difference, the products go through `sum` itself.
+check on first use finds any difference, the products go through `sum` itself.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import operator
 import random
 import sys
 from collections.abc import Sequence
-
-import numpy as np
+from functools import cache
+from typing import Any
 
 Vector = tuple[float, ...]
 
@@ -26,29 +26,31 @@ def dot(a: Vector, b: Vector) -> float:
     return sum(map(operator.mul, a, b))
 
 
-def _accumulated(v: np.ndarray, rows: np.ndarray) -> list[float]:
+@cache
+def _numpy() -> Any:
+    """numpy where it gives sum's floats (checked once, for every number of core reports a story
+    has, 1–4), else None. Imported on first use: it takes ~0.1 s, and only embeddings need it."""
+    if sys.version_info >= (3, 12):
+        return None
+    import numpy
+
+    rng = random.Random(12)
+    vs = [tuple(rng.gauss(0.0, 1.0) for _ in range(384)) for _ in range(5)]
+    agrees = all(_accumulated(numpy, numpy.array(vs[0]), numpy.array(vs[1:k])) ==
+                 [sum(x * y for x, y in zip(vs[0], w, strict=True)) for w in vs[1:k]] for k in range(2, 6))
+    return numpy if agrees else None
+
+
+def _accumulated(np: Any, v: Any, rows: Any) -> list[float]:
     # + 0.0: sum starts from 0, so it never returns -0.0 (numpy does when every product is -0.0);
     # adding 0.0 changes no other float.
     return (np.add.accumulate(rows * v, axis=1)[:, -1] + 0.0).tolist()
 
 
-def _numpy_agrees() -> bool:
-    """Does the numpy path give sum's floats on this interpreter and numpy? Checked once, for
-    every number of core reports a story has (1–4)."""
-    if sys.version_info >= (3, 12):
-        return False
-    rng = random.Random(12)
-    vs = [tuple(rng.gauss(0.0, 1.0) for _ in range(384)) for _ in range(5)]
-    return all(_accumulated(np.array(vs[0]), np.array(vs[1:k])) ==
-               [sum(x * y for x, y in zip(vs[0], w, strict=True)) for w in vs[1:k]] for k in range(2, 6))
-
-
-NUMPY = _numpy_agrees()
-
-
-def as_array(v: Vector | None) -> np.ndarray | None:
+def as_array(v: Vector | None) -> Any:
     """A report's embedding made ready for Columns.dots (once per report, not once per story)."""
-    return np.array(v, dtype=np.float64) if NUMPY and v is not None else None
+    np = _numpy() if v is not None else None
+    return np.array(v, dtype=np.float64) if np is not None else None
 
 
 class Columns:
@@ -63,14 +65,15 @@ class Columns:
         self.length = lengths[0] if lengths else -1
         self.slots = tuple(v is not None and len(v) == self.length for v in vectors)
         same = [v for v, used in zip(vectors, self.slots, strict=True) if used]
-        self.matrix = np.array(same, dtype=np.float64) if NUMPY and same and self.length > 0 else None
+        np = _numpy() if same and self.length > 0 else None
+        self.matrix = np.array(same, dtype=np.float64) if np is not None else None
 
-    def dots(self, v: Vector | None, arr: np.ndarray | None) -> list[float | None]:
+    def dots(self, v: Vector | None, arr: Any) -> list[float | None]:
         """v's dot with each core embedding, in the cores' order (None where a core has none of
         v's length). `arr`: as_array(v)."""
         if v is None:
             return [None] * len(self.vectors)
         if self.matrix is None or arr is None or len(v) != self.length:  # no numpy, or a rare mix of lengths
             return [dot(v, w) if w is not None and len(w) == len(v) else None for w in self.vectors]
-        it = iter(_accumulated(arr, self.matrix))
+        it = iter(_accumulated(_numpy(), arr, self.matrix))
         return [next(it) if used else None for used in self.slots]
