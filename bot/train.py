@@ -117,7 +117,8 @@ def fit_stories(watch: Watch, reports: Sequence[Report]) -> StoryModel:
             last = max((c.published for c in cores if c.published is not None), default=None)
             if corpus != r.corpus or (t is not None and last is not None and (t - last).total_seconds() > window):
                 continue
-            p = story_probability([sigmoid(model.logit(pair_features(watch, r.facts, c))) for c in cores[:MAX_CORE]])
+            p = story_probability([sigmoid(model.logit(pair_features(watch, r.facts, c))) for c in cores[:MAX_CORE]],
+                                  t is not None)
             if story == r.story:
                 own = p
             else:

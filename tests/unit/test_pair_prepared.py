@@ -96,7 +96,7 @@ def reference_assign(watch: Watch, facts: Facts, candidates: Sequence[Story]) ->
             if p > best_p:
                 contrib = {f: model.weights.get(f, 0.0) * v for f, v in x.items()}
                 best_p, best_why = p, pair_evidence(facts, core, contrib)
-        scored.append((cluster.story_probability(ps), c.last_published, c.id, best_why))
+        scored.append((cluster.story_probability(ps, facts.published is not None), c.last_published, c.id, best_why))
     p, _, sid, why = max(scored, key=lambda s: (s[0], s[1], s[2]))
     return (sid if p >= join else None), round(p, 3), why
 

@@ -100,17 +100,20 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
     return item.published - timedelta(hours=watch.story_window_hours)
 
 
-def story_probability(pair_ps: Sequence[float]) -> float:
-    """One development with the story: the best of its core reports. A story's core is its first
-    few reports (fingerprint.MAX_CORE), so chaining stops there (A~B, B~C lets C join only while
-    B is one of the first four), and a report in another language or from another angle needs to
-    match one of them, not their average: measured out of sample, the mean split more than it
-    kept apart (leave-one-story-out, oracle relevance: B³ 0.848 with the mean, 0.864 with the best)."""
-    return max(pair_ps, default=0.0)
+def story_probability(pair_ps: Sequence[float], time_known: bool = True) -> float:
+    """One development with the story. A dated report: the mean over the story's core reports —
+    a report that resembles one report of a story but not the others is not that story (the
+    best alone lets stories chain within a news cycle: A~B, B~C, so C joins A's story). A report
+    of unknown time: the best core report, since on content alone a report in another language
+    or from another angle has to match one of them, not their average (see README: measured out
+    of sample, each choice where it was better)."""
+    if not pair_ps:
+        return 0.0
+    return sum(pair_ps) / len(pair_ps) if time_known else max(pair_ps)
 
 
 def _story_p(watch: Watch, me: Side, cores: Sequence[Side], core_dots: Sequence[float | None], logit: PairLogit,
-             weight: EntityWeights) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
+             weight: EntityWeights, time_known: bool = True) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
     """The story's probability and its closest core report with the signals (for `why`)."""
     ps: list[float] = []
     best_p, best = -1.0, None
@@ -120,7 +123,7 @@ def _story_p(watch: Watch, me: Side, cores: Sequence[Side], core_dots: Sequence[
         ps.append(p)
         if p > best_p:
             best_p, best = p, (core.facts, x)
-    return story_probability(ps), best
+    return story_probability(ps, time_known), best
 
 
 def _why(facts: Facts, closest: tuple[Facts, tuple[float, ...]] | None, model: Logistic) -> str:
@@ -164,7 +167,7 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     for top, c, sf, cores, core_dots in ready:
         if top < found - MARGIN:
             break  # this story and every one after it score below the best found: never chosen
-        p, closest = _story_p(watch, me, cores, core_dots, logit, weight)
+        p, closest = _story_p(watch, me, cores, core_dots, logit, weight, facts.published is not None)
         scored.append((p, c.last_published, c.id, c, sf, closest))
         found = max(found, p)
     if not scored:
