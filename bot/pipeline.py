@@ -20,7 +20,7 @@ from functools import partial
 from bot.cluster import LEASE_TTL, poll_leased, shared_work, story_guard, worker_id
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict
-from bot.core.relevance.match import analyse, decide, needs_embedding
+from bot.core.relevance.match import Analysis, analyse, decide, needs_embedding
 from bot.core.stories import cluster
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
@@ -215,28 +215,83 @@ async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> N
 
 async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
                         report: CycleReport | None = None) -> list[ItemOutcome]:
+    """Match each item against every watch, in order. An item some watch finds relevant is
+    matched, merged and routed in one store transaction of its own, under the story lock. Most
+    items are filtered by every watch: those only write their events and matches, so a run of
+    them is recorded in one transaction (one commit and one hop to the store for up to
+    FILTERED_RUN items, not one each), written before the next relevant item, so nothing is
+    recorded out of order. Either way an item is marked processed in the transaction that
+    records its outcome, so a crash leaves it whole or untouched (process_backlog)."""
     report = report or CycleReport()
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
+    filtered: list[tuple[Item, list[Judged]]] = []
     for item in items:
-        # This process's lock, and the cluster's on a shared store; the item's outcome (events,
-        # matches, story, deliveries, the processed mark) is one transaction of the store.
+        # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
+        judged = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
+        if not any(j.match.relevant for j in judged):
+            filtered.append((item, judged))
+            if len(filtered) >= FILTERED_RUN:
+                outcomes += await _record_filtered(ctx, filtered, now)
+                filtered = []
+            continue
+        outcomes += await _record_filtered(ctx, filtered, now)
+        filtered = []
         async with story_guard(ctx), ctx.store.batch():
             await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
-            for watch in ctx.settings.watches:
-                outcomes.append(await process_one(ctx, watch, item, now, subs, report))
+            for watch, j in zip(ctx.settings.watches, judged, strict=True):
+                outcomes.append(await process_one(ctx, watch, item, now, subs, report, j))
             await ctx.store.mark_processed([item.key])
+    outcomes += await _record_filtered(ctx, filtered, now)
+    return outcomes
+
+
+FILTERED_RUN = 100  # items filtered by every watch recorded in one transaction, at most
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One watch's reading of an item and its decision."""
+
+    analysis: Analysis
+    vector: tuple[float, ...] | None  # the embedding, when the decision needed it
+    match: Match
+
+
+async def _judge(ctx: Context, watch: Watch, item: Item) -> Judged:
+    analysis = analyse(watch, item)
+    vector = await _embedding(ctx, item) if needs_embedding(watch, analysis) else None
+    return Judged(analysis, vector, decide(watch, analysis, vector))
+
+
+async def _record_filtered(ctx: Context, filtered: Sequence[tuple[Item, list[Judged]]],
+                           now: datetime) -> list[ItemOutcome]:
+    """The outcome of items every watch filtered, in one transaction: the same rows, in the same
+    order, as when each is recorded on its own. No story is read or written: no story lock."""
+    if not filtered:
+        return []
+    outcomes: list[ItemOutcome] = []
+    events: list[ItemEvent] = []
+    async with ctx.store.batch():
+        for item, judged in filtered:
+            events.append(ItemEvent(item.key, now, "new", f"from {item.source}"))
+            for watch, j in zip(ctx.settings.watches, judged, strict=True):
+                m = j.match
+                await ctx.store.save_match(item.key, m)
+                events.append(ItemEvent(item.key, now, "filtered",
+                                        f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons)))
+                outcomes.append(ItemOutcome(item, False, m.score, None, m.reasons))
+        await ctx.store.record_events(events)
+        await ctx.store.mark_processed([item.key for item, _ in filtered])
     return outcomes
 
 
 async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
-                      subs: Sequence[Subscription], report: CycleReport) -> ItemOutcome:
+                      subs: Sequence[Subscription], report: CycleReport, judged: Judged) -> ItemOutcome:
     store = ctx.store
-    analysis = analyse(watch, item)
-    vector = await _embedding(ctx, item) if needs_embedding(watch, analysis) else None
-    m = decide(watch, analysis, vector)
+    analysis, vector, m = judged.analysis, judged.vector, judged.match
     await store.save_match(item.key, m)
-    if not m.relevant:
+    if not m.relevant:  # another watch found the item relevant
         await store.record_events([ItemEvent(item.key, now, "filtered",
                                              f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons))])
         return ItemOutcome(item, False, m.score, None, m.reasons)
