@@ -133,6 +133,9 @@ class MemoryStore:
     async def item(self, key: str) -> Item | None:
         return self._items.get(key)
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return {k for k in keys if k in self._items}
+
     async def item_by_url(self, url: str) -> Item | None:
         return next((i for i in self._items.values() if url and i.url == url), None)
 

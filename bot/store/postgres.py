@@ -226,6 +226,12 @@ class PostgresStore:
         found = await self._rows(f"SELECT {ITEM_SELECT} FROM items WHERE key = $1", key)
         return rows.item(found[0]) if found else None
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        found = await self._rows("SELECT key FROM items WHERE key = ANY($1::text[])", list(dict.fromkeys(keys)))
+        return {r["key"] for r in found}
+
     async def item_by_url(self, url: str) -> Item | None:
         if not url:
             return None

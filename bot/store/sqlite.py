@@ -162,6 +162,17 @@ def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     return Added(tuple(new), tuple(dups))
 
 
+_KEYS_PER_QUERY = 500  # bound parameters per statement, well under SQLite's limit (999 before 3.32)
+
+
+def _known_keys(c: Conn, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for n in range(0, len(keys), _KEYS_PER_QUERY):
+        part = keys[n:n + _KEYS_PER_QUERY]
+        found.update(r[0] for r in c.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(part))})", part))
+    return found
+
+
 def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) -> list[Story]:
     """The stories of `ids` that exist, in that order; with a cache, only those not cached at
     their current change number are rebuilt from their rows (in one read snapshot)."""
@@ -612,6 +623,9 @@ class SqliteStore:
     async def item(self, key: str) -> Item | None:
         rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
         return _item(rows[0]) if rows else None
+
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return await self._read(_known_keys, list(dict.fromkeys(keys))) if keys else set()
 
     async def item_by_url(self, url: str) -> Item | None:
         if not url:
