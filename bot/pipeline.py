@@ -266,15 +266,17 @@ async def _record_filtered(ctx: Context, filtered: Sequence[tuple[Item, list[Jud
         return []
     outcomes: list[ItemOutcome] = []
     events: list[ItemEvent] = []
+    matches: list[tuple[str, Match]] = []
+    for item, judged in filtered:
+        events.append(ItemEvent(item.key, now, "new", f"from {item.source}"))
+        for watch, j in zip(ctx.settings.watches, judged, strict=True):
+            m = j.match
+            matches.append((item.key, m))
+            events.append(ItemEvent(item.key, now, "filtered",
+                                    f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons)))
+            outcomes.append(ItemOutcome(item, False, m.score, None, m.reasons))
     async with ctx.store.batch():
-        for item, judged in filtered:
-            events.append(ItemEvent(item.key, now, "new", f"from {item.source}"))
-            for watch, j in zip(ctx.settings.watches, judged, strict=True):
-                m = j.match
-                await ctx.store.save_match(item.key, m)
-                events.append(ItemEvent(item.key, now, "filtered",
-                                        f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons)))
-                outcomes.append(ItemOutcome(item, False, m.score, None, m.reasons))
+        await ctx.store.save_matches(matches)
         await ctx.store.record_events(events)
         await ctx.store.mark_processed([item.key for item, _ in filtered])
     return outcomes

@@ -167,6 +167,10 @@ class MemoryStore:
     async def save_match(self, item_key: str, match: Match) -> None:
         self._matches[(item_key, match.watch)] = match
 
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        for item_key, match in matches:
+            self._matches[(item_key, match.watch)] = match
+
     async def matches(self, item_key: str) -> list[Match]:
         return sorted((m for (k, _), m in self._matches.items() if k == item_key), key=lambda m: m.watch)
 

@@ -671,8 +671,16 @@ class SqliteStore:
         return [_event(r) for r in rows]
 
     async def save_match(self, item_key: str, match: Match) -> None:
-        await self._later(_run, "INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
-                         (item_key, match.watch, int(match.relevant), match.score, _json(match.reasons)))
+        await self.save_matches([(item_key, match)])
+
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        rows = [(k, m.watch, int(m.relevant), m.score, _json(m.reasons)) for k, m in matches]
+
+        def run(c: Conn) -> None:  # returns nothing: see record_events
+            c.executemany("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)", rows)
+
+        if rows:
+            await self._later(run)
 
     async def matches(self, item_key: str) -> list[Match]:
         rows = await self._rows("SELECT * FROM matches WHERE item_key = ? ORDER BY watch", (item_key,))

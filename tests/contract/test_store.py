@@ -245,6 +245,15 @@ async def test_matches_round_trip_and_replace(store: Store) -> None:
     assert await store.matches("b") == []
 
 
+
+async def test_save_matches_saves_many_as_save_match_does_each(store: Store) -> None:
+    await store.save_matches([])
+    await store.save_match("a", Match("dprk", True, 0.75, ("term: 북한군",)))
+    await store.save_matches([("a", Match("dprk", False, 0.2, ("retracted",))), ("b", Match("dprk", False, 0.1)),
+                              ("b", Match("arms", True, 0.9, ("p 0.90",)))])
+    assert await store.matches("a") == [Match("dprk", False, 0.2, ("retracted",))]
+    assert await store.matches("b") == [Match("arms", True, 0.9, ("p 0.90",)), Match("dprk", False, 0.1)]
+
 # --- stories ---------------------------------------------------------------------------------------
 
 
