@@ -77,4 +77,13 @@ def judge_all(items: Sequence[Item], ahead: Ahead | None) -> tuple[Judgement, ..
     watches = _held.get(ahead.digest)
     if watches is None:
         return ()
-    return tuple(judge(watches, item, ahead.embedder) for item in items[:MOST_AHEAD])
+    return tuple(_judge_or_leave(watches, item, ahead.embedder) for item in items[:MOST_AHEAD])
+
+
+def _judge_or_leave(watches: Sequence[Watch], item: Item, embedder: bool) -> Judgement:
+    try:
+        return judge(watches, item, embedder)
+    except MemoryError:
+        raise  # the worker's budget: it answers so and is replaced
+    except Exception:  # left to the bot, which fails on it as it always did: never a lost feed
+        return None

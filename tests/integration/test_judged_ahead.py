@@ -122,3 +122,19 @@ async def test_a_poll_judged_ahead_stores_what_judging_here_stores(monkeypatch: 
         assert [(e.event, e.detail) for e in await ahead.item_events(i.key)] == [
             (e.event, e.detail) for e in await here.item_events(i.key)]
     assert await ahead.unprocessed_items() == []
+
+
+def test_an_item_the_worker_fails_to_judge_is_left_to_the_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in matching must not cost the feed in the worker (it would be taken for unreadable)."""
+    parsed = parse_feed(rss(ENTRIES[:2]), "https://news.example/feed.xml")
+    items = read_all(parsed, FeedSettings(name="f", url="https://news.example/feed.xml", language="en"), NOW).items
+    real = judging.analyse
+
+    def fails_on_the_first(watch: Any, item: Item) -> Any:
+        if item == items[0]:
+            raise ValueError("a bug in matching")
+        return real(watch, item)
+
+    monkeypatch.setattr(judging, "analyse", fails_on_the_first)
+    judged = judging.judge_all(items, judging.ahead_for(settings().watches, embedder=False))
+    assert judged[0] is None and judged[1] == in_process(items[1:])[0]
