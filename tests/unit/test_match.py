@@ -95,6 +95,7 @@ def test_title_beats_tail() -> None:
     ("ЁЖИК", "ежик"),
     ("Corée du Nord", "coree du nord"),
     ("ＤＰＲＫ", "dprk"),
+    ("ΡΩΣΙΑ Ρωσία ἀλλά", "ρωσια ρωσια αλλα"),  # Greek accents, as Latin ones
 ])
 def test_fold(raw: str, folded: str) -> None:
     assert fold(raw) == folded

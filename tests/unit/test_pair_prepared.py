@@ -12,19 +12,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from bot.core.relevance.model import sigmoid
+from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories import cluster
 from bot.core.stories.compare import (
     CONTENT,
     CROSS_LANG_COS,
     ENTITY_CAP,
     MAX_DAYS,
+    PAIR_FEATURES,
     SAME_LANG_COS,
+    EntityWeights,
+    PairLogit,
+    Side,
     _figures,
     _weight,
     cosine,
     pair_evidence,
     pair_features,
+    side_features,
+    side_values,
 )
 from bot.core.stories.facts import Facts
 from bot.core.stories.fingerprint import StoryFacts
@@ -142,3 +148,19 @@ def test_assign_chooses_and_explains_as_before(facts: Facts, stories: list[list[
     assert f"({why})" in a.reasons[0]
     again = cluster.assign(WATCH, it, Match(watch=WATCH.name, relevant=True, score=0.9), cands, T0, facts)
     assert again == a  # fingerprints read from the cache the second time
+
+
+weights_of = st.dictionaries(st.sampled_from((*PAIR_FEATURES, "not_a_signal")), st.floats(-5.0, 5.0, allow_nan=False),
+                             max_size=len(PAIR_FEATURES) + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a_fact, a_fact, st.floats(-3.0, 3.0, allow_nan=False), weights_of)
+def test_pair_logit_equals_the_models_logit(a: Facts, b: Facts, bias: float, weights: dict[str, float]) -> None:
+    """Any model (signals it lacks, names it does not know, any order): the same float, bit for bit."""
+    weight = EntityWeights(WATCH)
+    sa, sb = Side.of(a), Side.of(b)
+    for model in (Logistic(bias, weights), *(cluster.pair_model(WATCH, t, e)[0] for t in (True, False)
+                                             for e in (True, False)), cluster.prior_pair_model(WATCH)[0]):
+        want = model.logit(side_features(WATCH, sa, sb, weight))
+        assert PairLogit(model)(side_values(WATCH, sa, sb, weight)).hex() == float(want).hex()

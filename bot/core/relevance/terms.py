@@ -53,8 +53,15 @@ def _latin_base(ch: str) -> str:
     return base if base.isascii() else ch
 
 
-# Precomposed Latin letters with diacritics -> their base letter (é -> e, ł stays via extras).
+def _greek_base(ch: str) -> str:
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if 0x370 <= ord(base) <= 0x3FF else ch
+
+
+# Precomposed Latin letters with diacritics -> their base letter (é -> e, ł stays via extras); Greek
+# letters with tonos, dialytika or breathings likewise (Ρωσία = ΡΩΣΙΑ: headlines drop accents).
 _LATIN = {c: _latin_base(chr(c)) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))}
+_LATIN.update({c: _greek_base(chr(c)) for c in (*range(0x386, 0x3D0), *range(0x1F00, 0x2000))})
 _LATIN.update({ord("ł"): "l", ord("ø"): "o", ord("đ"): "d", ord("æ"): "ae", ord("œ"): "oe",
                ord("ё"): "е", **{ord(d): " " for d in _DASHES}})
 

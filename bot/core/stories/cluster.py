@@ -3,7 +3,8 @@
 The report is compared with each candidate story's core reports (its first few, see
 fingerprint.py) by the signals of compare.py; a fitted logistic model (the watch's model file,
 or a prior from the watch's [stories] weights) turns them into the probability that the two tell
-one development. The report joins the most probable story at or above the join threshold.
+one development. The report joins the most probable story at or above the join threshold
+(stories whose bound says they cannot be the most probable are not scored: bound.py).
 Candidates come from the store: stories in the time window sharing a lookup key, plus the most
 recent ones (a report in another language may share no key but its meaning).
 """
@@ -11,6 +12,7 @@ recent ones (a report in another language may share no key but its meaning).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,9 @@ from functools import lru_cache
 
 from bot.core.headline import display_title
 from bot.core.relevance.model import Logistic, sigmoid
-from bot.core.stories.compare import EntityWeights, Side, pair_evidence, side_features
+from bot.core.stories import dots
+from bot.core.stories.bound import MARGIN, Reach, signs_ok, upper_p
+from bot.core.stories.compare import FEATURE_ORDER, EntityWeights, PairLogit, Side, pair_evidence, side_values
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import StoryFacts
 from bot.core.watch import Watch
@@ -97,40 +101,44 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
 
 
 def story_probability(pair_ps: Sequence[float]) -> float:
-    """One development with the story: the mean over its core reports, not the best one — a
-    report that resembles one report of a story but not the others is not that story (the best
-    alone lets stories chain: A~B, B~C, so C joins A's story)."""
-    return sum(pair_ps) / len(pair_ps) if pair_ps else 0.0
+    """One development with the story: the best of its core reports. A story's core is its first
+    few reports (fingerprint.MAX_CORE), so chaining stops there (A~B, B~C lets C join only while
+    B is one of the first four), and a report in another language or from another angle needs to
+    match one of them, not their average: measured out of sample, the mean split more than it
+    kept apart (leave-one-story-out, oracle relevance: B³ 0.848 with the mean, 0.864 with the best)."""
+    return max(pair_ps, default=0.0)
 
 
-def _story_p(watch: Watch, me: Side, cores: Sequence[Side], model: Logistic,
-             weight: EntityWeights) -> tuple[float, tuple[Facts, dict[str, float]] | None]:
+def _story_p(watch: Watch, me: Side, cores: Sequence[Side], core_dots: Sequence[float | None], logit: PairLogit,
+             weight: EntityWeights) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
     """The story's probability and its closest core report with the signals (for `why`)."""
     ps: list[float] = []
     best_p, best = -1.0, None
-    for core in cores:
-        x = side_features(watch, me, core, weight)
-        p = sigmoid(model.logit(x))
+    for core, dot in zip(cores, core_dots, strict=True):
+        x = side_values(watch, me, core, weight, dot)
+        p = sigmoid(logit(x))
         ps.append(p)
         if p > best_p:
             best_p, best = p, (core.facts, x)
     return story_probability(ps), best
 
 
-def _why(facts: Facts, closest: tuple[Facts, dict[str, float]] | None, model: Logistic) -> str:
+def _why(facts: Facts, closest: tuple[Facts, tuple[float, ...]] | None, model: Logistic) -> str:
     """The signals shared with the closest core report in words: only for the story reported."""
     if closest is None:
         return "nothing shared"
-    core, x = closest
+    core, values = closest
+    x = dict(zip(FEATURE_ORDER, values, strict=True))
     return pair_evidence(facts, core, {f: model.weights.get(f, 0.0) * v for f, v in x.items()})
 
 
 @lru_cache(maxsize=FINGERPRINT_CACHE)
-def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...]]:
+def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach]:
     """A story's fingerprint read once per version of it (the same candidates come up for item
     after item of a burst), with its core reports prepared for comparison. Shared: never mutated."""
     sf = StoryFacts.from_json(features)
-    return sf, tuple(Side.of(f) for f in sf.core)
+    sides = tuple(Side.of(f) for f in sf.core)
+    return sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides)
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
@@ -141,13 +149,24 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     facts = facts or facts_of(watch, item)
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
     me, weight = Side.of(facts), EntityWeights(watch)
-    scored = []
+    arr, logit = dots.as_array(facts.vector), PairLogit(model)  # once for all candidates
+    mine_ok = signs_ok(me)
+    ready = []
     for c in candidates:
         if c.watch != watch.name:
             continue
-        sf, cores = _fingerprint(c.features)
-        p, closest = _story_p(watch, me, cores, model, weight)
+        sf, cores, columns, reach = _fingerprint(c.features)
+        core_dots = columns.dots(facts.vector, arr)
+        top = upper_p(watch, me, cores, reach, core_dots, logit, weight) if mine_ok else math.inf
+        ready.append((top, c, sf, cores, core_dots))
+    ready.sort(key=lambda r: -r[0])  # the likeliest first: a high score found early skips the rest
+    scored, found = [], -1.0
+    for top, c, sf, cores, core_dots in ready:
+        if top < found - MARGIN:
+            break  # this story and every one after it score below the best found: never chosen
+        p, closest = _story_p(watch, me, cores, core_dots, logit, weight)
         scored.append((p, c.last_published, c.id, c, sf, closest))
+        found = max(found, p)
     if not scored:
         return Assignment(None, 0.0, ("new story: no open story to compare with",), ())
     p, _, _, best, sf, closest = max(scored, key=lambda s: (s[0], s[1], s[2]))
