@@ -24,8 +24,11 @@ LATER = T0 + timedelta(days=60)
 
 
 @pytest.mark.parametrize(("title", "summary", "event", "alerted"), [
-    pytest.param("EU sanctions North Korean officials over troops fighting for Russia",
-                 "The European Union froze the assets of North Korean defence officials over the deployment of "
+    # A wire rewrite of the old report: same lead, headline shortened. (A looser paraphrase, other
+    # verbs throughout, reads as the next step of the process to the story model fitted on the
+    # corpora, where successive EU packages read alike; without an embedding it falls short.)
+    pytest.param("EU adopts sanctions on North Korean officials over troops sent to Russia",
+                 "The European Union imposed sanctions on North Korean defence officials over the deployment of "
                  "troops to Russia's war against Ukraine.", "old-story", False, id="repeats: a rehash"),
     pytest.param("EU sanctions North Korean officials over 11,000 troops fighting for Russia",
                  "The European Union froze the assets of North Korean defence officials over the deployment of "
