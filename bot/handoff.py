@@ -77,6 +77,11 @@ class Turn:
         self._h = handoff
         self._state = "fetching"  # then "holding" (a body to process) or "free", then "done"
 
+    @property
+    def held(self) -> int:
+        """Feeds holding a body now (waiting for processing, or in it), this one included."""
+        return self._h.holding
+
     def fetched(self, body: bool) -> None:
         """The fetch is over; `body`: the feed now holds a body to process until its turn ends."""
         if self._state != "fetching":

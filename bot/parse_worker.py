@@ -42,11 +42,13 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
+from bot.judging import Ahead, judge_all
 from bot.model import Entry, Item, ParsedFeed
 from bot.settings import FeedSettings
 
@@ -65,10 +67,18 @@ Parse = Callable[[bytes, str], ParsedFeed]
 # The worker's jobs, by name: each gets the target parse function and the request's arguments.
 _JOBS: dict[str, Callable[..., Any]] = {
     "parse": lambda parse, body, url: parse(body, url),
-    "read": lambda parse, body, feed, fetched: read_all(parse(body, feed.url), feed, fetched),
+    "read": lambda parse, body, feed, fetched, ahead=None: _judged(read_all(parse(body, feed.url), feed, fetched),
+                                                                  ahead),
     "keys": lambda parse, body, feed: keyed(parse(body, feed.url), feed),
     "normalise": lambda _parse, entries, feed, fetched: normalize_all(entries, feed, fetched),
 }
+
+
+
+def _judged(read: ReadFeed, ahead: Ahead | None) -> ReadFeed:
+    judged = judge_all(read.items, ahead)
+    return replace(read, judged=judged) if judged else read
+
 
 _LENGTH = struct.Struct(">Q")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # the directory that holds bot/
@@ -120,7 +130,9 @@ class ParseWorker:
         self.memory = memory
         self.target = target  # "module:function" taking (body, url) and returning a ParsedFeed
         self.started = 0  # worker processes started so far (a replaced worker counts again)
+        self.queued = 0  # requests sent or waiting to be, not answered yet
         self._proc: subprocess.Popen[bytes] | None = None
+        self._holds: str | None = None  # the digest of the watches the running worker holds
         # One thread: requests queue here, and the worker sees one body at a time.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskwatch-parse")
 
@@ -129,9 +141,10 @@ class ParseWorker:
         value = await self._run("parse", body, url)
         return value if isinstance(value, ParsedFeed) else _unreadable(_problem(value))
 
-    async def read(self, body: bytes, feed: FeedSettings, fetched: datetime) -> ReadFeed:
-        """Parse and normalise every entry in the worker, both within one budget. Never raises."""
-        value = await self._run("read", body, feed, fetched)
+    async def read(self, body: bytes, feed: FeedSettings, fetched: datetime, ahead: Ahead | None = None) -> ReadFeed:
+        """Parse and normalise every entry in the worker, both within one budget; with `ahead`,
+        judge the items too (bot/judging.py). Never raises."""
+        value = await self._run("read", body, feed, fetched, *(() if ahead is None else (ahead,)))
         return value if isinstance(value, ReadFeed) else ReadFeed(_unreadable(_problem(value)), (), 0)
 
     async def keys(self, body: bytes, feed: FeedSettings) -> KeyedFeed:
@@ -147,7 +160,11 @@ class ParseWorker:
 
     async def _run(self, job: str, *args: Any) -> Any:
         """The job's value, or the problem in words (a str) when it ran over budget or failed."""
-        return await asyncio.wrap_future(self._thread.submit(self._round_trip, job, args))
+        self.queued += 1
+        try:
+            return await asyncio.wrap_future(self._thread.submit(self._round_trip, job, args))
+        finally:
+            self.queued -= 1
 
     def close(self) -> None:
         """Stop the worker (it would also exit on its own once our end of its stdin closes)."""
@@ -168,6 +185,10 @@ class ParseWorker:
             expired.set()
             proc.kill()
 
+        # The watches cross once per worker process; after that their digest names them.
+        ahead = next((a for a in args if isinstance(a, Ahead)), None)
+        if ahead is not None and self._holds == ahead.digest:
+            args = tuple(a.without_watches() if a is ahead else a for a in args)
         timer = threading.Timer(self.timeout, expire)
         timer.start()  # the budget starts now, when this body's turn has come
         garbled = False
@@ -189,6 +210,8 @@ class ParseWorker:
             return f"the feed parser stopped unexpectedly (exit code {proc.returncode}); skipped this time"
         kind, value = reply
         if kind == "ok" and not isinstance(value, str):
+            if ahead is not None and ahead.watches is not None:
+                self._holds = ahead.digest
             return value
         self._stop()  # after a MemoryError or a crash in the parse, a fresh worker serves the next
         if kind == "memory":
@@ -210,6 +233,7 @@ class ParseWorker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
+        self._holds = None
         if proc is None:
             return
         if proc.poll() is None:

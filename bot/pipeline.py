@@ -12,21 +12,21 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from bot.cluster import LEASE_TTL, poll_leased, shared_work, story_guard, worker_id
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict
-from bot.core.relevance.match import analyse, decide, needs_embedding
+from bot.core.relevance.match import Analysis, analyse, decide, needs_embedding
 from bot.core.stories import cluster
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
 from bot.embedding import Embedder, embed_async, item_text
 from bot.fetch import Fetcher
 from bot.handoff import Handoff, Turn
+from bot.judging import Ahead, ahead_for
 from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, Story, Subscription
 from bot.parse_worker import AsyncParse
 from bot.platforms.base import Sink
@@ -162,13 +162,14 @@ async def _poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: da
             state, result, entries_seen=0, ttl_minutes=None, interval=interval,
             polling=ctx.settings.polling, now=now, jitter=jitter))
         return False
-    # A feed read before mostly repeats stored entries: when they are long, only those the store
-    # lacks are normalised (bot/read_feed.py). Asking costs this process ~50 µs an entry (a store
-    # lookup each) and saves the worker ~0.3 ms on a 4 KB entry but only ~50 µs on a 400-byte
-    # one, so feeds of short entries, like a first poll (all new), are normalised whole.
-    long_entries = state.entries_seen and len(result.body) >= LONG_ENTRY * state.entries_seen
-    known = partial(_known_keys, ctx.store) if long_entries else None
-    read = await read_body(result.body, feed, now, known)  # a read over budget comes back as not a feed
+    # A feed read before mostly repeats stored entries: only those the store lacks are normalised
+    # (bot/read_feed.py). That costs a second round trip to the worker and one store lookup for
+    # all the feed's keys, and saves the worker normalising the known entries (~0.3 ms each at
+    # 4 KB, ~50 µs at 400 bytes) and this process storing them only to find them known (a lookup
+    # and an identity check each). A first poll (all new) is read in one round trip.
+    known = ctx.store.known_keys if state.entries_seen else None
+    ahead = replace(_ahead(ctx), held=turn.held)
+    read = await read_body(result.body, feed, now, known, ahead)  # over budget: comes back as not a feed
     result = replace(result, body=b"")  # not held while the items wait for matching
     parsed = read.parsed
     if not parsed.is_feed:
@@ -184,19 +185,22 @@ async def _poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: da
     added = await ctx.store.add_items(read.items)
     report.entries += read.entries
     report.new_items += len(added.new)
-    await process_items(ctx, added.new, now, report)
+    judged = {i: j for i, j in zip(read.items, read.judged, strict=False) if j is not None}
+    await process_items(ctx, added.new, now, report, judged)
     await record_duplicates(ctx, added.duplicates, now, report)  # after: a twin may be in `new`
     await ctx.store.save_feed_state(new_state)
     return bool(added.new)
 
 
-LONG_ENTRY = 2_000  # bytes of body per entry (at the last read) from which known entries are skipped
+_aheads: list[Ahead] = []  # the last Ahead made: the watches are pickled and hashed once, not per feed
 
 
-async def _known_keys(store: Store, keys: Sequence[str]) -> set[str]:
-    """The keys among these that the store holds (the Store protocol looks items up one by one)."""
-    found = await asyncio.gather(*(store.item(k) for k in keys))
-    return {k for k, item in zip(keys, found, strict=True) if item is not None}
+def _ahead(ctx: Context) -> Ahead:
+    """The watches for the parse worker to judge items with (bot/judging.py)."""
+    embedder = ctx.embedder is not None
+    if not _aheads or _aheads[0].watches is not ctx.settings.watches or _aheads[0].embedder != embedder:
+        _aheads[:] = [ahead_for(ctx.settings.watches, embedder)]
+    return _aheads[0]
 
 
 async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> None:
@@ -213,30 +217,94 @@ async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> N
 # --- matching and stories --------------------------------------------------------------------
 
 
-async def process_items(ctx: Context, items: Sequence[Item], now: datetime,
-                        report: CycleReport | None = None) -> list[ItemOutcome]:
+async def process_items(ctx: Context, items: Sequence[Item], now: datetime, report: CycleReport | None = None,
+                        judged: Mapping[Item, tuple[Match, ...]] | None = None) -> list[ItemOutcome]:
+    """Match each item against every watch, in order. An item some watch finds relevant is
+    matched, merged and routed in one store transaction of its own, under the story lock. Most
+    items are filtered by every watch: those only write their events and matches, so a run of
+    them is recorded in one transaction (one commit and one hop to the store for up to
+    FILTERED_RUN items, not one each), written before the next relevant item, so nothing is
+    recorded out of order. Either way an item is marked processed in the transaction that
+    records its outcome, so a crash leaves it whole or untouched (process_backlog).
+
+    `judged`: each watch's Match of some items, computed ahead by the parse worker
+    (bot/judging.py); such an item every watch filtered is recorded from them, unread here."""
     report = report or CycleReport()
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
+    filtered: list[tuple[Item, Sequence[Match]]] = []
     for item in items:
+        ahead = judged.get(item) if judged else None
+        full: list[Judged] = []
+        if ahead is None or len(ahead) != len(ctx.settings.watches) or any(m.relevant for m in ahead):
+            # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
+            full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
+        if not any(j.match.relevant for j in full):
+            filtered.append((item, [j.match for j in full] if full else ahead or ()))
+            if len(filtered) >= FILTERED_RUN:
+                outcomes += await _record_filtered(ctx, filtered, now)
+                filtered = []
+            continue
+        outcomes += await _record_filtered(ctx, filtered, now)
+        filtered = []
         # This process's lock, and the cluster's on a shared store; the item's outcome (events,
         # matches, story, deliveries, the processed mark) is one transaction of the store.
         async with story_guard(ctx), ctx.store.batch():
             await ctx.store.record_events([ItemEvent(item.key, now, "new", f"from {item.source}")])
-            for watch in ctx.settings.watches:
-                outcomes.append(await process_one(ctx, watch, item, now, subs, report))
+            for watch, j in zip(ctx.settings.watches, full, strict=True):
+                outcomes.append(await process_one(ctx, watch, item, now, subs, report, j))
             await ctx.store.mark_processed([item.key])
+    outcomes += await _record_filtered(ctx, filtered, now)
+    return outcomes
+
+
+FILTERED_RUN = 100  # items filtered by every watch recorded in one transaction, at most
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One watch's reading of an item and its decision."""
+
+    analysis: Analysis
+    vector: tuple[float, ...] | None  # the embedding, when the decision needed it
+    match: Match
+
+
+async def _judge(ctx: Context, watch: Watch, item: Item) -> Judged:
+    analysis = analyse(watch, item)
+    vector = await _embedding(ctx, item) if needs_embedding(watch, analysis) else None
+    return Judged(analysis, vector, decide(watch, analysis, vector))
+
+
+async def _record_filtered(ctx: Context, filtered: Sequence[tuple[Item, Sequence[Match]]],
+                           now: datetime) -> list[ItemOutcome]:
+    """The outcome of items every watch filtered, in one transaction: the same rows, in the same
+    order, as when each is recorded on its own. No story is read or written: no story lock."""
+    if not filtered:
+        return []
+    outcomes: list[ItemOutcome] = []
+    events: list[ItemEvent] = []
+    matches: list[tuple[str, Match]] = []
+    for item, decided in filtered:
+        events.append(ItemEvent(item.key, now, "new", f"from {item.source}"))
+        for watch, m in zip(ctx.settings.watches, decided, strict=True):
+            matches.append((item.key, m))
+            events.append(ItemEvent(item.key, now, "filtered",
+                                    f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons)))
+            outcomes.append(ItemOutcome(item, False, m.score, None, m.reasons))
+    async with ctx.store.batch():
+        await ctx.store.save_matches(matches)
+        await ctx.store.record_events(events)
+        await ctx.store.mark_processed([item.key for item, _ in filtered])
     return outcomes
 
 
 async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
-                      subs: Sequence[Subscription], report: CycleReport) -> ItemOutcome:
+                      subs: Sequence[Subscription], report: CycleReport, judged: Judged) -> ItemOutcome:
     store = ctx.store
-    analysis = analyse(watch, item)
-    vector = await _embedding(ctx, item) if needs_embedding(watch, analysis) else None
-    m = decide(watch, analysis, vector)
+    analysis, vector, m = judged.analysis, judged.vector, judged.match
     await store.save_match(item.key, m)
-    if not m.relevant:
+    if not m.relevant:  # another watch found the item relevant
         await store.record_events([ItemEvent(item.key, now, "filtered",
                                              f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons))])
         return ItemOutcome(item, False, m.score, None, m.reasons)

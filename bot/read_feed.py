@@ -9,6 +9,12 @@ as when every entry is normalised: an entry whose key is stored is a duplicate o
 `add_items` does not store and `record_duplicates` ignores, and it cannot make a later entry of
 the batch a duplicate either (only stored rows can).
 
+With the watches (`ahead`), a read of every entry may also judge the items in the worker
+(bot/judging.py): it does when fewer feeds wait for the worker than for the bot process (the
+feeds holding a body are in one or the other). The bot process, the busier side of a cold cycle,
+then only records the items every watch filtered; when the worker falls behind, the bot judges
+the next feeds' items itself, so the two cores share the work whatever their speeds.
+
 `reading_in_process` wraps a plain parse (tests inject theirs) and normalises in this process.
 """
 
@@ -20,23 +26,28 @@ from datetime import datetime
 
 from bot import parse_worker
 from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
+from bot.judging import Ahead, judge_all
 from bot.model import Entry, Item, ParsedFeed
 from bot.parse_worker import AsyncParse
 from bot.settings import FeedSettings
 
 # The keys among these the store already holds.
 KnownKeys = Callable[[Sequence[str]], Awaitable[Collection[str]]]
-# body, feed, fetch time, and the store's key lookup (None: every entry is taken as new).
-AsyncRead = Callable[[bytes, FeedSettings, datetime, KnownKeys | None], Awaitable[ReadFeed]]
+# body, feed, fetch time, the store's key lookup (None: every entry is taken as new), and the
+# watches to judge the items with (None: the caller judges them).
+AsyncRead = Callable[[bytes, FeedSettings, datetime, KnownKeys | None, Ahead | None], Awaitable[ReadFeed]]
 Normalise = Callable[[Sequence[Entry], FeedSettings, datetime], Awaitable[tuple[Item, ...] | str]]
 
 
 async def read_budgeted(body: bytes, feed: FeedSettings, fetched: datetime,
-                        known: KnownKeys | None = None) -> ReadFeed:
+                        known: KnownKeys | None = None, ahead: Ahead | None = None) -> ReadFeed:
     """The live poll's read: in the shared parse worker, within its budget."""
     worker = parse_worker.shared()
     if known is None:
-        return await worker.read(body, feed, fetched)
+        # With this feed on the worker's side, its queue must stay no longer than the bot's.
+        at_worker = worker.queued + 1
+        spare = ahead is not None and at_worker <= ahead.held - at_worker
+        return await worker.read(body, feed, fetched, ahead if spare else None)
     return await _unknown_only(await worker.keys(body, feed), feed, fetched, known, worker.normalise)
 
 
@@ -46,10 +57,12 @@ def reading_in_process(parse: AsyncParse) -> AsyncRead:
     async def normalise(entries: Sequence[Entry], feed: FeedSettings, fetched: datetime) -> tuple[Item, ...]:
         return normalize_all(entries, feed, fetched)
 
-    async def read(body: bytes, feed: FeedSettings, fetched: datetime, known: KnownKeys | None = None) -> ReadFeed:
+    async def read(body: bytes, feed: FeedSettings, fetched: datetime, known: KnownKeys | None = None,
+                   ahead: Ahead | None = None) -> ReadFeed:
         parsed = await parse(body, feed.url)
         if known is None:
-            return read_all(parsed, feed, fetched)
+            read = read_all(parsed, feed, fetched)
+            return replace(read, judged=judge_all(read.items, ahead))  # as the worker would
         return await _unknown_only(keyed(parsed, feed), feed, fetched, known, normalise)
 
     return read

@@ -114,6 +114,10 @@ class Store(Protocol):
     async def mark_processed(self, keys: Sequence[str]) -> None: ...
 
     async def item(self, key: str) -> Item | None: ...
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """The keys among these that name a stored item, in one lookup (a re-polled feed asks
+        for all its entries at once; one `item` call each cost ~50 µs an entry)."""
+
     async def item_by_url(self, url: str) -> Item | None:
         """Look up by canonical URL (exact) — `why URL`."""
 
@@ -125,6 +129,9 @@ class Store(Protocol):
     async def record_events(self, events: Sequence[ItemEvent]) -> None: ...
     async def item_events(self, key: str) -> list[ItemEvent]: ...
     async def save_match(self, item_key: str, match: Match) -> None: ...
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        """`save_match` for each (item key, match), in one write (a run of filtered items)."""
+
     async def matches(self, item_key: str) -> list[Match]: ...
 
     # --- stories -------------------------------------------------------------------------------

@@ -133,6 +133,9 @@ class MemoryStore:
     async def item(self, key: str) -> Item | None:
         return self._items.get(key)
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return {k for k in keys if k in self._items}
+
     async def item_by_url(self, url: str) -> Item | None:
         return next((i for i in self._items.values() if url and i.url == url), None)
 
@@ -163,6 +166,10 @@ class MemoryStore:
 
     async def save_match(self, item_key: str, match: Match) -> None:
         self._matches[(item_key, match.watch)] = match
+
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        for item_key, match in matches:
+            self._matches[(item_key, match.watch)] = match
 
     async def matches(self, item_key: str) -> list[Match]:
         return sorted((m for (k, _), m in self._matches.items() if k == item_key), key=lambda m: m.watch)

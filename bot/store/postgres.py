@@ -43,6 +43,8 @@ _INSERT_ITEM = (f"INSERT INTO items ({', '.join(ITEM_COLS)}, processed, words) V
 _UPSERT_FEED = (f"INSERT INTO feeds ({', '.join(FEED_COLS)}) VALUES ({marks(1, len(FEED_COLS))}) ON CONFLICT (name) "
                 f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in FEED_COLS[1:])}")
 _DELIVERY_VALUES = f"INSERT INTO deliveries ({', '.join(DELIVERY_COLS)}) VALUES ({marks(1, len(DELIVERY_COLS))})"
+_UPSERT_MATCH = ("INSERT INTO matches VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_key, watch) DO UPDATE "
+                 "SET relevant = excluded.relevant, score = excluded.score, reasons = excluded.reasons")
 _UPSERT_STORY = (
     "INSERT INTO stories (id, watch, title, summary, first_published, last_published, score, features, keys) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET watch = excluded.watch, "
@@ -226,6 +228,12 @@ class PostgresStore:
         found = await self._rows(f"SELECT {ITEM_SELECT} FROM items WHERE key = $1", key)
         return rows.item(found[0]) if found else None
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        found = await self._rows("SELECT key FROM items WHERE key = ANY($1::text[])", list(dict.fromkeys(keys)))
+        return {r["key"] for r in found}
+
     async def item_by_url(self, url: str) -> Item | None:
         if not url:
             return None
@@ -263,9 +271,13 @@ class PostgresStore:
             "SELECT * FROM item_events WHERE item_key = $1 ORDER BY at, id", key)]
 
     async def save_match(self, item_key: str, match: Match) -> None:
-        await self._exec("INSERT INTO matches VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_key, watch) DO UPDATE "
-                         "SET relevant = excluded.relevant, score = excluded.score, reasons = excluded.reasons",
-                         item_key, match.watch, match.relevant, match.score, list(match.reasons))
+        await self._exec(_UPSERT_MATCH, item_key, match.watch, match.relevant, match.score, list(match.reasons))
+
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        if matches:
+            async with self._tx() as c:
+                await c.executemany(_UPSERT_MATCH, [(k, m.watch, m.relevant, m.score, list(m.reasons))
+                                                    for k, m in matches])
 
     async def matches(self, item_key: str) -> list[Match]:
         found = await self._rows("SELECT * FROM matches WHERE item_key = $1 ORDER BY watch", item_key)

@@ -162,6 +162,17 @@ def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     return Added(tuple(new), tuple(dups))
 
 
+_KEYS_PER_QUERY = 500  # bound parameters per statement, well under SQLite's limit (999 before 3.32)
+
+
+def _known_keys(c: Conn, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for n in range(0, len(keys), _KEYS_PER_QUERY):
+        part = keys[n:n + _KEYS_PER_QUERY]
+        found.update(r[0] for r in c.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(part))})", part))
+    return found
+
+
 def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) -> list[Story]:
     """The stories of `ids` that exist, in that order; with a cache, only those not cached at
     their current change number are rebuilt from their rows (in one read snapshot)."""
@@ -613,6 +624,9 @@ class SqliteStore:
         rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
         return _item(rows[0]) if rows else None
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return await self._read(_known_keys, list(dict.fromkeys(keys))) if keys else set()
+
     async def item_by_url(self, url: str) -> Item | None:
         if not url:
             return None
@@ -657,8 +671,16 @@ class SqliteStore:
         return [_event(r) for r in rows]
 
     async def save_match(self, item_key: str, match: Match) -> None:
-        await self._later(_run, "INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)",
-                         (item_key, match.watch, int(match.relevant), match.score, _json(match.reasons)))
+        await self.save_matches([(item_key, match)])
+
+    async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
+        rows = [(k, m.watch, int(m.relevant), m.score, _json(m.reasons)) for k, m in matches]
+
+        def run(c: Conn) -> None:  # returns nothing: see record_events
+            c.executemany("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)", rows)
+
+        if rows:
+            await self._later(run)
 
     async def matches(self, item_key: str) -> list[Match]:
         rows = await self._rows("SELECT * FROM matches WHERE item_key = ? ORDER BY watch", (item_key,))

@@ -136,6 +136,17 @@ async def test_item_round_trip_and_lookup_by_url(store: Store) -> None:
     assert await store.item("nope") is None
 
 
+async def test_known_keys_names_the_stored_items_among_many(store: Store) -> None:
+    assert await store.known_keys([]) == set()
+    stored = [make_item(f"k{n}") for n in range(0, 1200, 2)]  # more keys than one SQLite statement takes
+    await store.add_items(stored)
+    asked = [f"k{n}" for n in range(1200)] + ["k0", "nope", ""]  # a repeat, a stranger, an empty key
+    assert await store.known_keys(asked) == {i.key for i in stored}
+    async with store.batch():  # inside a batch it sees the batch's own writes
+        await store.add_items([make_item("late")])
+        assert await store.known_keys(["late", "nope"]) == {"late"}
+
+
 async def test_latest_items_newest_first_and_by_watch(store: Store) -> None:
     await store.add_items([make_item(k, published=at(m)) for k, m in [("old", 0), ("new", 20), ("mid", 10)]])
     assert [i.key for i in await store.latest_items(10)] == ["new", "mid", "old"]
@@ -233,6 +244,15 @@ async def test_matches_round_trip_and_replace(store: Store) -> None:
     assert await store.matches("a") == [Match("arms", False, 0.1), Match("dprk", False, 0.2, ("retracted",))]
     assert await store.matches("b") == []
 
+
+
+async def test_save_matches_saves_many_as_save_match_does_each(store: Store) -> None:
+    await store.save_matches([])
+    await store.save_match("a", Match("dprk", True, 0.75, ("term: 북한군",)))
+    await store.save_matches([("a", Match("dprk", False, 0.2, ("retracted",))), ("b", Match("dprk", False, 0.1)),
+                              ("b", Match("arms", True, 0.9, ("p 0.90",)))])
+    assert await store.matches("a") == [Match("dprk", False, 0.2, ("retracted",))]
+    assert await store.matches("b") == [Match("arms", True, 0.9, ("p 0.90",)), Match("dprk", False, 0.1)]
 
 # --- stories ---------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.core.feed.normalize import entry_key, normalize_entry
-from bot.model import Entry, Item, ParsedFeed
+from bot.model import Entry, Item, Match, ParsedFeed
 from bot.settings import FeedSettings
 
 
@@ -23,6 +23,9 @@ class ReadFeed:
     parsed: ParsedFeed
     items: tuple[Item, ...]
     entries: int
+    # When the worker judged ahead (bot/judging.py): per item, from the first, each watch's Match,
+    # or None where it did not judge; items past the end are not judged either.
+    judged: tuple[tuple[Match, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)
