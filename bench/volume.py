@@ -212,13 +212,14 @@ def max_core(n: int) -> Iterator[None]:
         fingerprint.MAX_CORE = old
 
 
-def best_match(pair_ps: Sequence[float]) -> float:
-    """The rule before the mean: a story is as close as its closest matched report."""
+def best_match(pair_ps: Sequence[float], time_known: bool) -> float:
+    """The rule before the mean: a story is as close as its closest matched report (dated or not;
+    the shipped rule takes the closest only for reports of unknown time)."""
     return max(pair_ps, default=0.0)
 
 
 @contextmanager
-def story_rule(rule: Callable[[Sequence[float]], float]) -> Iterator[None]:
+def story_rule(rule: Callable[[Sequence[float], bool], float]) -> Iterator[None]:
     old = cluster.story_probability
     cluster.story_probability = rule  # type: ignore[assignment]
     try:

@@ -100,7 +100,7 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
     return item.published - timedelta(hours=watch.story_window_hours)
 
 
-def story_probability(pair_ps: Sequence[float], time_known: bool = True) -> float:
+def story_probability(pair_ps: Sequence[float], time_known: bool) -> float:
     """One development with the story. A dated report: the mean over the story's core reports —
     a report that resembles one report of a story but not the others is not that story (the
     best alone lets stories chain within a news cycle: A~B, B~C, so C joins A's story). A report
@@ -113,7 +113,7 @@ def story_probability(pair_ps: Sequence[float], time_known: bool = True) -> floa
 
 
 def _story_p(watch: Watch, me: Side, cores: Sequence[Side], core_dots: Sequence[float | None], logit: PairLogit,
-             weight: EntityWeights, time_known: bool = True) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
+             weight: EntityWeights, time_known: bool) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
     """The story's probability and its closest core report with the signals (for `why`)."""
     ps: list[float] = []
     best_p, best = -1.0, None
