@@ -137,8 +137,8 @@ class Story:
     last_published: datetime
     sources: tuple[StorySource, ...]
     score: float = 0.0  # strongest match score among its items
-    features: str = "{}"  # opaque JSON owned by core/cluster.py
-    keys: tuple[str, ...] = ()  # candidate-lookup keys owned by core/cluster.py
+    features: str = "{}"  # opaque JSON owned by core/stories/cluster.py
+    keys: tuple[str, ...] = ()  # candidate-lookup keys owned by core/stories/cluster.py
 
     @property
     def version(self) -> int:

@@ -48,7 +48,7 @@ class Entity:
 
 @dataclass(frozen=True)
 class StoryRules:
-    """Weights of the signals that decide whether a report joins a story (see core/cluster.py)."""
+    """Weights of the signals that decide whether a report joins a story (see core/stories/cluster.py)."""
 
     join_threshold: float = 2.0
     entity_weight: float = 1.0
