@@ -150,8 +150,10 @@ def run_replay(settings: Settings, model: RelevanceModel | None, rows: Sequence[
     return {str(o["id"]): o for o in out}
 
 
-def loso(data: Labelled, settings: Settings) -> tuple[list[bool], list[bool], list[tuple[float, float]], int]:
-    """Held-out predictions: relevance (gold, predicted) and per-report B-cubed (P, R)."""
+def loso(data: Labelled, settings: Settings, errors: list[str] | None = None
+         ) -> tuple[list[bool], list[bool], list[tuple[float, float]], int]:
+    """Held-out predictions: relevance (gold, predicted) and per-report B-cubed (P, R); each
+    held-out relevance error is described in `errors` when given."""
     gold_rel: list[bool] = []
     pred_rel: list[bool] = []
     b3: list[tuple[float, float]] = []
@@ -169,6 +171,8 @@ def loso(data: Labelled, settings: Settings) -> tuple[list[bool], list[bool], li
             for r in held:
                 gold_rel.append(bool(r["relevant"]))
                 pred_rel.append(bool(ours[str(r["id"])]["relevant"]))
+                if errors is not None and pred_rel[-1] != gold_rel[-1]:
+                    errors.append(_error(r, ours[str(r["id"])]))
             b3 += bcubed_items(corpus, ours, story)
     return gold_rel, pred_rel, b3, folds
 
@@ -207,7 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     ap.add_argument("--no-embedding", action="store_true", help="terms only (no multilingual signal)")
     ap.add_argument("--skip-loso", action="store_true", help="cross-corpus and in-sample only (quicker)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="list the cross-corpus errors with reasons")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="list the relevance errors (held-out and cross-corpus) with reasons, and each gold "
+                    "story's clusters")
     args = ap.parse_args(argv)
     import time
 
@@ -226,10 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{'terms + ' + emb.name if emb else 'terms only'}")
     print("OUT OF SAMPLE")
     if not args.skip_loso:
-        g, p, b3, folds = loso(data, settings)
+        errors: list[str] = []
+        g, p, b3, folds = loso(data, settings, errors)
         print(f"leave-one-story-out over both corpora ({folds} folds)")
         print(line("relevance", relevance(g, p)))
         print(line("stories B-cubed (held-out reports)", mean_b3(b3)))
+        if args.verbose:
+            print("\n".join(errors))
     ids = [{str(r["id"]) for r in c} for c in data.corpora]
     for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
         ours = run_replay(settings, data.fit(ids[fit_on]), data.corpora[score], emb)
@@ -259,11 +268,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _error(r: Mapping[str, Any], o: Mapping[str, Any]) -> str:
+    return f"    {'FP' if o['relevant'] else 'FN'} {r['id']} [{r['lang']}] {o['score']}: {o['reasons'][0]}"
+
+
 def _details(rows: Sequence[Mapping[str, Any]], ours: Mapping[str, Mapping[str, Any]]) -> None:
     for r in rows:
         o = ours[str(r["id"])]
         if bool(o["relevant"]) != bool(r["relevant"]):
-            print(f"    {'FP' if o['relevant'] else 'FN'} {r['id']} [{r['lang']}] {o['score']}: {o['reasons'][0]}")
+            print(_error(r, o))
     by_gold: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         if r["relevant"]:

@@ -31,10 +31,11 @@ from bot.http_server import HttpServer, monitor_routes, serve
 from bot.model import Destination
 from bot.monitor import Monitor
 from bot.outbox import DeliveryReport, deliver_pending
-from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
+from bot.pipeline import Context, CycleReport, poll_due_feeds
 from bot.platforms.base import Sink
 from bot.platforms.console import ConsoleSink
 from bot.platforms.file import FileSink
+from bot.routing import all_subscriptions
 from bot.secrets import secret_values
 from bot.settings import Settings
 from bot.store import store_for

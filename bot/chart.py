@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from bot.core.render import local
 from bot.core.trend import CHART_WEEKS, Trend, day_bounds, fires_weekly, trend_of
 from bot.model import Attachment, Delivery, Destination, Message
-from bot.pipeline import Context, all_subscriptions
+from bot.pipeline import Context
+from bot.routing import all_subscriptions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

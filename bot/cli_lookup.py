@@ -87,7 +87,7 @@ async def digest(settings: Settings, destination: str) -> int:
     if not settings.storage.url and not exists(settings.storage.path):  # PostgreSQL: open() says
         return no_database(settings, "digest")
     from bot.app import close_context, open_context
-    from bot.pipeline import all_subscriptions
+    from bot.routing import all_subscriptions
 
     ctx, factory = await open_context(settings, with_fetcher=False)
     try:

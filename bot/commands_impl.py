@@ -18,10 +18,12 @@ from bot.commands.text import run_text
 from bot.config import check_schedule
 from bot.core import lookup
 from bot.core.feed.normalize import canonical_url
+from bot.duplicates import twin_of_duplicate
 from bot.fetch import host_problem
 from bot.model import Item, Mute, Story, Subscription
 from bot.outbox import deliver_pending, queue_digest
-from bot.pipeline import Context, all_subscriptions, twin_of_duplicate
+from bot.pipeline import Context
+from bot.routing import all_subscriptions
 from bot.settings import FeedSettings
 from bot.supervisor import load_states, state_lines
 

@@ -1,5 +1,6 @@
 """The use cases, read top to bottom as the flow: poll feeds → store new items → match →
-merge into stories → route to subscriptions (the outbox). Delivery itself is in outbox.py.
+merge into stories → route to subscriptions (the outbox). Routing is routing.py's, duplicates and
+syndicated copies duplicates.py's, delivery itself outbox.py's.
 
 Every item ends in a recorded state (item_events), so `why URL` answers from data. Each step is
 idempotent, so a crash anywhere is repaired by the next cycle: items are marked processed only
@@ -23,6 +24,7 @@ from bot.core.relevance.match import Analysis, analyse, decide, needs_embedding
 from bot.core.stories import cluster
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
+from bot.duplicates import join_twin, note_duplicate
 from bot.embedding import Embedder, embed_async, item_text
 from bot.fetch import Fetcher
 from bot.handoff import Handoff, Turn
@@ -31,6 +33,7 @@ from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, 
 from bot.parse_worker import AsyncParse
 from bot.platforms.base import Sink
 from bot.read_feed import AsyncRead, read_budgeted, reading_in_process
+from bot.routing import all_subscriptions, route
 from bot.settings import FeedSettings, Settings
 from bot.store.base import Store
 
@@ -363,17 +366,6 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
 # --- duplicates and syndicated copies (the verdicts of core/identity.py) ---------------------
 
 
-def duplicate_marker(url_or_key: str) -> str:
-    """Meta key naming the twin of a duplicate that was not stored, so `why URL` can find it."""
-    return f"duplicate:{url_or_key}"
-
-
-async def twin_of_duplicate(store: Store, url: str) -> Item | None:
-    """The stored item a duplicate link repeated, if that link was seen as a duplicate."""
-    key = await store.get_meta(duplicate_marker(url)) if url else None
-    return await store.item(key) if key else None
-
-
 async def record_duplicates(ctx: Context, dups: Sequence[tuple[Item, IdentityVerdict]], now: datetime,
                             report: CycleReport | None = None) -> None:
     """Record each duplicate on its twin (once), and join each syndicated copy to its twin's story.
@@ -385,52 +377,14 @@ async def record_duplicates(ctx: Context, dups: Sequence[tuple[Item, IdentityVer
         if verdict.twin is None:
             continue
         if verdict.kind == "duplicate":
-            await _note_duplicate(ctx.store, item, verdict, verdict.twin, now)
+            await note_duplicate(ctx.store, item, verdict, verdict.twin, now)
         elif verdict.kind == "copy":
             async with story_guard(ctx), ctx.store.batch():  # the twin's story is read, grown and saved
-                joined = await _join_twin(ctx, item, verdict.twin, now, report)
+                joined = await join_twin(ctx, item, verdict.twin, now, report)
             if not joined:
                 # The twin has not been through the filter yet (another feed stored it moments
                 # ago and is matching it now): match the copy as an ordinary report instead.
                 await process_items(ctx, [item], now, report)
-
-
-async def _note_duplicate(store: Store, item: Item, verdict: IdentityVerdict, twin: Item, now: datetime) -> None:
-    if twin.key == item.key:
-        return  # the same entry polled again: nothing worth a line in `why`
-    marker = duplicate_marker(item.url or item.key)
-    if await store.get_meta(marker) is not None:
-        return  # recorded on an earlier poll; feeds repeat their entries every cycle
-    await store.record_events([ItemEvent(twin.key, now, "duplicate",
-                                         f"{verdict.detail}: {item.url or item.title or item.key}")])
-    await store.set_meta(marker, twin.key)
-
-
-async def _join_twin(ctx: Context, item: Item, twin: Item, now: datetime, report: CycleReport) -> bool:
-    """Add a copy to its twin's story as a source; False when the twin is not matched yet."""
-    store = ctx.store
-    twin_matches = await store.matches(twin.key)
-    if not twin_matches:
-        return False
-    story = await store.story_of_item(twin.key)
-    watch = next((w for w in ctx.settings.watches if story and w.name == story.watch), None)
-    if story is None or watch is None:
-        relevant = any(m.relevant for m in twin_matches)  # relevant yet in no story: too old to alert
-        event, why = ("too-old", "was too old to alert") if relevant else ("filtered", "was filtered")
-        await store.record_events([ItemEvent(item.key, now, event, f"same headline as {twin.key}, which {why}")])
-        await store.mark_processed([item.key])
-        return True
-    reason = f"same headline as {twin.url or twin.key} (syndicated copy)"
-    base = next((m for m in twin_matches if m.watch == watch.name), Match(watch.name, True, story.score))
-    match = replace(base, reasons=(reason,))
-    grown = cluster.add_source(story, watch, item, match, cluster.Assignment(story.id, match.score, (reason,), ()))
-    await store.save_match(item.key, match)
-    await store.save_story(grown)
-    await store.record_events([ItemEvent(item.key, now, "merged", reason, story_id=grown.id)])
-    report.merged += 1
-    await route(ctx, watch, grown, item, False, now, await all_subscriptions(ctx))
-    await store.mark_processed([item.key])
-    return True
 
 
 async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
@@ -449,70 +403,3 @@ async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts
     recent = [s for s in latest if s.last_published >= since]
     cands = list({s.id: s for s in (*keyed, *recent)}.values())
     return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
-
-
-# --- routing into the outbox -----------------------------------------------------------------
-
-
-async def all_subscriptions(ctx: Context) -> list[Subscription]:
-    """Config subscriptions plus those added by slash command (the latter stored)."""
-    stored = await ctx.store.subscriptions()
-    seen = {(s.watch, s.destination) for s in stored}
-    return [*stored, *(s for s in ctx.settings.subscriptions if (s.watch, s.destination) not in seen)]
-
-
-async def route(ctx: Context, watch: Watch, story: Story, item: Item, is_new: bool, now: datetime,
-                subs: Sequence[Subscription]) -> None:
-    """Instant subscriptions get an alert row for a new story; a grown story re-opens its sent
-    alerts so the outbox edits them. Digest subscriptions pick stories up at digest time."""
-    store = ctx.store
-    if not is_new:
-        await store.reopen_alerts(story.id, story.version)
-        return
-    mutes = await store.mutes(now)
-    text = f"{item.title} {item.summary}".casefold()
-    rows = []
-    for sub in subs:
-        if sub.watch != watch.name or sub.mode != "instant":
-            continue
-        muted = [m.term for m in mutes if m.destination == sub.destination and m.term.casefold() in text]
-        if muted:
-            await store.record_events([ItemEvent(item.key, now, "muted", f"term {muted[0]!r}",
-                                                 story_id=story.id, destination=sub.destination)])
-            continue
-        if await _flooded(ctx, sub.destination, story, now):
-            await store.record_events([ItemEvent(
-                item.key, now, "deferred", "channel flooded: this story goes into the hourly flood digest",
-                story_id=story.id, destination=sub.destination)])
-            continue
-        rows.append(Delivery(id=f"alert:{story.id}:{sub.destination}", destination=sub.destination,
-                             kind="alert", created=now, story_id=story.id, title=story.title))
-    await store.enqueue(rows)
-
-
-async def _flooded(ctx: Context, destination: str, story: Story, now: datetime) -> bool:
-    """Past the destination's max_alerts_per_hour, new stories are collected into one digest sent
-    when the hour is over, instead of posting hundreds of alerts (nothing is dropped). Runs under
-    story_guard (via process_items), so the count and the digest's story list are not raced."""
-    dest = ctx.settings.destination(destination)
-    limit = dest.max_alerts_per_hour if dest else 30
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    key = f"flood:{destination}:{hour:%Y%m%d%H}"
-    count = int(await ctx.store.get_meta(key) or 0)
-    if count < limit:
-        await ctx.store.set_meta(key, str(count + 1))
-        return False
-    for n in range(1, 100):  # the hour's digest, or a follow-up if that one is already going out
-        digest_id = f"digest:flood-{hour:%Y%m%dT%H}{'' if n == 1 else f'-{n}'}:{destination}"
-        row = await ctx.store.delivery(digest_id)
-        if row is None:
-            row = Delivery(id=digest_id, destination=destination, kind="digest", created=now,
-                           next_attempt=max(now, hour + timedelta(hours=1)),
-                           title=f"More stories this hour ({hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC)")
-            await ctx.store.enqueue([row])
-        if story.id in row.story_ids:
-            return True
-        if row.status == "pending" and row.attempts == 0:
-            await ctx.store.save_delivery(replace(row, story_ids=(*row.story_ids, story.id)))
-            return True
-    return False  # pathological: alert it rather than lose it

@@ -33,7 +33,8 @@ from bot.cluster import leads, wait_to_lead
 from bot.logs import Repeats
 from bot.model import Subscription
 from bot.outbox import deliver_pending, queue_digest
-from bot.pipeline import Context, CycleReport, all_subscriptions, poll_due_feeds
+from bot.pipeline import Context, CycleReport, poll_due_feeds
+from bot.routing import all_subscriptions
 from bot.store.base import Pruned
 
 log = logging.getLogger("deskwatch.scheduler")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.duplicates import duplicate_marker
 from bot.model import ItemEvent, Match
-from bot.pipeline import duplicate_marker
 from bot.store.base import DUPLICATE_META, Pruned, Store
 from tests.contract.conftest import T0, make_delivery, make_item, make_story
 
