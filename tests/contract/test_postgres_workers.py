@@ -145,9 +145,32 @@ def on_channel(workers: list[Context], channel: RecordingSink) -> None:
         ctx.sinks = {"desk": channel}
 
 
+class MeetingSink(SlowSink):
+    """A slow channel whose first post waits until a second post is under way at the same time.
+    A worker posts one row after another, so that second post can only be the other worker's:
+    the pass cannot finish with one worker alone, however loaded the machine is (a wall-clock
+    race made this test fail now and then when a slow start left every row to the first worker)."""
+
+    def __init__(self, name: str, delay: float) -> None:
+        super().__init__(name, delay)
+        self.in_flight = 0
+        self.met = asyncio.Event()
+
+    async def send(self, message: Message) -> str:
+        self.in_flight += 1
+        try:
+            if self.in_flight > 1:
+                self.met.set()
+            if not self.sends:
+                await asyncio.wait_for(self.met.wait(), timeout=30)  # TimeoutError: the other never posted
+            return await super().send(message)
+        finally:
+            self.in_flight -= 1
+
+
 async def test_two_workers_deliver_in_parallel_and_post_each_row_once(cluster: Cluster) -> None:
     a, b = cluster.workers
-    channel = SlowSink("desk", delay=0.02)
+    channel = MeetingSink("desk", delay=0.02)
     on_channel(cluster.workers, channel)
     await queue_alerts(a.store, "desk", 40)
     ra, rb = await asyncio.gather(deliver_pending(a, T0), deliver_pending(b, T0))
