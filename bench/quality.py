@@ -9,6 +9,8 @@ items they are scored on, then the corpus is run through `deskwatch replay`'s li
   cross-corpus        — fit on dev.jsonl, score dev2.jsonl (the honest direction: the watch's terms
                         were written with dev.jsonl in view), and the reverse;
   in-sample           — fitted on both corpora and scored on them (labelled as such).
+Leave-one-story-out figures come with a 95% interval: the held-out stories resampled with
+replacement (seeded bootstrap), i.e. how far the figure could move on other developments.
 Baselines in the same run: a keyword filter ("North Korea" AND a Russia/war word) and rapidfuzz
 headline similarity for stories. Labels are read here only, never passed to replay.
 Embeddings are cached on disk by text (bench/.cache, not committed).
@@ -21,10 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import sys
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -117,6 +120,22 @@ def line(name: str, scores: tuple[float, float, float]) -> str:
     return f"  {name:<34} P {p:.3f}  R {r:.3f}  F1 {f:.3f}"
 
 
+BOOTSTRAP = 2000  # resamples of the held-out stories (seeded: the same intervals every run)
+
+
+def spread(folds: Sequence[Fold], stat: Callable[[Sequence[Fold]], tuple[float, float, float]]) -> str:
+    """The 95% interval of P, R and F1 when the held-out stories are resampled with replacement
+    (a story's reports hang together, so the story is the unit): how far these figures could
+    move on as many other developments of the same kind."""
+    rng = random.Random(0)
+    draws = [stat([folds[rng.randrange(len(folds))] for _ in folds]) for _ in range(BOOTSTRAP)]
+    parts = []
+    for k, name in enumerate(("P", "R", "F1")):
+        vals = sorted(d[k] for d in draws)
+        parts.append(f"{name} {vals[int(0.025 * BOOTSTRAP)]:.2f}–{vals[int(0.975 * BOOTSTRAP) - 1]:.2f}")
+    return f"    95% interval, {len(folds)} held-out stories resampled: " + "  ".join(parts)
+
+
 
 # --- fitting on a subset -----------------------------------------------------------------------
 
@@ -150,10 +169,20 @@ def run_replay(settings: Settings, model: RelevanceModel | None, rows: Sequence[
     return {str(o["id"]): o for o in out}
 
 
-def loso(data: Labelled, settings: Settings, errors: list[str] | None = None
+@dataclass
+class Fold:
+    """One held-out story (with its share of irrelevant items): what the bootstrap resamples."""
+
+    gold: list[bool] = field(default_factory=list)
+    pred: list[bool] = field(default_factory=list)
+    b3: list[tuple[float, float]] = field(default_factory=list)
+
+
+def loso(data: Labelled, settings: Settings, errors: list[str] | None = None, held_folds: list[Fold] | None = None
          ) -> tuple[list[bool], list[bool], list[tuple[float, float]], int]:
     """Held-out predictions: relevance (gold, predicted) and per-report B-cubed (P, R); each
-    held-out relevance error is described in `errors` when given."""
+    held-out relevance error is described in `errors`, and each fold kept in `held_folds`, when
+    given."""
     gold_rel: list[bool] = []
     pred_rel: list[bool] = []
     b3: list[tuple[float, float]] = []
@@ -168,12 +197,18 @@ def loso(data: Labelled, settings: Settings, errors: list[str] | None = None
             model = data.fit({str(r["id"]) for r in data.rows} - held_ids)
             ours = run_replay(settings, model, corpus, data.embedder)
             folds += 1
+            fold = Fold()
             for r in held:
-                gold_rel.append(bool(r["relevant"]))
-                pred_rel.append(bool(ours[str(r["id"])]["relevant"]))
-                if errors is not None and pred_rel[-1] != gold_rel[-1]:
+                fold.gold.append(bool(r["relevant"]))
+                fold.pred.append(bool(ours[str(r["id"])]["relevant"]))
+                if errors is not None and fold.pred[-1] != fold.gold[-1]:
                     errors.append(_error(r, ours[str(r["id"])]))
-            b3 += bcubed_items(corpus, ours, story)
+            fold.b3 = bcubed_items(corpus, ours, story)
+            gold_rel += fold.gold
+            pred_rel += fold.pred
+            b3 += fold.b3
+            if held_folds is not None:
+                held_folds.append(fold)
     return gold_rel, pred_rel, b3, folds
 
 
@@ -233,10 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("OUT OF SAMPLE")
     if not args.skip_loso:
         errors: list[str] = []
-        g, p, b3, folds = loso(data, settings, errors)
+        held: list[Fold] = []
+        g, p, b3, folds = loso(data, settings, errors, held)
         print(f"leave-one-story-out over both corpora ({folds} folds)")
         print(line("relevance", relevance(g, p)))
+        print(spread(held, lambda fs: relevance([x for f in fs for x in f.gold], [x for f in fs for x in f.pred])))
         print(line("stories B-cubed (held-out reports)", mean_b3(b3)))
+        print(spread(held, lambda fs: mean_b3([x for f in fs for x in f.b3])))
         if args.verbose:
             print("\n".join(errors))
     ids = [{str(r["id"]) for r in c} for c in data.corpora]
