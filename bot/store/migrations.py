@@ -218,7 +218,14 @@ INSERT OR REPLACE INTO meta (key, value)
 SELECT 'store:story_changes', CAST(MAX(changed) AS TEXT) FROM stories HAVING MAX(changed) IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# v6: a delivery's story links are looked up by delivery (each save of a delivery updates its
+# links, and a flood digest is saved once per story it gathers): without this index every save
+# scanned the whole link table, so a burst's cost grew with the outbox's history.
+_V6 = """
+CREATE INDEX IF NOT EXISTS delivery_stories_delivery ON delivery_stories(delivery_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -605,7 +605,10 @@ async def _build_stories(c: Conn, ids: Sequence[str]) -> tuple[list[tuple[Story,
 
 
 async def _link_delivery(c: Conn, d: Delivery) -> None:
-    await c.execute("DELETE FROM delivery_stories WHERE delivery_id = $1", d.id)
+    """The delivery's story links made equal to its stories, writing only the difference (a
+    flood digest is saved once per story it gathers)."""
     ids = list(dict.fromkeys([*([d.story_id] if d.story_id else []), *d.story_ids]))
+    await c.execute("DELETE FROM delivery_stories WHERE delivery_id = $1 AND story_id <> ALL($2::text[])", d.id, ids)
     if ids:
-        await c.execute("INSERT INTO delivery_stories SELECT s, $2::text FROM unnest($1::text[]) AS s", ids, d.id)
+        await c.execute("INSERT INTO delivery_stories SELECT s, $2::text FROM unnest($1::text[]) AS s "
+                        "ON CONFLICT DO NOTHING", ids, d.id)

@@ -320,9 +320,17 @@ def _run(c: Conn, sql: str, params: Sequence[Any]) -> None:
 
 
 def _link_delivery(c: Conn, d: Delivery) -> None:
-    c.execute("DELETE FROM delivery_stories WHERE delivery_id = ?", (d.id,))
+    """The delivery's story links made equal to its stories: only the difference is written (a
+    flood digest is saved once per story it gathers; rewriting all its links each time made a
+    burst quadratic in the digest's length)."""
     ids = dict.fromkeys([*([d.story_id] if d.story_id else []), *d.story_ids])
-    c.executemany("INSERT INTO delivery_stories VALUES (?, ?)", [(s, d.id) for s in ids])
+    have = {r[0] for r in c.execute("SELECT story_id FROM delivery_stories WHERE delivery_id = ?", (d.id,))}
+    gone = [(s, d.id) for s in have if s not in ids]
+    if gone:
+        c.executemany("DELETE FROM delivery_stories WHERE story_id = ? AND delivery_id = ?", gone)
+    new = [(s, d.id) for s in ids if s not in have]
+    if new:
+        c.executemany("INSERT INTO delivery_stories VALUES (?, ?)", new)
 
 
 def _enqueue(c: Conn, deliveries: Sequence[Delivery], meta: Mapping[str, str]) -> int:

@@ -419,6 +419,20 @@ async def test_deliveries_of_a_story_and_of_an_item(store: Store) -> None:
     assert await store.deliveries_for_item("unknown") == []
 
 
+
+async def test_a_digest_saved_as_its_stories_grow_and_shrink_is_found_by_exactly_those_stories(store: Store) -> None:
+    for sid, item in (("A", "ia"), ("B", "ib"), ("C", "ic")):
+        await store.save_story(make_story(sid, items=(item,)))
+    d = make_delivery("flood", "ops", kind="digest", story_ids=("A",))
+    await store.enqueue([d])
+    for ids in (("A", "B"), ("A", "B", "C"), ("C", "A")):  # grows as a flood digest does, then loses B
+        d = dataclasses.replace(d, story_ids=ids)
+        await store.save_delivery(d)
+    assert await store.deliveries_for_item("ia") == [d]
+    assert await store.deliveries_for_item("ic") == [d]
+    assert await store.deliveries_for_item("ib") == []
+    assert (await store.delivery(d.id)) == d
+
 # --- leases (one delivery pass per database) -----------------------------------------------------
 
 TTL = timedelta(seconds=60)
