@@ -4,8 +4,11 @@ feed's full article does not bring its background paragraphs into relevance or s
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.core.relevance.placement import READ_CHARS, read_item, read_window
+from bot.core.relevance.placement import READ_CHARS, READ_SENTENCES, read_item, read_window
+from bot.core.relevance.terms import iter_sentences, sentences
 from bot.core.stories.facts import item_facts
 from bot.embedding import item_text
 from tests.factories import item
@@ -55,3 +58,35 @@ def test_background_paragraphs_beyond_the_window_are_not_read() -> None:
     assert 1001 in facts.numbers and 1002 not in facts.numbers and 1011 not in facts.numbers
     assert "vovchansk" in facts.names and "zolotukhino" not in facts.names
     assert item_text(full.title, full.summary) == f"Troops arrive {window}"
+
+
+# --- the lazy split gives the window splitting the whole summary gave ------------------------------
+
+def _window_from_every_sentence(summary: str) -> str:
+    """read_window as it was before it split lazily: every sentence of the summary first."""
+    parts = sentences(summary)
+    if len(summary) <= READ_CHARS and len(parts) <= READ_SENTENCES:
+        return summary
+    end = pos = 0
+    for n, s in enumerate(parts):
+        at = summary.find(s, pos)
+        stop = at + len(s)
+        if n >= READ_SENTENCES or (stop > READ_CHARS and n > 0):
+            break
+        end = pos = stop
+    if end > READ_CHARS:
+        end = summary.rfind(" ", 0, READ_CHARS + 1)
+        end = end if end > 0 else READ_CHARS
+    return summary[:end]
+
+
+_PIECES = ["North", "Korean", "troops", "U.S.", "Feb.", "Gen.", "Kim", "a", "in", "Kursk.", "said.", "“We", "won.”",
+           "«Да»", "Они", "북한군이", "파병했다.", "1,500", "shells!", "why?", "(AP)", "-", "  ", "\n", "x" * 300]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_the_lazy_window_equals_the_window_of_every_sentence(words: list[str]) -> None:
+    summary = " ".join(words)
+    assert read_window(summary) == _window_from_every_sentence(summary)
+    assert sentences(summary) == list(iter_sentences(summary))

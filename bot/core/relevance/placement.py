@@ -11,8 +11,9 @@ to four sentences, and a feed's full article adds background paragraphs they nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 
-from bot.core.relevance.terms import Hit, sentences, tokenize
+from bot.core.relevance.terms import Hit, iter_sentences, sentences, tokenize
 from bot.core.watch import Watch
 from bot.model import Item
 
@@ -52,7 +53,9 @@ def read_window(summary: str) -> str:
     """The part of a summary the brain reads: its first READ_SENTENCES sentences, cut to whole
     sentences within READ_CHARS (at least the first sentence, itself cut at READ_CHARS).
     A summary that already fits is returned unchanged."""
-    parts = sentences(summary)
+    # Only the first READ_SENTENCES + 1 sentences matter (the one past them says there are more),
+    # so a long article is not split to its end.
+    parts = list(islice(iter_sentences(summary), READ_SENTENCES + 1))
     if len(summary) <= READ_CHARS and len(parts) <= READ_SENTENCES:
         return summary
     end = pos = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -78,17 +78,24 @@ def tokenize(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """Split into sentences without breaking on initials or abbreviations ("U.S.", "Feb.")."""
-    out: list[str] = []
+    return list(iter_sentences(text))
+
+
+def iter_sentences(text: str) -> Iterator[str]:
+    """sentences(), one at a time: a caller that needs only the first few of a long article
+    (placement.read_window) does not split the rest."""
     start = 0
     for m in _SENT_END.finditer(text):
         before = text[start:m.start()].rstrip("\"'”’»").rstrip(".!?。！？")
-        last = before.rsplit(None, 1)[-1].casefold() if before.split() else ""
+        words = before.rsplit(None, 1)  # [] when `before` is blank, else its last word is the last item
+        last = words[-1].casefold() if words else ""
         if len(last) <= 1 or last in _ABBREV:
             continue
-        out.append(text[start:m.start()].strip())
+        yield text[start:m.start()].strip()
         start = m.end()
     tail = text[start:].strip()
-    return [*out, tail] if tail else out
+    if tail:
+        yield tail
 
 
 def script(word: str) -> str:
