@@ -71,7 +71,8 @@ from bot.core.watch import Watch  # noqa: E402
 from bot.model import Item, Match, Story  # noqa: E402
 from bot.pipeline import Context, process_items  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store.sqlite import SqliteStore, candidates_sql, ts  # noqa: E402
+from bot.store.sqlite import SqliteStore, candidates_sql  # noqa: E402
+from bot.store.sqlite_rows import ts  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PER_DAY = 90

@@ -4,22 +4,20 @@ Every call runs on a single-thread executor, so the event loop never blocks and 
 connection is serialised. Each write is one transaction committed before the call returns (the
 outbox relies on it: a row written survives a SIGKILL right after) — except inside `batch()`,
 where the calls of one task are one transaction, its answerless writes ride along with its next
-call, and other tasks wait for the commit. Stories are cached by change number (story_cache.py). Times are stored as
-fixed-width ISO-8601 UTC text, tuples as JSON. Schema: `migrations.py`; search syntax: `fts.py`.
+call, and other tasks wait for the commit. Stories are cached by change number (story_cache.py).
+Rows <-> dataclasses: `sqlite_rows.py`; schema: `migrations.py`; search syntax: `fts.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import astuple, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +41,25 @@ from bot.store import retention
 from bot.store.base import Added, Pruned
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
+from bot.store.sqlite_rows import (
+    DELIVERY_COLS,
+    FEED_COLS,
+    ITEM_COLS,
+    as_json,
+    as_tuple,
+    at_time,
+    delivery_of,
+    delivery_params,
+    event_of,
+    feed_of,
+    feed_params,
+    item_of,
+    item_params,
+    maybe_time,
+    placeholders,
+    source_of,
+    ts,
+)
 from bot.store.story_cache import StoryCache, exact, same_keys, shared_sources
 
 T = TypeVar("T")
@@ -51,90 +68,6 @@ Conn = sqlite3.Connection
 _ACTIVE = ("pending", "sending")
 
 
-def ts(value: datetime | None) -> str | None:
-    """Fixed-width UTC text, so that comparing the strings compares the instants."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # the model promises UTC; never shift a naive time
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _json(values: Iterable[str]) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
-
-
-def _tuple(text: str) -> tuple[str, ...]:
-    return tuple(json.loads(text))
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-# --- row <-> dataclass ---------------------------------------------------------------------------
-_ITEM_COLS = ("key", "feed", "source", "url", "title", "summary", "published", "fetched", "lang",
-              "tier", "guid", "title_hash", "dated")
-_FEED_COLS = tuple(f.name for f in fields(FeedState))
-_FEED_TIMES = {"last_attempt", "last_success", "next_poll"}
-_DELIVERY_COLS = ("id", "destination", "kind", "created", "story_id", "story_ids", "status",
-                  "attempts", "next_attempt", "last_error", "ref", "sent_version", "title")
-
-
-def _item_params(i: Item) -> tuple[Any, ...]:
-    return (i.key, i.feed, i.source, i.url, i.title, i.summary, ts(i.published), ts(i.fetched),
-            i.lang, i.tier, i.guid, i.title_hash, int(i.dated))
-
-
-def _item(r: sqlite3.Row) -> Item:
-    return Item(key=r["key"], feed=r["feed"], source=r["source"], url=r["url"], title=r["title"],
-                summary=r["summary"], published=_dt(r["published"]), fetched=_dt(r["fetched"]),
-                lang=r["lang"], tier=r["tier"], guid=r["guid"], title_hash=r["title_hash"],
-                dated=bool(r["dated"]))
-
-
-def _feed_params(s: FeedState) -> tuple[Any, ...]:
-    return tuple(ts(v) if n in _FEED_TIMES else v for n, v in zip(_FEED_COLS, astuple(s), strict=True))
-
-
-def _feed(r: sqlite3.Row) -> FeedState:
-    values: dict[str, Any] = {n: dt(r[n]) if n in _FEED_TIMES else r[n] for n in _FEED_COLS}
-    return FeedState(**values)
-
-
-def _delivery_params(d: Delivery) -> tuple[Any, ...]:
-    return (d.id, d.destination, d.kind, ts(d.created), d.story_id, _json(d.story_ids), d.status,
-            d.attempts, ts(d.next_attempt), d.last_error, d.ref, d.sent_version, d.title)
-
-
-def _delivery(r: sqlite3.Row) -> Delivery:
-    return Delivery(id=r["id"], destination=r["destination"], kind=r["kind"], created=_dt(r["created"]),
-                    story_id=r["story_id"], story_ids=_tuple(r["story_ids"]), status=r["status"],
-                    attempts=r["attempts"], next_attempt=dt(r["next_attempt"]),
-                    last_error=r["last_error"], ref=r["ref"], sent_version=r["sent_version"],
-                    title=r["title"])
-
-
-def _source(r: sqlite3.Row) -> StorySource:
-    return StorySource(item_key=r["item_key"], outlet=r["outlet"], url=r["url"], lang=r["lang"],
-                       published=_dt(r["published"]), title=r["title"], tier=r["tier"],
-                       new_facts=_tuple(r["new_facts"]))
-
-
-def _event(r: sqlite3.Row) -> ItemEvent:
-    return ItemEvent(item_key=r["item_key"], at=_dt(r["at"]), event=r["event"], detail=r["detail"],
-                     story_id=r["story_id"], destination=r["destination"])
-
-
-# --- thread-side helpers (run on the worker, given the connection) --------------------------------
 def _twins(c: Conn, i: Item) -> list[Item]:
     """Stored items sharing the key, the URL or the title hash, in storage order."""
     # `<> ''` lets the planner use the partial indexes (and an empty value never matches).
@@ -142,7 +75,7 @@ def _twins(c: Conn, i: Item) -> list[Item]:
         "SELECT * FROM items WHERE key = ? UNION SELECT * FROM items WHERE url = ? AND url <> '' "
         "UNION SELECT * FROM items WHERE title_hash = ? AND title_hash <> '' ORDER BY id",
         (i.key, i.url, i.title_hash)).fetchall()
-    return [_item(r) for r in rows]
+    return [item_of(r) for r in rows]
 
 
 def _add_items(c: Conn, items: Sequence[Item]) -> Added:
@@ -150,11 +83,11 @@ def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     dups: list[tuple[Item, IdentityVerdict]] = []
     # processed = 0 until the pipeline has matched and routed the item (see unprocessed_items);
     # the key's UNIQUE constraint stays the last word should the rule ever let a repeat through.
-    sql = f"INSERT INTO items ({','.join(_ITEM_COLS)}, processed) VALUES ({_marks(len(_ITEM_COLS))}, 0)"
+    sql = f"INSERT INTO items ({','.join(ITEM_COLS)}, processed) VALUES ({placeholders(len(ITEM_COLS))}, 0)"
     for i in items:
         verdict = classify(i, _twins(c, i))  # rows inserted earlier in this batch are visible here
         if verdict.kind != "duplicate":
-            c.execute(sql, _item_params(i))
+            c.execute(sql, item_params(i))
         if verdict.kind == "new":
             new.append(i)
         else:
@@ -169,7 +102,7 @@ def _known_keys(c: Conn, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for n in range(0, len(keys), _KEYS_PER_QUERY):
         part = keys[n:n + _KEYS_PER_QUERY]
-        found.update(r[0] for r in c.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(part))})", part))
+        found.update(r[0] for r in c.execute(f"SELECT key FROM items WHERE key IN ({placeholders(len(part))})", part))
     return found
 
 
@@ -186,7 +119,7 @@ def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) 
     try:
         found: dict[str, Story] = {}
         missing = []
-        for story_id, changed in c.execute(f"SELECT id, changed FROM stories WHERE id IN ({_marks(len(ids))})",
+        for story_id, changed in c.execute(f"SELECT id, changed FROM stories WHERE id IN ({placeholders(len(ids))})",
                                            ids).fetchall():
             hit = cache.get(story_id, changed)
             if hit is None:
@@ -205,16 +138,16 @@ def _load_stories(c: Conn, ids: Sequence[str], cache: StoryCache | None = None) 
 
 def _build_stories(c: Conn, ids: Sequence[str]) -> list[tuple[Story, int]]:
     """Stories rebuilt from their rows and sources, each with its change number."""
-    marks = _marks(len(ids))
+    marks = placeholders(len(ids))
     rows = {r["id"]: r for r in c.execute(f"SELECT * FROM stories WHERE id IN ({marks})", ids)}
     sources: dict[str, list[StorySource]] = {}
     for r in c.execute(f"SELECT * FROM story_sources WHERE story_id IN ({marks}) ORDER BY story_id, pos",
                        ids):
-        sources.setdefault(r["story_id"], []).append(_source(r))
+        sources.setdefault(r["story_id"], []).append(source_of(r))
     return [(Story(id=r["id"], watch=r["watch"], title=r["title"], summary=r["summary"],
-                      first_published=_dt(r["first_published"]), last_published=_dt(r["last_published"]),
+                      first_published=at_time(r["first_published"]), last_published=at_time(r["last_published"]),
                       sources=tuple(sources.get(r["id"], ())), score=r["score"], features=r["features"],
-                      keys=_tuple(r["keys"])), r["changed"])
+                      keys=as_tuple(r["keys"])), r["changed"])
                for r in (rows.get(i) for i in ids) if r is not None]
 
 
@@ -248,12 +181,12 @@ def _save_story(c: Conn, s: Story, cache: StoryCache | None = None) -> None:
         "last_published=excluded.last_published, score=excluded.score, features=excluded.features, "
         "keys=excluded.keys, changed=excluded.changed",
         (s.id, s.watch, s.title, s.summary, ts(s.first_published), last, s.score, s.features,
-         _json(s.keys), change))
+         as_json(s.keys), change))
     keep = shared_sources(old, s)
     c.execute("DELETE FROM story_sources WHERE story_id = ? AND pos >= ?", (s.id, keep))
     c.executemany("INSERT INTO story_sources VALUES (?,?,?,?,?,?,?,?,?,?)",
                   [(s.id, n, x.item_key, x.outlet, x.url, x.lang, ts(x.published), x.title, x.tier,
-                    _json(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
+                    as_json(x.new_facts)) for n, x in enumerate(s.sources[keep:], keep)])
     if not same_keys(old, s):
         c.execute("DELETE FROM story_keys WHERE story_id = ?", (s.id,))
         c.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?,?)",
@@ -293,8 +226,8 @@ def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int
                       "WHERE m.relevant = 1 AND i.published >= ? AND i.published < ?", span).fetchall()
     firsts = c.execute("SELECT first_published FROM stories WHERE watch = ? AND first_published >= ? "
                        "AND first_published < ?", span).fetchall()
-    return list(zip(count_between([_dt(r[0]) for r in items], bounds),
-                    count_between([_dt(r[0]) for r in firsts], bounds), strict=True))
+    return list(zip(count_between([at_time(r[0]) for r in items], bounds),
+                    count_between([at_time(r[0]) for r in firsts], bounds), strict=True))
 
 
 _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_published DESC, id LIMIT ?"
@@ -303,7 +236,7 @@ _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_publish
 def candidates_sql(n_keys: int) -> str:
     """The candidate lookup: one range of the story_keys primary key per key, then a group-by."""
     return ("SELECT story_id, COUNT(*) AS shared, MAX(last_published) AS last FROM story_keys "
-            f"WHERE key IN ({_marks(n_keys)}) AND watch = ? AND last_published >= ? "
+            f"WHERE key IN ({placeholders(n_keys)}) AND watch = ? AND last_published >= ? "
             "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT ?")
 
 
@@ -334,10 +267,10 @@ def _link_delivery(c: Conn, d: Delivery) -> None:
 
 
 def _enqueue(c: Conn, deliveries: Sequence[Delivery], meta: Mapping[str, str]) -> int:
-    sql = f"INSERT OR IGNORE INTO deliveries VALUES ({_marks(len(_DELIVERY_COLS))})"
+    sql = f"INSERT OR IGNORE INTO deliveries VALUES ({placeholders(len(DELIVERY_COLS))})"
     added = 0
     for d in deliveries:
-        if c.execute(sql, _delivery_params(d)).rowcount:
+        if c.execute(sql, delivery_params(d)).rowcount:
             _link_delivery(c, d)
             added += 1
     if added:
@@ -346,9 +279,9 @@ def _enqueue(c: Conn, deliveries: Sequence[Delivery], meta: Mapping[str, str]) -
 
 
 def _save_delivery(c: Conn, d: Delivery) -> None:
-    updates = ", ".join(f"{n} = excluded.{n}" for n in _DELIVERY_COLS[1:])
-    c.execute(f"INSERT INTO deliveries VALUES ({_marks(len(_DELIVERY_COLS))}) "
-              f"ON CONFLICT(id) DO UPDATE SET {updates}", _delivery_params(d))
+    updates = ", ".join(f"{n} = excluded.{n}" for n in DELIVERY_COLS[1:])
+    c.execute(f"INSERT INTO deliveries VALUES ({placeholders(len(DELIVERY_COLS))}) "
+              f"ON CONFLICT(id) DO UPDATE SET {updates}", delivery_params(d))
     _link_delivery(c, d)
 
 
@@ -601,20 +534,20 @@ class SqliteStore:
 
     async def feed_state(self, name: str) -> FeedState | None:
         rows = await self._rows("SELECT * FROM feeds WHERE name = ?", (name,))
-        return _feed(rows[0]) if rows else None
+        return feed_of(rows[0]) if rows else None
 
     async def feed_states(self) -> list[FeedState]:
-        return [_feed(r) for r in await self._rows("SELECT * FROM feeds ORDER BY name")]
+        return [feed_of(r) for r in await self._rows("SELECT * FROM feeds ORDER BY name")]
 
     async def due_feeds(self, now: datetime) -> list[FeedState]:
         # The rule (which survives clock steps) is core/schedule's; feeds are few, so read them all.
         # The store does not see [polling]: MAX_INTERVAL is the largest max_interval config allows.
-        states = [_feed(r) for r in await self._rows("SELECT * FROM feeds")]
+        states = [feed_of(r) for r in await self._rows("SELECT * FROM feeds")]
         return schedule.due_feeds(states, now, MAX_INTERVAL)
 
     async def save_feed_state(self, state: FeedState) -> None:
-        await self._exec(f"INSERT OR REPLACE INTO feeds ({','.join(_FEED_COLS)}) "
-                         f"VALUES ({_marks(len(_FEED_COLS))})", _feed_params(state))
+        await self._exec(f"INSERT OR REPLACE INTO feeds ({','.join(FEED_COLS)}) "
+                         f"VALUES ({placeholders(len(FEED_COLS))})", feed_params(state))
 
     # --- items -----------------------------------------------------------------------------------
     async def add_items(self, items: Sequence[Item]) -> Added:
@@ -622,15 +555,16 @@ class SqliteStore:
 
     async def unprocessed_items(self, limit: int = 1000) -> list[Item]:
         rows = await self._rows("SELECT * FROM items WHERE processed = 0 ORDER BY id LIMIT ?", (limit,))
-        return [_item(r) for r in rows]
+        return [item_of(r) for r in rows]
 
     async def mark_processed(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._later(_run, f"UPDATE items SET processed = 1 WHERE key IN ({_marks(len(keys))})", list(keys))
+            await self._later(_run, f"UPDATE items SET processed = 1 WHERE key IN ({placeholders(len(keys))})",
+                              list(keys))
 
     async def item(self, key: str) -> Item | None:
         rows = await self._rows("SELECT * FROM items WHERE key = ?", (key,))
-        return _item(rows[0]) if rows else None
+        return item_of(rows[0]) if rows else None
 
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
         return await self._read(_known_keys, list(dict.fromkeys(keys))) if keys else set()
@@ -640,7 +574,7 @@ class SqliteStore:
             return None
         rows = await self._rows("SELECT * FROM items WHERE url = ? AND url <> '' ORDER BY id LIMIT 1",
                                 (url,))
-        return _item(rows[0]) if rows else None
+        return item_of(rows[0]) if rows else None
 
     async def latest_items(self, limit: int, watch: str | None = None) -> list[Item]:
         if watch is None:
@@ -649,7 +583,7 @@ class SqliteStore:
             rows = await self._rows(
                 "SELECT i.* FROM items i JOIN matches m ON m.item_key = i.key WHERE m.watch = ? "
                 "AND m.relevant = 1 ORDER BY i.published DESC, i.id DESC LIMIT ?", (watch, limit))
-        return [_item(r) for r in rows]
+        return [item_of(r) for r in rows]
 
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
         match = fts_query(query)
@@ -659,7 +593,7 @@ class SqliteStore:
             "SELECT i.* FROM items_fts JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH ? "
             "AND i.published >= ? ORDER BY i.published DESC, i.id DESC LIMIT ?",
             (match, ts(since) or "", limit))
-        return [_item(r) for r in rows]
+        return [item_of(r) for r in rows]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:
         rows = [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]
@@ -676,13 +610,13 @@ class SqliteStore:
 
     async def item_events(self, key: str) -> list[ItemEvent]:
         rows = await self._rows("SELECT * FROM item_events WHERE item_key = ? ORDER BY at, id", (key,))
-        return [_event(r) for r in rows]
+        return [event_of(r) for r in rows]
 
     async def save_match(self, item_key: str, match: Match) -> None:
         await self.save_matches([(item_key, match)])
 
     async def save_matches(self, matches: Sequence[tuple[str, Match]]) -> None:
-        rows = [(k, m.watch, int(m.relevant), m.score, _json(m.reasons)) for k, m in matches]
+        rows = [(k, m.watch, int(m.relevant), m.score, as_json(m.reasons)) for k, m in matches]
 
         def run(c: Conn) -> None:  # returns nothing: see record_events
             c.executemany("INSERT OR REPLACE INTO matches VALUES (?,?,?,?,?)", rows)
@@ -692,7 +626,7 @@ class SqliteStore:
 
     async def matches(self, item_key: str) -> list[Match]:
         rows = await self._rows("SELECT * FROM matches WHERE item_key = ? ORDER BY watch", (item_key,))
-        return [Match(r["watch"], bool(r["relevant"]), r["score"], _tuple(r["reasons"])) for r in rows]
+        return [Match(r["watch"], bool(r["relevant"]), r["score"], as_tuple(r["reasons"])) for r in rows]
 
     # --- stories ---------------------------------------------------------------------------------
     async def save_story(self, story: Story) -> None:
@@ -766,7 +700,7 @@ class SqliteStore:
     async def mutes(self, now: datetime) -> list[Mute]:
         rows = await self._rows("SELECT * FROM mutes WHERE until IS NULL OR until > ? "
                                 "ORDER BY destination, term", (ts(now),))
-        return [Mute(r["destination"], r["term"], dt(r["until"])) for r in rows]
+        return [Mute(r["destination"], r["term"], maybe_time(r["until"])) for r in rows]
 
     # --- deliveries ------------------------------------------------------------------------------
     async def enqueue(self, deliveries: Sequence[Delivery], meta: Mapping[str, str] | None = None) -> int:
@@ -774,7 +708,7 @@ class SqliteStore:
 
     async def delivery(self, delivery_id: str) -> Delivery | None:
         rows = await self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-        return _delivery(rows[0]) if rows else None
+        return delivery_of(rows[0]) if rows else None
 
     async def save_delivery(self, delivery: Delivery) -> None:
         await self._later(_save_delivery, delivery)
@@ -783,12 +717,12 @@ class SqliteStore:
         rows = await self._rows(
             "SELECT * FROM deliveries WHERE status IN (?, ?) AND (next_attempt IS NULL OR "
             "next_attempt <= ?) ORDER BY created, id LIMIT ?", (*_ACTIVE, ts(now), limit))
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def alert_deliveries_for_story(self, story_id: str) -> list[Delivery]:
         rows = await self._rows("SELECT * FROM deliveries WHERE story_id = ? AND kind = 'alert' "
                                 "ORDER BY created, id", (story_id,))
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def reopen_alerts(self, story_id: str, version: int) -> None:
         await self._later(_run, "UPDATE deliveries SET status = 'pending', next_attempt = NULL, attempts = 0, "
@@ -800,7 +734,7 @@ class SqliteStore:
             "SELECT DISTINCT d.* FROM story_sources x JOIN delivery_stories l ON l.story_id = x.story_id "
             "JOIN deliveries d ON d.id = l.delivery_id WHERE x.item_key = ? ORDER BY d.created, d.id",
             (item_key,))
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def pending_count(self) -> int:
         rows = await self._rows("SELECT COUNT(*) FROM deliveries WHERE status IN (?, ?)", _ACTIVE)
@@ -813,7 +747,7 @@ class SqliteStore:
 
     async def destination_health(self) -> dict[str, tuple[bool, str, datetime]]:
         rows = await self._rows("SELECT * FROM destination_health ORDER BY name")
-        return {r["name"]: (bool(r["ok"]), r["message"], _dt(r["at"])) for r in rows}
+        return {r["name"]: (bool(r["ok"]), r["message"], at_time(r["at"])) for r in rows}
 
     async def get_meta(self, key: str) -> str | None:
         rows = await self._rows("SELECT value FROM meta WHERE key = ?", (key,))
