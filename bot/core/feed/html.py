@@ -2,7 +2,8 @@
 
 Idempotent (text that went through it comes out unchanged), and nothing that looks like markup
 survives: what still resembles a tag or entity after a few rounds is defanged. Text without `<`
-or `&` skips the HTML parser; bot/core/feed/reference.py keeps the plain path this one must equal.
+or `&` skips the HTML parser, and so does HTML of plain tags only (_strip_plain_tags);
+bot/core/feed/reference.py keeps the plain path this one must equal.
 """
 
 from __future__ import annotations
@@ -61,6 +62,38 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+# A tag the fast path reads without the parser: a plain name; attributes separated by ASCII
+# whitespace, each a plain name with an optional quoted or plain value; `>` or `/>`. An end tag is
+# `</name>`. Within this grammar html.parser ends a tag where this does (it also reads quoted
+# values whole), so both see the same text between tags; anything else goes to the parser.
+_WS = "[ \t\n\r\f]"
+_ATTR = rf"""{_WS}+[A-Za-z_:][-A-Za-z0-9_:.]*(?:{_WS}*={_WS}*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_.:;#%+,-]+))?"""
+_PLAIN_TAG = re.compile(rf"<(?:([A-Za-z][A-Za-z0-9]*)(?:{_ATTR})*{_WS}*/?|/([A-Za-z][A-Za-z0-9]*){_WS}*)>")
+
+
+def _strip_plain_tags(s: str) -> str | None:
+    """_strip_tags without the parser, for HTML whose every `<` opens a plain tag (_PLAIN_TAG)
+    other than a script or style kind: None for any other HTML. The text between tags is
+    decoded as html.parser decodes it (html.unescape of each run), blocks become line breaks."""
+    parts: list[str] = []
+    pos = 0
+    while (at := s.find("<", pos)) >= 0:
+        m = _PLAIN_TAG.match(s, at)
+        if m is None:
+            return None
+        name = (m[1] or m[2]).lower()
+        if name in _SKIP:
+            return None
+        if at > pos:
+            parts.append(html.unescape(s[pos:at]))
+        if name in _BLOCK:
+            parts.append("\n")
+        pos = m.end()
+    if pos < len(s):
+        parts.append(html.unescape(s[pos:]))
+    return "".join(parts)
+
+
 def _strip_tags(s: str) -> str:
     parser = _TextExtractor()
     try:
@@ -84,7 +117,9 @@ def _has_markup(s: str) -> bool:
 def _once(s: str) -> str:
     if _has_markup(s):
         # a tag cut off by a length limit would otherwise come out as text
-        s = _strip_tags(_TRAILING_TAG.sub("", s))
+        whole = _TRAILING_TAG.sub("", s)
+        plain = _strip_plain_tags(whole)
+        s = _strip_tags(whole) if plain is None else plain
     text = _INVISIBLE.sub("", s.replace("\r", "\n"))
     return _fold(unicodedata.normalize("NFKC", text))
 
