@@ -150,9 +150,13 @@ def test_a_repeated_term_is_reported_once_and_the_memo_stays_bounded() -> None:
     hits = lex._near_misses(tokens, "en", set())
     assert hits == exhaustive(lex, tokens, "en", set())
     assert [h.tag for h in hits] == ["t:0", "t:1", "t:2"]  # each raw term once, its first tag
-    index = lex._near_index()
+    # English has fuzzy terms of its own in the shipped watch, Russian none: two indexes, one memo
+    index, other = LEX._near_index("en"), LEX._near_index("ru")
+    assert other is not index and other.memo is index.memo
+    assert LEX._near_index("ko") is other
     for i in range(MEMO_LIMIT + 10):
         index.candidates([f"a{i}"])
+        other.candidates([f"a{i}"])
     assert len(index.memo) <= MEMO_LIMIT
     lex.find([f"w{i}" for i in range(MEMO_LIMIT + 10)], "en", fuzzy=False)
     assert len(lex._starting) <= MEMO_LIMIT

@@ -28,11 +28,16 @@ class NearIndex:
     by_start: dict[tuple[str, int], tuple[tuple[int, ...], tuple[str, ...]]]  # -> term ids, texts
     sizes: dict[str, tuple[int, ...]]  # first letter -> window sizes to compare, ascending
     cutoff: float
-    memo: dict[tuple[str, int], tuple[int, ...]] = field(default_factory=dict)
+    # (index tag, window, size) -> term ids; one dict may serve several indexes (a lexicon's
+    # per-language ones), so MEMO_LIMIT bounds them together
+    memo: dict[tuple[str, str, int], tuple[int, ...]] = field(default_factory=dict)
+    tag: str = ""
 
     @staticmethod
-    def build(terms: Iterable[tuple[int, str, int]], cutoff: float) -> NearIndex:
-        """`terms`: (id, fuzzy text, word count) of every fuzzy term."""
+    def build(terms: Iterable[tuple[int, str, int]], cutoff: float,
+              memo: dict[tuple[str, str, int], tuple[int, ...]] | None = None, tag: str = "") -> NearIndex:
+        """`terms`: (id, fuzzy text, word count) of every fuzzy term; `memo` (with this index's
+        `tag` in its keys) may be shared with other indexes."""
         groups: dict[tuple[str, int], list[tuple[int, str]]] = {}
         for tid, text, words in terms:
             for size in (words - 1, words, words + 1):
@@ -42,7 +47,8 @@ class NearIndex:
         sizes: dict[str, list[int]] = {}
         for first, size in by_start:
             sizes.setdefault(first, []).append(size)
-        return NearIndex(by_start, {k: tuple(sorted(v)) for k, v in sizes.items()}, max(0.0, cutoff - MARGIN))
+        return NearIndex(by_start, {k: tuple(sorted(v)) for k, v in sizes.items()}, max(0.0, cutoff - MARGIN),
+                         {} if memo is None else memo, tag)
 
     def candidates(self, tokens: Sequence[str]) -> set[int]:
         """Ids of the terms some window of these tokens comes near."""
@@ -56,7 +62,7 @@ class NearIndex:
                 if i + size > count:
                     break
                 gram = " ".join(tokens[i:i + size])
-                near = self.memo.get((gram, size))
+                near = self.memo.get((self.tag, gram, size))
                 if near is None:
                     near = self._compare(gram, tok[:1], size)
                 if near:
@@ -69,5 +75,5 @@ class NearIndex:
         near = tuple(ids[k] for _, _, k in found)
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
-        self.memo[(gram, size)] = near
+        self.memo[(self.tag, gram, size)] = near
         return near

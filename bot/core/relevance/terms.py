@@ -215,7 +215,7 @@ class Lexicon:
     # Derived from the fields above, never passed in (a `replace` builds them afresh):
     _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
     # the fuzzy terms by first letter and which terms windows of words come near (built on first use)
-    _near: list[NearIndex] = field(init=False, compare=False, repr=False)
+    _near: dict[str, NearIndex] = field(init=False, compare=False, repr=False)  # by language (shared)
     # token -> the exact and prefix entries it is the first word of, every language (bounded)
     _starting: dict[str, tuple[tuple[str, Term], ...]] = field(init=False, compare=False, repr=False)
 
@@ -225,7 +225,7 @@ class Lexicon:
             text = term.words[0].text
             first.setdefault(text[:1], []).append((j, text))
         object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
-        object.__setattr__(self, "_near", [])
+        object.__setattr__(self, "_near", {})
         object.__setattr__(self, "_starting", {})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
@@ -272,7 +272,7 @@ class Lexicon:
         """Near-miss spellings of the fuzzy terms not found exactly. Only the terms the gram index
         says could reach the cut-off are searched (most sentences have none): the same hits, at a
         fraction of comparing every fuzzy term with every window of the sentence."""
-        possible = self._near_index().candidates(tokens)
+        possible = self._near_index(lang).candidates(tokens)
         if not possible:
             return []
         windows: dict[int, list[str]] = {}
@@ -298,11 +298,25 @@ class Lexicon:
                     break
         return out
 
-    def _near_index(self) -> NearIndex:
-        if not self._near:
-            self._near.append(NearIndex.build(
-                ((e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)), self.fuzzy_ratio))
-        return self._near[0]
+    def _near_index(self, lang: str) -> NearIndex:
+        """The near-miss index of the fuzzy terms that apply to items in `lang` (universal ones and
+        the language's own; every term for "any"): the terms _near_misses would drop afterwards
+        are never compared. Built once per language, with each term's place in `fuzzy` as its id."""
+        index = self._near.get(lang)
+        if index is None:
+            # Languages with no fuzzy terms of their own (Russian, Korean, …) share the index of
+            # the universal terms: one index (and memo) per language with fuzzy terms, plus two.
+            own = lang == "any" or any(not t.universal and t.lang == lang for _, t, _ in self.fuzzy)
+            tag = f"={lang}" if own else ""
+            index = self._near.get(tag)
+            if index is None:  # their memos share one dict, so MEMO_LIMIT bounds them all together
+                shared = next(iter(self._near.values())).memo if self._near else {}
+                index = NearIndex.build(
+                    ((e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)
+                     if term.universal or term.lang == lang or lang == "any"), self.fuzzy_ratio, shared, tag)
+                self._near[tag] = index
+            self._near[lang] = index
+        return index
 
 
 def _rest_matches(term: Term, tokens: Sequence[str], i: int, count: int) -> bool:
