@@ -6,6 +6,7 @@ one leader. Each worker is a Context with its own PostgresStore (its own pool) o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -146,26 +147,33 @@ def on_channel(workers: list[Context], channel: RecordingSink) -> None:
 
 
 class MeetingSink(SlowSink):
-    """A slow channel whose first post waits until a second post is under way at the same time.
-    A worker posts one row after another, so that second post can only be the other worker's:
-    the pass cannot finish with one worker alone, however loaded the machine is (a wall-clock
-    race made this test fail now and then when a slow start left every row to the first worker)."""
+    """A slow channel whose first post waits (up to MEET_WAIT) until a second post is under way
+    at the same time. A worker posts one row after another, so that second post can only be the
+    other worker's: a slow start of one worker under load no longer leaves every row to the
+    other (a wall-clock race that made this test fail now and then). The wait is bounded and
+    then the post goes ahead, so a worker that never posts fails the assertions, not the clock."""
 
     def __init__(self, name: str, delay: float) -> None:
         super().__init__(name, delay)
         self.in_flight = 0
         self.met = asyncio.Event()
+        self.waited = False
 
     async def send(self, message: Message) -> str:
         self.in_flight += 1
         try:
             if self.in_flight > 1:
                 self.met.set()
-            if not self.sends:
-                await asyncio.wait_for(self.met.wait(), timeout=30)  # TimeoutError: the other never posted
+            if not self.waited:
+                self.waited = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.met.wait(), timeout=MEET_WAIT)
             return await super().send(message)
         finally:
             self.in_flight -= 1
+
+
+MEET_WAIT = 10.0  # seconds the first post waits for the other worker's
 
 
 async def test_two_workers_deliver_in_parallel_and_post_each_row_once(cluster: Cluster) -> None:
