@@ -147,26 +147,24 @@ def on_channel(workers: list[Context], channel: RecordingSink) -> None:
 
 
 class MeetingSink(SlowSink):
-    """A slow channel whose first post waits (up to MEET_WAIT) until a second post is under way
-    at the same time. A worker posts one row after another, so that second post can only be the
-    other worker's: a slow start of one worker under load no longer leaves every row to the
-    other (a wall-clock race that made this test fail now and then). The wait is bounded and
-    then the post goes ahead, so a worker that never posts fails the assertions, not the clock."""
+    """A slow channel that tells when the first post starts (`first`), and holds that post
+    (up to MEET_WAIT) until a second one is under way at the same time. A worker posts one row
+    after another, so that second post can only be the other worker's."""
 
     def __init__(self, name: str, delay: float) -> None:
         super().__init__(name, delay)
         self.in_flight = 0
+        self.first = asyncio.Event()
         self.met = asyncio.Event()
-        self.waited = False
 
     async def send(self, message: Message) -> str:
         self.in_flight += 1
         try:
             if self.in_flight > 1:
                 self.met.set()
-            if not self.waited:
-                self.waited = True
-                with contextlib.suppress(TimeoutError):
+            if not self.first.is_set():
+                self.first.set()
+                with contextlib.suppress(TimeoutError):  # then the assertions say who never posted
                     await asyncio.wait_for(self.met.wait(), timeout=MEET_WAIT)
             return await super().send(message)
         finally:
@@ -181,7 +179,13 @@ async def test_two_workers_deliver_in_parallel_and_post_each_row_once(cluster: C
     channel = MeetingSink("desk", delay=0.02)
     on_channel(cluster.workers, channel)
     await queue_alerts(a.store, "desk", 40)
-    ra, rb = await asyncio.gather(deliver_pending(a, T0), deliver_pending(b, T0))
+    # b starts once a holds its first batch and is posting from it (a pass that finds no row to
+    # claim ends at once, so two passes started together raced on who claims first: the test
+    # failed now and then when b's first claim met all the rows still locked by a's).
+    first_pass = asyncio.create_task(deliver_pending(a, T0))
+    await asyncio.wait_for(channel.first.wait(), timeout=30)
+    rb = await deliver_pending(b, T0)
+    ra = await first_pass
     once_each(channel, 40)
     assert not ra.standby and not rb.standby
     assert ra.sent > 0 and rb.sent > 0 and ra.sent + rb.sent == 40  # shared, not one worker and a standby
