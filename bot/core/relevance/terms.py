@@ -215,7 +215,8 @@ class Lexicon:
     # Derived from the fields above, never passed in (a `replace` builds them afresh):
     _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
     # the fuzzy terms by first letter and which terms windows of words come near (built on first use)
-    _near: dict[str, NearIndex] = field(init=False, compare=False, repr=False)  # by language (shared)
+    _near: dict[str, NearIndex] = field(init=False, compare=False, repr=False)  # by language, and by term set
+    _near_memo: dict[tuple[str, str, int], tuple[int, ...]] = field(init=False, compare=False, repr=False)
     # token -> the exact and prefix entries it is the first word of, every language (bounded)
     _starting: dict[str, tuple[tuple[str, Term], ...]] = field(init=False, compare=False, repr=False)
 
@@ -226,6 +227,7 @@ class Lexicon:
             first.setdefault(text[:1], []).append((j, text))
         object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
         object.__setattr__(self, "_near", {})
+        object.__setattr__(self, "_near_memo", {})  # one for every index: MEMO_LIMIT bounds them together
         object.__setattr__(self, "_starting", {})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
@@ -309,12 +311,10 @@ class Lexicon:
             own = lang == "any" or any(not t.universal and t.lang == lang for _, t, _ in self.fuzzy)
             tag = f"={lang}" if own else ""
             index = self._near.get(tag)
-            if index is None:  # their memos share one dict, so MEMO_LIMIT bounds them all together
-                shared = next(iter(self._near.values())).memo if self._near else {}
-                index = NearIndex.build(
+            if index is None:
+                index = self._near[tag] = NearIndex.build(
                     ((e, text, len(term.words)) for e, (_, term, text) in enumerate(self.fuzzy)
-                     if term.universal or term.lang == lang or lang == "any"), self.fuzzy_ratio, shared, tag)
-                self._near[tag] = index
+                     if term.universal or term.lang == lang or lang == "any"), self.fuzzy_ratio, self._near_memo, tag)
             self._near[lang] = index
         return index
 
