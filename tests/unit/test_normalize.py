@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.feed.normalize import canonical_url, html_to_text, item_key, normalize_entry, title_hash
+from bot.core.feed.urls import reference_canonical_url
 from bot.core.headline import HEADLINE_CHARS, display_title
 from bot.model import Entry
 from bot.settings import FeedSettings
@@ -135,6 +136,29 @@ def test_canonical_url_is_idempotent(u: str) -> None:
     once = canonical_url(u)
     assert canonical_url(once) == once
     assert once == "" or once.startswith(("http://", "https://"))
+
+
+QUERY_PAIRS = ["utm_source=rss", "UTM_x=1", "b=2", "a=1", "a=", "=v", "a", "fbclid=z", "Ref=1", "", "a=1=2", "c=%41",
+               "d=x+y", "e=é", "a=2"]
+# Links near the fast path's edge: canonical already or one character away from it.
+LINKISH = st.builds(
+    lambda scheme, host, port, path, tail: f"{scheme}://{host}{port}{path}{tail}",
+    st.sampled_from(["http", "https", "HTTP", "Https", "ftp"]),
+    st.one_of(st.sampled_from(["a", "example.org", "news.example.org.", "Example.org", "-a.org", "a-", "1.2.3.4",
+                               "xn--80ak6aa92e.com", "u:p@a.org", "a..b", "[::1]", "é.org", "a_b.org"]),
+              st.from_regex(r"[a-z0-9.-]{1,12}", fullmatch=True)),
+    st.sampled_from(["", "", ":443", ":80", ":8080", ":"]),
+    st.one_of(st.just(""), st.from_regex(r"/[A-Za-z0-9/%:@!$&'()*+,;=._~ \-\"<>^`{}|é\t\n]{0,16}", fullmatch=True)),
+    st.one_of(st.sampled_from(["", "", "?", "?a=1", "#x", "#", " ", "\n", "?utm_source=rss"]),
+              st.from_regex(r"\?[a-z_=&.~1-]{0,14}(#x)?", fullmatch=True),
+              st.lists(st.sampled_from(QUERY_PAIRS)).map(lambda ps: "?" + "&".join(ps))),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(LINKISH, URLISH, st.text(max_size=30)))
+def test_canonical_url_fast_path_equals_urllib(u: str) -> None:
+    assert canonical_url(u) == reference_canonical_url(u)
 
 
 @pytest.mark.parametrize(

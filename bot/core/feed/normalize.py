@@ -53,13 +53,14 @@ def entry_key(entry: Entry, feed: FeedSettings) -> str | None:
 
 
 def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_title: str, summary: str,
-                   title_hash: str) -> Item:
-    """The Item of an entry whose title and summary already went through html_to_text."""
+                   title_hash: str, url: str | None = None) -> Item:
+    """The Item of an entry whose title and summary already went through html_to_text (and whose
+    link went through canonical_url, when `url` is given)."""
     # Title-less posts (microblogs) get the start of their text: what matching reads and what the
     # key of a post with no guid and no link is made from. People see it cut at a word
     # (core/headline.display_title).
     title = " ".join(plain_title.split())[:MAX_TITLE] or title_from_text(summary)
-    url = canonical_url(entry.link or "")
+    url = canonical_url(entry.link or "") if url is None else url
     published, dated = _published(entry, fetched)
     return Item(
         key=item_key(feed.name, entry.guid, url, title, summary),

@@ -1,9 +1,10 @@
 """The plain normalisation path the fast one must equal, kept only for tests and bench/normalize.py.
 
 Every string goes through the HTML parser, invisible characters go by `str.translate`, every
-round is checked by one more, and an entry's title is made plain a second time for its hash:
-normalisation as it was before issue 12 made it faster. Property tests hold the fast and the
-reference path equal on arbitrary text and entries.
+round is checked by one more, an entry's title is made plain a second time for its hash, and
+every link goes through urllib (bot/core/feed/urls.py): normalisation as it was before issue 12
+made it faster. Property tests hold the fast and the reference path equal on arbitrary text and
+entries.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from bot.core.feed.html import _TRAILING_TAG, INVISIBLE_RANGES, MAX_INPUT, _defang, _fold, _strip_tags
 from bot.core.feed.normalize import item_from_text
+from bot.core.feed.urls import reference_canonical_url
 from bot.core.identity import plain_title_hash
 from bot.model import Entry, Item
 from bot.settings import FeedSettings
@@ -40,6 +42,8 @@ def reference_html_to_text(s: str) -> str:
 
 
 def reference_normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
-    """normalize_entry the slow way: reference text, and the title hash from a second pass."""
+    """normalize_entry the slow way: reference text, the title hash from a second pass, and the
+    link through urllib."""
     return item_from_text(entry, feed, fetched, reference_html_to_text(entry.title),
-                          reference_html_to_text(entry.summary), plain_title_hash(reference_html_to_text(entry.title)))
+                          reference_html_to_text(entry.summary), plain_title_hash(reference_html_to_text(entry.title)),
+                          reference_canonical_url(entry.link or ""))

@@ -12,10 +12,44 @@ _TRACKING = frozenset(
 )
 _DEFAULT_PORT = {"http": 80, "https": 443}
 _BAD_HOST = re.compile(r"[\s<>\"'`\\{}|^%]")
+# A link that is canonical already but for its tracking parameters, as most feeds' are: lowercase
+# http(s), a plain lowercase host (no userinfo, port or trailing dot), a path of only the
+# characters quote() keeps, no fragment, and a query (if any) of plain name=value pairs, which
+# canonical_url then sorts and cleans itself (tests hold the two paths equal).
+_CANONICAL = re.compile(r"(https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9-])?(?:/[A-Za-z0-9/%:@!$&'()*+,;=._~-]*)?)"
+                        r"(?:\?([A-Za-z0-9=&._~-]*))?")
 
 
 def canonical_url(u: str) -> str:
     """http(s) URL without fragment, tracking parameters, default port or case noise; else ""."""
+    m = _CANONICAL.fullmatch(u)
+    if m is not None:
+        base, query = m.groups()
+        if base.find("/", 8) < 0:  # no path: "/"
+            base += "/"
+        kept = _plain_query(query) if query else ""
+        if kept is not None:
+            return f"{base}?{kept}" if kept else base
+    return reference_canonical_url(u)
+
+
+def _plain_query(query: str) -> str | None:
+    """The query without tracking parameters, sorted, when every pair is a plain name=value
+    (urlencode would write it back unchanged); None for anything else."""
+    pairs = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, eq, value = piece.partition("=")
+        if not eq or "=" in value:
+            return None
+        if not (name.lower().startswith("utm_") or name.lower() in _TRACKING):
+            pairs.append((name, value))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def reference_canonical_url(u: str) -> str:
+    """canonical_url by urllib, for every link (the fast path's reference)."""
     try:
         parts = urlsplit(u.strip())
         scheme = parts.scheme.lower()
