@@ -453,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300.0,
                     help="seconds a baseline run may take; then it stops and both are compared on the rows done")
     args = ap.parse_args(argv)
+    unknown = [k for k in args.baselines.split(",") if k and k not in BASELINES]
+    if unknown:
+        ap.error(f"unknown baseline {', '.join(unknown)}: use {', '.join(BASELINES)}, or \"\" for none")
     t_all = time.perf_counter()
     if not all((args.corpus_dir / n).exists() for n in CORPORA):
         print(f"the dev corpora are not in {args.corpus_dir}", file=sys.stderr)

@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.core.feed.html import html_to_text
@@ -93,9 +93,15 @@ def _duplicate(item: Item, twin: Item, basis: Basis) -> IdentityVerdict:
     return IdentityVerdict("duplicate", twin, basis, f"duplicate of {twin.key} (same {basis}, {item.source})")
 
 
+def headline_span(item: Item, window: timedelta = SAME_TITLE_WINDOW) -> tuple[datetime, datetime]:
+    """The times (inclusive) an earlier item with the same headline must fall within to count for
+    classify: a store reads only those (a recurring headline's older rows are never a twin)."""
+    return item.published - window, item.published + window
+
+
 def classify(item: Item, twins: Sequence[Item], window: timedelta = SAME_TITLE_WINDOW) -> IdentityVerdict:
     """The duplicate rule. `twins` are earlier items sharing the key, the canonical URL or the title
-    hash (in storage order); anything else in it is ignored."""
+    hash within headline_span (in storage order); anything else in it is ignored."""
     for twin in twins:
         if twin.key == item.key:
             return _duplicate(item, twin, _key_kind(item.key))

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from bot.core import schedule
-from bot.core.identity import IdentityVerdict, classify
+from bot.core.identity import IdentityVerdict, classify, headline_span
 from bot.core.trend import count_between
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
 from bot.settings import MAX_INTERVAL
@@ -204,9 +204,11 @@ class PostgresStore:
             # each statement below reads what was committed before it started).
             await c.execute("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", rows.item_locks(items))
             for i in items:
+                lo, hi = headline_span(i)  # a recurring headline's older rows are never twins
                 twins = await c.fetch(
                     f"SELECT {ITEM_SELECT} FROM items WHERE key = $1 OR (url = $2 AND url <> '') "
-                    "OR (title_hash = $3 AND title_hash <> '') ORDER BY id", i.key, i.url, i.title_hash)
+                    "OR (title_hash = $3 AND title_hash <> '' AND published BETWEEN $4 AND $5) ORDER BY id",
+                    i.key, i.url, i.title_hash, lo, hi)
                 verdict = classify(i, [rows.item(r) for r in twins])
                 if verdict.kind != "duplicate":
                     await c.execute(_INSERT_ITEM, *rows.item_params(i), rows.item_words(i))

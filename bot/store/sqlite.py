@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core import schedule
-from bot.core.identity import IdentityVerdict, classify
+from bot.core.identity import IdentityVerdict, classify, headline_span
 from bot.core.trend import count_between
 from bot.model import (
     Delivery,
@@ -69,12 +69,14 @@ _ACTIVE = ("pending", "sending")
 
 
 def _twins(c: Conn, i: Item) -> list[Item]:
-    """Stored items sharing the key, the URL or the title hash, in storage order."""
+    """Stored items sharing the key, the URL or (within headline_span) the title hash, in storage
+    order: a recurring headline's older rows are not read at all (index v7)."""
     # `<> ''` lets the planner use the partial indexes (and an empty value never matches).
+    lo, hi = headline_span(i)
     rows = c.execute(
         "SELECT * FROM items WHERE key = ? UNION SELECT * FROM items WHERE url = ? AND url <> '' "
-        "UNION SELECT * FROM items WHERE title_hash = ? AND title_hash <> '' ORDER BY id",
-        (i.key, i.url, i.title_hash)).fetchall()
+        "UNION SELECT * FROM items WHERE title_hash = ? AND title_hash <> '' AND published BETWEEN ? AND ? "
+        "ORDER BY id", (i.key, i.url, i.title_hash, ts(lo), ts(hi))).fetchall()
     return [item_of(r) for r in rows]
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from bot.core.identity import SAME_TITLE_WINDOW
 from bot.model import FeedState, ItemEvent, Match, Mute, Subscription
 from bot.store.base import Store
 from tests.contract.conftest import T0, at, make_delivery, make_item, make_source, make_story
@@ -119,6 +120,22 @@ async def test_same_headline_after_the_window_is_new(store: Store) -> None:
     added = await store.add_items([later, own_later])  # a recurring headline, from both outlets
     assert added.new == (later, own_later) and added.duplicates == ()
     assert await store.item("h") == later
+
+
+@pytest.mark.parametrize(("after", "kind"), [
+    (SAME_TITLE_WINDOW, "copy"), (SAME_TITLE_WINDOW + timedelta(microseconds=1), "new"),
+    (-SAME_TITLE_WINDOW, "copy"), (-SAME_TITLE_WINDOW - timedelta(microseconds=1), "new"),
+])
+async def test_the_headline_window_is_the_rules_to_the_microsecond(store: Store, after: timedelta, kind: str) -> None:
+    # Stores read only the rows of a headline within identity.headline_span: the same edges as
+    # classify's, whatever the offset the times are written in.
+    await store.add_items([make_item("a", title_hash="h-a")])
+    kst = timezone(timedelta(hours=9))
+    other = make_item("h", feed="herald", source="Herald", url="https://herald.example/h", title_hash="h-a",
+                      published=(at(0) + after).astimezone(kst))
+    added = await store.add_items([other])
+    assert [i.key for i in added.new] == (["h"] if kind == "new" else [])
+    assert [v.kind for _, v in added.copies] == ([] if kind == "new" else ["copy"])
 
 
 async def test_item_round_trip_and_lookup_by_url(store: Store) -> None:
