@@ -108,8 +108,8 @@ def classify(item: Item, twins: Sequence[Item], window: timedelta = SAME_TITLE_W
     for twin in twins:
         if item.url and twin.url == item.url:
             return _duplicate(item, twin, "url")
-    near = [t for t in twins
-            if item.title_hash and t.title_hash == item.title_hash and abs(item.published - t.published) <= window]
+    lo, hi = headline_span(item, window)  # the span the stores read headline twins in
+    near = [t for t in twins if item.title_hash and t.title_hash == item.title_hash and lo <= t.published <= hi]
     for twin in near:
         if same_outlet(item, twin):  # a GUID or link that changed: the outlet re-published it
             return _duplicate(item, twin, "headline")

@@ -34,14 +34,14 @@ def canonical_url(u: str) -> str:
 
 
 def _plain_query(query: str) -> str | None:
-    """The query without tracking parameters, sorted, when every pair is a plain name=value
-    (urlencode would write it back unchanged); None for anything else."""
+    """The query without tracking parameters, sorted, as urlencode writes it back (a bare name
+    gets "=", as parse_qsl reads it with a blank value); None for a value holding "=" itself."""
     pairs = []
     for piece in query.split("&"):
         if not piece:
             continue
-        name, eq, value = piece.partition("=")
-        if not eq or "=" in value:
+        name, _, value = piece.partition("=")
+        if "=" in value:
             return None
         if not (name.lower().startswith("utm_") or name.lower() in _TRACKING):
             pairs.append((name, value))
