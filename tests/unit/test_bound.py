@@ -53,7 +53,8 @@ def test_bounds_are_listed_in_the_order_of_the_signals() -> None:
     assert FEATURE_ORDER[:14] == ("entities", "entity_mismatch", "names", "figures", "figure_conflict", "dates",
                                   "words", "headline", "days_apart", "time_unknown", "cosine", "cosine_cross",
                                   "no_vector", "year_conflict")
-    assert FEATURE_ORDER[14:] == tuple(f"unknown_time×{f}" for f in CONTENT)
+    assert FEATURE_ORDER[14:20] == tuple(f"unknown_time×{f}" for f in CONTENT)
+    assert FEATURE_ORDER[20:] == ("named_date_fits", "named_date_far")
 
 
 def test_other_signs_skip_nothing() -> None:

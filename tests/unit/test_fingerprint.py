@@ -31,8 +31,9 @@ def watch() -> Watch:
 
 def facts(n: int = 0, *, ents: dict[str, float] | None = None, nums: frozenset[int] = frozenset(), lang: str = "en",
           text: str = "north korean troops in kursk", hours: float | None = 0.0,
-          vector: tuple[float, ...] | None = None, years: frozenset[int] = frozenset()) -> Facts:
-    return Facts(ents if ents is not None else {"kursk": 1.0, "dprk": 1.0}, nums, frozenset(), years,
+          vector: tuple[float, ...] | None = None, years: frozenset[int] = frozenset(),
+          dates: frozenset[str] = frozenset()) -> Facts:
+    return Facts(ents if ents is not None else {"kursk": 1.0, "dprk": 1.0}, nums, dates, years,
                  {"troop": 1.0, f"w{n}": 1.0}, frozenset(), text, lang,
                  None if hours is None else T0 + timedelta(hours=hours), vector)
 
@@ -70,6 +71,19 @@ def test_the_older_unbounded_format_reads_as_one_core_report() -> None:
     ("different years named", facts(2, hours=None, years=frozenset({2023})), lambda x: x["year_conflict"] == 1.0),
     ("meaning, across languages", facts(2, lang="ko", vector=(1.0, 0.0)),
      lambda x: x["cosine_cross"] > 0 and x["cosine"] == 0.0),
+    # `a` was published on 3 June 2025; `b` has no date of its own and names days
+    ("undated, names the day before", facts(2, hours=None, dates=frozenset({"06-02"})),
+     lambda x: x["named_date_fits"] == 1.0 and x["named_date_far"] == 0.0),
+    ("undated, names the day after (time zones)", facts(2, hours=None, dates=frozenset({"06-04"})),
+     lambda x: x["named_date_fits"] == 1.0),
+    ("undated, names a day 5 days before: neither", facts(2, hours=None, dates=frozenset({"05-29"})),
+     lambda x: x["named_date_fits"] == 0.0 and x["named_date_far"] == 0.0),
+    ("undated, names only days months away", facts(2, hours=None, dates=frozenset({"03-21", "11-04"})),
+     lambda x: x["named_date_far"] == 1.0 and x["named_date_fits"] == 0.0),
+    ("undated, one named day fits: not far", facts(2, hours=None, dates=frozenset({"03-21", "06-03"})),
+     lambda x: x["named_date_fits"] == 1.0 and x["named_date_far"] == 0.0),
+    ("both dated: named days are left to days apart", facts(2, hours=24, dates=frozenset({"03-21"})),
+     lambda x: x["named_date_fits"] == 0.0 and x["named_date_far"] == 0.0),
 ])
 def test_pair_features(case: str, b: Facts, check: Any) -> None:
     a = facts(1, nums=frozenset({1250}), vector=(1.0, 0.0))
@@ -78,8 +92,19 @@ def test_pair_features(case: str, b: Facts, check: Any) -> None:
     assert check(x), (case, x)
 
 
+def test_a_named_day_meets_the_publication_day_across_the_new_year() -> None:
+    a = facts(1, hours=24 * 212)  # published 1 January 2026
+    # 29 February: no such day in 2025–2027, so it says nothing
+    for named, want in (("12-30", (1.0, 0.0)), ("01-01", (1.0, 0.0)), ("02-29", (0.0, 0.0)), ("06-01", (0.0, 1.0))):
+        x = pair_features(watch(), a, facts(2, hours=None, dates=frozenset({named})))
+        assert (x["named_date_fits"], x["named_date_far"]) == want, named
+
+
 def test_evidence_names_what_moved_the_decision() -> None:
     a, b = facts(1), facts(2, lang="ko")
     text = pair_evidence(a, b, {"entities": 1.2, "cosine_cross": -0.5, "words": 0.01})
     assert text.startswith("entities dprk, kursk +1.20") and "similar meaning across languages -0.50" in text
     assert "shared words" not in text  # too small to mention
+    dated, undated = facts(1), facts(2, hours=None, dates=frozenset({"06-02"}))
+    text = pair_evidence(dated, undated, {"named_date_fits": 2.5, "named_date_far": 0.0})
+    assert text == "date 06-02 named, published then +2.50"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,6 +79,23 @@ def reference_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
     }
     for f in CONTENT:
         out[f"unknown_time×{f}"] = out[f] * unknown
+    fits = far = False
+    if unknown:
+        for named, pub in ((a.dates, b.published), (b.dates, a.published)):
+            if pub is None:
+                continue
+            apart = []
+            for md in named:  # days from the named day to the publication day, nearest year
+                month, day = (int(x) for x in md.split("-"))
+                years = [pub.date() - date(y, month, day) for y in (pub.year - 1, pub.year, pub.year + 1)
+                         if day <= [31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]]
+                if years:
+                    apart.append(min(years, key=abs).days)
+            if any(-1 <= d <= 3 for d in apart):
+                fits = True
+            elif apart and all(abs(d) > 10 for d in apart):
+                far = True
+    out["named_date_fits"], out["named_date_far"] = float(fits), float(far)
     return out
 
 
@@ -109,7 +126,7 @@ a_fact = st.builds(
     Facts,
     st.dictionaries(st.sampled_from(ENTITIES), st.sampled_from((1.0, 0.5)), max_size=5),
     st.frozensets(st.sampled_from((100, 1250, 3000, 13000, 7)), max_size=3),
-    st.frozensets(st.sampled_from(("06-01", "06-02", "11-04")), max_size=2),
+    st.frozensets(st.sampled_from(("06-01", "06-02", "07-04", "11-04", "02-29", "12-31")), max_size=2),
     st.frozensets(st.sampled_from((2023, 2024, 2025)), max_size=2),
     st.dictionaries(st.sampled_from(("troop", "kursk", "deploy", "missil", "shell", "border", "village")),
                     st.sampled_from((1.0, 0.5)), max_size=6),

@@ -4,7 +4,7 @@ the closest one, with the very same choice, score and reasons as scoring every s
 Of ~24 candidate stories per item, most are other developments. Their core reports all share
 with the report at most what the story's reports share together (their union: `Reach`), and the
 costly signals are bounded anyway (shared words ≤ 1, headline similarity ≤ 1, mismatch ≥ 0);
-the cheap ones (time apart, embedding cosine) are taken exactly. The model's logit over the most
+the cheap ones (time apart, embedding cosine, named dates) are taken exactly. The model's logit over the most
 favourable value of each signal bounds every core report's logit, so the sigmoid of it bounds
 the story's probability (the best of its core reports' probabilities). `assign` scores stories
 from the highest bound down and stops where the bound falls below the best score found: a story
@@ -32,6 +32,7 @@ from bot.core.stories.compare import (
     Side,
     _cosine,
     _figures,
+    named_dates,
 )
 from bot.core.watch import Watch
 
@@ -84,15 +85,20 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
         ent += min(a.entities[e], reach.entities[e]) * w
     nums = a.numbers & reach.numbers
     # The cheap signals exactly as side_values has them, core by core (their range over the cores).
-    days, unknown, same, cross, none = [], [], [], [], []
+    days, unknown, same, cross, none, fits, far = [], [], [], [], [], [], []
     for core, dot in zip(cores, core_dots, strict=True):
         b = core.facts
         if a.published is not None and b.published is not None:
             days.append(min(MAX_DAYS, abs((a.published - b.published).total_seconds()) / 86400))
             unknown.append(0.0)
+            fits.append(0.0)
+            far.append(0.0)
         else:
             days.append(0.0)
             unknown.append(1.0)
+            named = named_dates(me, core)
+            fits.append(named[0])
+            far.append(named[1])
         cos = _cosine(me, core, dot) if a.vector is not None else None
         same.append((cos - SAME_LANG_COS) * 10 if cos is not None and a.lang == b.lang else 0.0)
         cross.append((cos - CROSS_LANG_COS) * 10 if cos is not None and a.lang != b.lang else 0.0)
@@ -108,4 +114,6 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
     else:
         lo += _ZEROS
         hi += _ZEROS
+    lo += [min(fits), min(far)]
+    hi += [max(fits), max(far)]
     return sigmoid(logit.upper(lo, hi))

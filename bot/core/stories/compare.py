@@ -12,6 +12,7 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from rapidfuzz import fuzz
 
@@ -25,9 +26,14 @@ MAX_DAYS = 10.0  # beyond this, further days say nothing more
 SAME_LANG_COS = 0.87  # typical cosine of two reports of one topic, different developments (same language)
 CROSS_LANG_COS = 0.81  # the same across languages
 CONTENT = ("entities", "figures", "words", "headline", "cosine", "cosine_cross")
+# A date a report names (its event's day) against the other report's publication day, when one of
+# the two has no date of its own: reported on that day or up to 3 days later fits (−1: the event's
+# local day may be the publication's UTC day before); named dates all further than MAX_DAYS off
+# say "another step".
+NAMED_DATE_FITS = (-1, 3)
 PAIR_FEATURES = ("entities", "entity_mismatch", "names", "figures", "figure_conflict", "dates", "words",
                  "headline", "days_apart", "time_unknown", "year_conflict", "cosine", "cosine_cross",
-                 "no_vector", *(f"unknown_time×{f}" for f in CONTENT))
+                 "no_vector", *(f"unknown_time×{f}" for f in CONTENT), "named_date_fits", "named_date_far")
 
 
 def _weight(watch: Watch, entity_id: str) -> float:
@@ -63,6 +69,7 @@ class Side:
     years: set[int]
     norm: float | None  # of the embedding
     sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
+    named: tuple[tuple[int, int], ...] = ()  # the dates the text names, as (month, day)
 
     @staticmethod
     def of(f: Facts) -> Side:
@@ -71,7 +78,8 @@ class Side:
         words = f.text.split()
         plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
         return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
-                    sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None)
+                    sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None,
+                    tuple(sorted(_month_day(d) for d in f.dates)))
 
 
 class EntityWeights(dict[str, float]):
@@ -137,13 +145,48 @@ def side_values(watch: Watch, sa: Side, sb: Side, weight: EntityWeights,
             # Both place themselves in time (a date, or years named) and no year agrees: different steps.
             1.0 if sa.years and sb.years and sa.years.isdisjoint(sb.years) else 0.0,
             ent * unknown, figures * unknown, words * unknown, headline * unknown, same_cos * unknown,
-            cross_cos * unknown)
+            cross_cos * unknown, *(named_dates(sa, sb) if unknown else _NO_NAMED_DATES))
 
 
 # side_values' order (the order pair_features always listed them in: evidence ties keep it).
 FEATURE_ORDER = ("entities", "entity_mismatch", "names", "figures", "figure_conflict", "dates", "words", "headline",
                  "days_apart", "time_unknown", "cosine", "cosine_cross", "no_vector", "year_conflict",
-                 *(f"unknown_time×{f}" for f in CONTENT))
+                 *(f"unknown_time×{f}" for f in CONTENT), "named_date_fits", "named_date_far")
+_NO_NAMED_DATES = (0.0, 0.0)
+
+
+def _month_day(mm_dd: str) -> tuple[int, int]:
+    month, day = mm_dd.split("-")
+    return int(month), int(day)
+
+
+def _days_after(named: tuple[int, int], published: datetime) -> int | None:
+    """Days from a named (month, day) to the publication day, in whichever year puts them closest
+    (a report of 2 January may name 30 December); None for a day no year has (30 February)."""
+    best: int | None = None
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            days = (published.date() - date(year, *named)).days
+        except ValueError:
+            continue
+        if best is None or abs(days) < abs(best):
+            best = days
+    return best
+
+
+def named_dates(sa: Side, sb: Side) -> tuple[float, float]:
+    """(named_date_fits, named_date_far) of a pair in which one report's time is unknown: a date
+    either names fits the other's publication day, or every date it names lies far from it."""
+    fits = far = 0.0
+    for named, other in ((sa.named, sb.facts.published), (sb.named, sa.facts.published)):
+        if not named or other is None:
+            continue
+        days = [d for md in named if (d := _days_after(md, other)) is not None]
+        if any(NAMED_DATE_FITS[0] <= d <= NAMED_DATE_FITS[1] for d in days):
+            fits = 1.0
+        elif days and all(abs(d) > MAX_DAYS for d in days):
+            far = 1.0
+    return fits, far
 
 
 class PairLogit:
@@ -201,7 +244,8 @@ _PLAIN = {"entity_mismatch": "different specifics", "figure_conflict": "differen
           "headline": "similar headline", "days_apart": "days apart",
           "time_unknown": "time unknown",
           "year_conflict": "different years", "cosine": "similar meaning",
-          "cosine_cross": "similar meaning across languages", "no_vector": "no embedding"}
+          "cosine_cross": "similar meaning across languages", "no_vector": "no embedding",
+          "named_date_far": "dates named far from the other's publication"}
 
 
 def _phrase(feature: str, a: Facts, b: Facts) -> str:
@@ -215,4 +259,6 @@ def _phrase(feature: str, a: Facts, b: Facts) -> str:
         return "figures " + ", ".join(f"{n:,}" for n in sorted(a.numbers & b.numbers))
     if feature == "dates":
         return "date " + ", ".join(sorted(a.dates & b.dates))
+    if feature == "named_date_fits":
+        return "date " + ", ".join(sorted(a.dates | b.dates)) + " named, published then"
     return _PLAIN.get(feature, feature)
