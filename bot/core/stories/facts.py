@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.core.relevance.placement import Reading, read_item, read_window
 from bot.core.relevance.terms import fold, script, sentences
-from bot.core.stories.figures import dates, figures, years
+from bot.core.stories.figures import numbers
 from bot.core.watch import Watch
 from bot.model import Item
 
@@ -79,8 +79,8 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
                 stems[s] = max(stems.get(s, 0.0), w)
     lead = read_window(item.summary)
     raw = f"{item.title}\n{lead}"
-    found_dates, _ = dates(raw)
-    return Facts(ents, frozenset(figures(raw)), frozenset(found_dates), frozenset(years(raw)), stems,
+    found_dates, found_figures, found_years = numbers(raw)
+    return Facts(ents, frozenset(found_figures), frozenset(found_dates), frozenset(found_years), stems,
                  names(watch, item, lead), reading.text_of("title", "lead"), item.lang,
                  item.published if item.dated or first_seen_is_time else None,
                  tuple(vector) if vector is not None else None)
@@ -102,7 +102,8 @@ def names(watch: Watch, item: Item, window: str | None = None) -> frozenset[str]
     out: set[str] = set()
     for sentence in sentences(summary):
         caps = list(_CAPITALISED.finditer(sentence))
-        outlets = _outlet_words(sentence, caps)
+        folded = [fold(m.group()) for m in caps]  # once: both the outlet check and the names read it
+        outlets = _outlet_words(sentence, caps, folded)
         for n, m in enumerate(caps):
             first = m.start() == 0 or sentence[: m.start()].strip() in ('"', "“", "«", "(", "‘")
             next_is_cap = n + 1 < len(caps) and sentence[m.end():caps[n + 1].start()].strip(" -") == ""
@@ -110,7 +111,7 @@ def names(watch: Watch, item: Item, window: str | None = None) -> frozenset[str]
                 continue
             if first and not next_is_cap:
                 continue  # a sentence's first word is capitalised anyway, unless a name starts there
-            for tok in _TOKENS.findall(fold(m.group())):
+            for tok in _TOKENS.findall(folded[n]):
                 if (len(tok) >= 4 and tok not in own_outlet and tok not in watch.stopwords
                         and tok not in watch.lexicon.vocabulary and not watch.lexicon.find([tok], lang, False)):
                     out.add(tok)
@@ -156,9 +157,10 @@ def _is_credit(inside: str) -> bool:
             and all(w[0].isupper() or fold(w) in _CREDIT_FILLERS for w in words))
 
 
-def _outlet_words(sentence: str, caps: list[re.Match[str]]) -> set[int]:
+def _outlet_words(sentence: str, caps: list[re.Match[str]], folded: list[str]) -> set[int]:
     """Indexes into caps of capitalised runs that name an outlet: runs made only of outlet words, and
-    runs holding one in an attribution ("the Kyiv Independent reported", "told NK News")."""
+    runs holding one in an attribution ("the Kyiv Independent reported", "told NK News").
+    `folded`: each cap's text through fold()."""
     runs: list[list[int]] = []
     for n, m in enumerate(caps):
         if runs and sentence[caps[n - 1].end():m.start()].strip(" -") == "":
@@ -167,7 +169,7 @@ def _outlet_words(sentence: str, caps: list[re.Match[str]]) -> set[int]:
             runs.append([n])
     out: set[int] = set()
     for run in runs:
-        words = [fold(caps[n].group()) for n in run]
+        words = [folded[n] for n in run]
         tokens = [t for w in words for t in _TOKENS.findall(w)]
         outlet = [t in _OUTLET_WORDS for t in tokens]
         if not any(outlet):

