@@ -22,11 +22,12 @@ from bot.model import Item
 _LABEL = re.compile(r"^(?:breaking|update|updated|exclusive|live|video|watch|photos?)\s*[:|-]\s*")
 _GENERIC = frozenset({"live updates", "breaking news", "latest news", "top stories", "news in brief", "untitled"})
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
 
 
 def _title_words(plain: str) -> str:
     text = _LABEL.sub("", " ".join(plain.casefold().split()))
-    return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
 
 
 def title_hash(title: str) -> str:
@@ -37,8 +38,10 @@ def title_hash(title: str) -> str:
 def plain_title_hash(plain: str) -> str:
     """title_hash of a title already through html_to_text (normalize has it: no second pass)."""
     words = _title_words(plain)
-    long_cjk = len(_CJK.findall(words)) >= 12  # Chinese and Japanese titles have no spaces
-    if words in _GENERIC or len(words) < 12 or (len(words.split()) < 4 and not long_cjk):
+    if words in _GENERIC or len(words) < 12:
+        return ""
+    # Chinese and Japanese titles have no spaces: few words, but 12 characters or more of theirs
+    if words.count(" ") < 3 and len(_CJK.findall(words)) < 12:
         return ""
     return hashlib.sha256(words.encode()).hexdigest()[:32]
 
