@@ -259,6 +259,6 @@ def _phrase(feature: str, a: Facts, b: Facts) -> str:
         return "figures " + ", ".join(f"{n:,}" for n in sorted(a.numbers & b.numbers))
     if feature == "dates":
         return "date " + ", ".join(sorted(a.dates & b.dates))
-    if feature == "named_date_fits":
-        return "date " + ", ".join(sorted(a.dates | b.dates)) + " named, published then"
+    if feature == "named_date_fits":  # the days the undated one names (the other's are not compared)
+        return "date " + ", ".join(sorted(a.dates if a.published is None else b.dates)) + " named, published then"
     return _PLAIN.get(feature, feature)
