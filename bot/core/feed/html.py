@@ -105,8 +105,7 @@ def _strip_tags(s: str) -> str:
 
 
 def _fold(s: str) -> str:
-    lines = (" ".join(line.split()) for line in s.split("\n"))
-    return "\n".join(line for line in lines if line)
+    return "\n".join(filter(None, [" ".join(line.split()) for line in s.split("\n")]))
 
 
 def _has_markup(s: str) -> bool:
@@ -115,6 +114,10 @@ def _has_markup(s: str) -> bool:
 
 
 def _once(s: str) -> str:
+    if s.isascii() and s.isprintable() and not _has_markup(s):
+        # Printable ASCII holds no invisible character, NFKC leaves it as it is, and it is one
+        # line: the steps below come down to folding its spaces.
+        return " ".join(s.split())
     if _has_markup(s):
         # a tag cut off by a length limit would otherwise come out as text
         whole = _TRAILING_TAG.sub("", s)

@@ -1,10 +1,10 @@
 """The plain normalisation path the fast one must equal, kept only for tests and bench/normalize.py.
 
-Every string goes through the HTML parser, invisible characters go by `str.translate`, every
-round is checked by one more, an entry's title is made plain a second time for its hash, and
-every link goes through urllib (bot/core/feed/urls.py): normalisation as it was before issue 12
-made it faster. Property tests hold the fast and the reference path equal on arbitrary text and
-entries.
+Every string goes through the HTML parser, invisible characters go by `str.translate`, lines
+fold through generators, every round is checked by one more, an entry's title is made plain a
+second time for its hash, and every link goes through urllib (bot/core/feed/urls.py):
+normalisation as it was before issue 12 made it faster. Property tests hold the fast and the
+reference path equal on arbitrary text and entries.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
-from bot.core.feed.html import _TRAILING_TAG, INVISIBLE_RANGES, MAX_INPUT, _defang, _fold, _strip_tags
+from bot.core.feed.html import _TRAILING_TAG, INVISIBLE_RANGES, MAX_INPUT, _defang, _strip_tags
 from bot.core.feed.normalize import item_from_text
 from bot.core.feed.urls import reference_canonical_url
 from bot.core.identity import plain_title_hash
@@ -25,9 +25,14 @@ _TABLE: dict[int, str | None] = {
 }
 
 
+def _reference_fold(s: str) -> str:
+    lines = (" ".join(line.split()) for line in s.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def _reference_once(s: str) -> str:
     text = _strip_tags(_TRAILING_TAG.sub("", s)).translate(_TABLE)
-    return _fold(unicodedata.normalize("NFKC", text))
+    return _reference_fold(unicodedata.normalize("NFKC", text))
 
 
 def reference_html_to_text(s: str) -> str:

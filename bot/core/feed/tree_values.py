@@ -60,7 +60,8 @@ def odd(text: str) -> bool:
 
 def uri(value: str) -> str:
     """_urljoin against no base: only the slashes after `scheme://` go."""
-    return _URI_SLASHES.sub(r"\1", value) if "://" in value else value
+    # The pattern needs slashes right after "://", so only a value holding ":///" can change.
+    return _URI_SLASHES.sub(r"\1", value) if ":///" in value else value
 
 
 def leaf_value(el: Element) -> str:
