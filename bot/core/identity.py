@@ -23,11 +23,14 @@ _LABEL = re.compile(r"^(?:breaking|update|updated|exclusive|live|video|watch|pho
 _GENERIC = frozenset({"live updates", "breaking news", "latest news", "top stories", "news in brief", "untitled"})
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
+# The same for ASCII text, as a table made from the pattern itself (translate: half the time of sub)
+_ASCII_PUNCTUATION = {c: " " for c in range(128) if _PUNCTUATION.match(chr(c))}
 
 
 def _title_words(plain: str) -> str:
     text = _LABEL.sub("", " ".join(plain.casefold().split()))
-    return " ".join(_PUNCTUATION.sub(" ", text).split())
+    spaced = text.translate(_ASCII_PUNCTUATION) if text.isascii() else _PUNCTUATION.sub(" ", text)
+    return " ".join(spaced.split())
 
 
 def title_hash(title: str) -> str:

@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.core import identity
 from bot.core.identity import SAME_TITLE_WINDOW, IdentityVerdict, classify
 from bot.model import Item
 
@@ -89,3 +92,11 @@ def test_verdict_detail_names_the_twin(verdict: IdentityVerdict, detail: str) ->
 
 def test_window_is_a_few_days() -> None:
     assert timedelta(days=1) < SAME_TITLE_WINDOW <= timedelta(days=7)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_ascii_titles_lose_the_punctuation_the_pattern_names(text: str) -> None:
+    """The ASCII table does what the punctuation pattern does (it is made from it)."""
+    plain = identity._LABEL.sub("", " ".join(text.casefold().split()))
+    assert identity._title_words(text) == " ".join(identity._PUNCTUATION.sub(" ", plain).split())
