@@ -94,3 +94,11 @@ ENTRIES = st.builds(
 @given(ENTRIES)
 def test_normalize_entry_equals_the_reference(entry: Entry) -> None:
     assert normalize_entry(entry, FEED, NOW) == reference_normalize_entry(entry, FEED, NOW)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["<", ">", "a", "Z", "/", "!", "?", "1", " ", "\n", "<p", "</b", "\u212a", "İ", "ı",
+                                 "é", "[", "`", "@", "_", "<a href='x"]), max_size=12).map("".join))
+def test_a_trailing_tag_goes_as_the_pattern_says(s: str) -> None:
+    """The last "<" is looked at directly; the pattern (which the reference path uses) decides."""
+    assert html._without_trailing_tag(s) == html._TRAILING_TAG.sub("", s)

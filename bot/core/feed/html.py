@@ -108,6 +108,15 @@ def _fold(s: str) -> str:
     return "\n".join(filter(None, [" ".join(line.split()) for line in s.split("\n")]))
 
 
+def _without_trailing_tag(s: str) -> str:
+    """_TRAILING_TAG.sub("", s) without scanning the text: a match can only start at the last "<"."""
+    at = s.rfind("<")
+    after = s[at + 1:at + 2]
+    if at < 0 or not after or not (after in "/!?" or (after.isascii() and after.isalpha())) or ">" in s[at:]:
+        return s
+    return s[:at]
+
+
 def _has_markup(s: str) -> bool:
     # Without `<` there is no tag and without `&` no entity: the parser would hand the text back.
     return "<" in s or "&" in s
@@ -120,7 +129,7 @@ def _once(s: str) -> str:
         return " ".join(s.split())
     if _has_markup(s):
         # a tag cut off by a length limit would otherwise come out as text
-        whole = _TRAILING_TAG.sub("", s)
+        whole = _without_trailing_tag(s)
         plain = _strip_plain_tags(whole)
         s = _strip_tags(whole) if plain is None else plain
     text = _INVISIBLE.sub("", s.replace("\r", "\n"))
