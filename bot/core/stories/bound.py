@@ -4,13 +4,13 @@ the closest one, with the very same choice, score and reasons as scoring every s
 Of ~24 candidate stories per item, most are other developments. Their core reports all share
 with the report at most what the story's reports share together (their union: `Reach`), and the
 costly signals are bounded anyway (shared words ≤ 1, headline similarity ≤ 1, mismatch ≥ 0);
-the cheap ones (time apart, embedding cosine, named dates) are taken exactly. The model's logit over the most
-favourable value of each signal bounds every core report's logit, so the sigmoid of it bounds
-the story's probability (the best of its core reports' probabilities). `assign` scores stories
-from the highest bound down and stops where the bound falls below the best score found: a story
-skipped scores strictly less than the chosen one, so it could not have been chosen. The bounds
-hold for signs the shipped weights have (entity weights, figure share, key minimum, entity and
-stem values ≥ 0); with any other sign, nothing is skipped.
+the cheap ones (time apart, embedding cosine, named dates) are taken exactly. The model's logit
+over the most favourable value of each signal bounds every core report's logit, so the sigmoid of
+it bounds the story's probability (the best of its core reports' probabilities). `assign` scores
+stories from the highest bound down and stops where the bound falls below the best score found: a
+story skipped scores strictly less than the chosen one, so it could not have been chosen. The
+bounds hold for signs the shipped weights have (entity weights, figure share, key minimum, entity
+and stem values ≥ 0); with any other sign, nothing is skipped.
 """
 
 from __future__ import annotations
