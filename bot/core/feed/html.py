@@ -111,10 +111,11 @@ def _fold(s: str) -> str:
 def _without_trailing_tag(s: str) -> str:
     """_TRAILING_TAG.sub("", s) without scanning the text: a match can only start at the last "<"."""
     at = s.rfind("<")
-    after = s[at + 1:at + 2]
-    if at < 0 or not after or not (after in "/!?" or (after.isascii() and after.isalpha())) or ">" in s[at:]:
+    if at < 0:
         return s
-    return s[:at]
+    after = s[at + 1:at + 2]  # "" when the "<" ends the text: no tag opens there
+    opens = after in ("/", "!", "?") or (after.isascii() and after.isalpha())
+    return s[:at] if opens and ">" not in s[at:] else s
 
 
 def _has_markup(s: str) -> bool:
@@ -123,11 +124,12 @@ def _has_markup(s: str) -> bool:
 
 
 def _once(s: str) -> str:
-    if s.isascii() and s.isprintable() and not _has_markup(s):
+    markup = _has_markup(s)
+    if not markup and s.isascii() and s.isprintable():
         # Printable ASCII holds no invisible character, NFKC leaves it as it is, and it is one
         # line: the steps below come down to folding its spaces.
         return " ".join(s.split())
-    if _has_markup(s):
+    if markup:
         # a tag cut off by a length limit would otherwise come out as text
         whole = _without_trailing_tag(s)
         plain = _strip_plain_tags(whole)
