@@ -535,6 +535,11 @@ def report(name: str, run: LiveRun, items: Sequence[FeedItem], sc: Scores, wall:
             for r in refs:
                 shown = ", ".join(f"{i}={labels_of.get(i, 'irrelevant')}" for i in sc.composition[r])
                 lines.append(f"{kind} {r} (story {run.alerts[r].story_id}): {shown}")
+        for s in sorted(sc.stories, key=lambda s: s.slug):
+            if len(s.alerts) > 1:  # which of its reports each alert showed
+                parts = "; ".join(f"{r}: {', '.join(i for i in sc.composition[r] if i in s.items)}"
+                                  for r in s.alerts)
+                lines.append(f"split {s.slug}: {parts}")
         lines.append("")
     lines += [f"  note: {x}" for x in sc.notes]
     if sc.unknown_links:

@@ -43,7 +43,7 @@ from bot.core.stories.cluster import story_probability  # noqa: E402
 from bot.core.stories.compare import PAIR_FEATURES, EntityWeights, Side, side_features  # noqa: E402
 from bot.core.stories.fingerprint import MAX_CORE  # noqa: E402
 from bot.embedding import load_embedder  # noqa: E402
-from bot.train import Report, relevant_reports  # noqa: E402
+from bot.train import DATED_JOIN, Report, relevant_reports  # noqa: E402
 
 VARIANTS = ("base", "title-cosine", "story-level", "mismatch-by-language", "unknown-all")
 
@@ -147,8 +147,8 @@ def fit(data: Pairs, idx: Sequence[int], variant: str) -> Model:
     bias, w = logistic_fit(np.array(rows), np.array(same, dtype=float), PAIR_L2)
     model = Model(bias, w, data.names, story_level=variant == "story-level",
                   cores=10**6 if variant == "unknown-all" else MAX_CORE)
-    known, unknown = _decisions(data, model, idx)
-    model.join, model.join_unknown = best_threshold(known), best_threshold(unknown)
+    _, unknown = _decisions(data, model, idx)
+    model.join, model.join_unknown = DATED_JOIN, best_threshold(unknown)
     return model
 
 

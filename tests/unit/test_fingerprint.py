@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config.watch import load_watch
-from bot.core.stories.compare import PAIR_FEATURES, pair_evidence, pair_features
+from bot.core.stories.compare import PAIR_FEATURES, pair_evidence, pair_features, readable
 from bot.core.stories.facts import Facts
 from bot.core.stories.fingerprint import MAX_CORE, StoryFacts
 from bot.core.watch import Watch
@@ -19,7 +19,11 @@ T0 = datetime(2025, 6, 3, 8, tzinfo=UTC)
 WATCH_DATA: dict[str, Any] = {
     "title": "small", "roles": {"actor": {"en": ["North Korea*"]}},
     "entities": [{"id": "kursk", "label": "Kursk", "kind": "place", "weight": 1.5, "any": ["Kursk"]},
-                 {"id": "dprk", "label": "North Korea", "kind": "country", "weight": 0.1, "en": ["North Korea"]}],
+                 {"id": "dprk", "label": "North Korea", "kind": "country", "weight": 0.1, "en": ["North Korea"]},
+                 {"id": "belousov", "label": "Belousov", "kind": "person", "weight": 1.0, "any": ["Belousov"],
+                  "ru": ["Белоусов*"], "ko": ["벨로우소프"]},
+                 {"id": "memorial", "label": "memorial", "kind": "event", "weight": 1.0, "en": ["memorial*"],
+                  "de": ["Gedenk*"]}],
 }
 
 
@@ -90,6 +94,35 @@ def test_pair_features(case: str, b: Facts, check: Any) -> None:
     x = pair_features(watch(), a, b)
     assert set(x) == set(PAIR_FEATURES)
     assert check(x), (case, x)
+
+
+@pytest.mark.parametrize(("entity", "lang", "text", "want"), [
+    ("belousov", "de", "der minister besuchte pjöngjang", True),  # a Latin `any` spelling, Latin text
+    ("belousov", "uk", "міністр оборони відвідав пхеньян", True),  # a Cyrillic spelling (ru's) fits the script
+    ("belousov", "ko", "국방장관이 평양을 방문했다", True),  # its own language
+    ("belousov", "ja", "国防相が平壌を訪問した", False),  # no spelling a Japanese text could carry
+    ("belousov", "ja", "国防相 Belousov が平壌を訪問した 国防相 平壌", False),  # one Latin word: still Japanese
+    ("memorial", "fr", "un monument aux morts", False),  # Latin terms of other languages only
+    ("memorial", "de", "ein denkmal", True),
+    ("memorial", "any", "unknown language", True),  # language unknown: assume it could
+    ("no-such-entity", "ja", "国防相", True),
+])
+def test_readable_says_whether_a_report_could_have_named_an_entity(entity: str, lang: str, text: str,
+                                                                   want: bool) -> None:
+    from bot.core.stories.compare import Side
+    side = Side.of(facts(1, lang=lang, text=text))
+    assert readable(watch().entity(entity), lang, side.script) is want
+
+
+def test_an_entity_the_other_language_cannot_name_is_no_mismatch() -> None:
+    de = facts(1, ents={"kursk": 1.0, "belousov": 1.0}, text="beloussow in kursk")
+    ja = facts(2, ents={"kursk": 1.0}, lang="ja", text="クルスク 国防相")
+    fr = facts(3, ents={"kursk": 1.0}, lang="fr", text="le ministre a kursk")
+    memorial = facts(4, ents={"kursk": 1.0, "memorial": 1.0}, lang="de", text="gedenkstätte in kursk")
+    assert pair_features(watch(), de, ja)["entity_mismatch"] == 0.0  # no Japanese spelling of Belousov
+    assert pair_features(watch(), de, fr)["entity_mismatch"] == 1.0  # French text could say "Belousov"
+    assert pair_features(watch(), memorial, fr)["entity_mismatch"] == 0.0  # memorial has no French term
+    assert pair_features(watch(), memorial, facts(5))["entity_mismatch"] == 1.0  # but an English one
 
 
 def test_a_named_day_meets_the_publication_day_across_the_new_year() -> None:

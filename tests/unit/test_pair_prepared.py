@@ -5,6 +5,7 @@ the same choice, score and reasons as scoring every core report with its evidenc
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from bot.core.relevance.model import Logistic, sigmoid
+from bot.core.relevance.terms import script
 from bot.core.stories import cluster
 from bot.core.stories.compare import (
     CONTENT,
@@ -43,13 +45,26 @@ T0 = datetime(2025, 6, 3, 8, tzinfo=UTC)
 ENTITIES = [e.id for e in WATCH.entities[:12]] + ["unknown-place"]
 
 
+def _could_name(watch: Watch, entity_id: str, f: Facts) -> bool:
+    """compare.readable, written plainly: a spelling of the entity that applies to the report."""
+    ent = watch.entity(entity_id)
+    if ent is None or f.lang in ("", "any"):
+        return True
+    kinds = Counter(script(w) for w in f.text.split()[:30] if not w.isdigit())
+    main = max(kinds, key=lambda k: (kinds[k], k == "latin")) if kinds else "latin"
+    return any(t.lang == f.lang or (script(t.words[0].text) == main and (main != "latin" or t.lang == "any"))
+               for t in ent.terms)
+
+
 def reference_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
     """pair_features as it was before reports were prepared once."""
     key_min = watch.stories.key_min_weight
     shared = set(a.entities) & set(b.entities)
     ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * _weight(watch, e) for e in shared))
-    own = [e for e, w in a.entities.items() if w >= 1.0 and e not in b.entities and _weight(watch, e) >= key_min]
-    theirs = [e for e, w in b.entities.items() if w >= 1.0 and e not in a.entities and _weight(watch, e) >= key_min]
+    own = [e for e, w in a.entities.items()
+           if w >= 1.0 and e not in b.entities and _weight(watch, e) >= key_min and _could_name(watch, e, b)]
+    theirs = [e for e, w in b.entities.items()
+              if w >= 1.0 and e not in a.entities and _weight(watch, e) >= key_min and _could_name(watch, e, a)]
     mismatch = min(2.0, sum(_weight(watch, e) for e in own) + sum(_weight(watch, e) for e in theirs))
     nums = a.numbers & b.numbers
     same_lang = a.lang == b.lang

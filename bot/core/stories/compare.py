@@ -17,9 +17,10 @@ from datetime import date, datetime
 from rapidfuzz import fuzz
 
 from bot.core.relevance.model import Logistic
+from bot.core.relevance.terms import script
 from bot.core.stories import dots
 from bot.core.stories.facts import Facts
-from bot.core.watch import Watch
+from bot.core.watch import Entity, Watch
 
 ENTITY_CAP = 3.0
 MAX_DAYS = 10.0  # beyond this, further days say nothing more
@@ -70,6 +71,7 @@ class Side:
     norm: float | None  # of the embedding
     sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
     named: tuple[tuple[int, int], ...] = ()  # the dates the text names, as (month, day)
+    script: str = "latin"  # the script most of its words are written in (terms.script's classes)
 
     @staticmethod
     def of(f: Facts) -> Side:
@@ -79,20 +81,53 @@ class Side:
         plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
         return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
                     sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None,
-                    tuple(sorted(_month_day(d) for d in f.dates)))
+                    tuple(sorted(_month_day(d) for d in f.dates)), _main_script(words))
+
+
+def _main_script(words: Sequence[str], sample: int = 30) -> str:
+    """The script most of the first words are written in ("latin" for a text without letters)."""
+    counts: dict[str, int] = {}
+    for w in words[:sample]:
+        if not w.isdigit():
+            k = script(w)
+            counts[k] = counts.get(k, 0) + 1
+    return max(counts, key=lambda k: (counts[k], k == "latin")) if counts else "latin"
+
+
+def readable(entity: Entity | None, lang: str, text_script: str) -> bool:
+    """Could a report in `lang`, written in `text_script`, have named the entity at all: the
+    gazetteer has a spelling that applies to it (its language's own, a Latin `any` one in a
+    Latin-script text, or one in the text's own script). Without one, the entity's absence from
+    the report is the gazetteer's gap, not a sign of another development."""
+    if entity is None or lang in ("", "any"):
+        return True
+    for t in entity.terms:
+        kind = script(t.words[0].text)
+        if t.lang == lang or (kind == text_script and (kind != "latin" or t.lang == "any")):
+            return True
+    return False
 
 
 class EntityWeights(dict[str, float]):
     """The watch's weight of an entity id (0 when unknown), looked up once per round of comparisons
-    (a dict: a remembered weight costs an index, not a call)."""
+    (a dict: a remembered weight costs an index, not a call); and whether a language and script
+    can show the entity (`seen_in`), remembered alike."""
 
     def __init__(self, watch: Watch) -> None:
         super().__init__()
         self.watch = watch
+        self._readable: dict[tuple[str, str, str], bool] = {}
 
     def __missing__(self, entity_id: str) -> float:
         w = self[entity_id] = _weight(self.watch, entity_id)
         return w
+
+    def seen_in(self, entity_id: str, side: Side) -> bool:
+        key = (entity_id, side.facts.lang, side.script)
+        ok = self._readable.get(key)
+        if ok is None:
+            ok = self._readable[key] = readable(self.watch.entity(entity_id), side.facts.lang, side.script)
+        return ok
 
 
 def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
@@ -117,8 +152,12 @@ def side_values(watch: Watch, sa: Side, sb: Side, weight: EntityWeights,
     key_min = watch.stories.key_min_weight
     shared = sa.entity_ids & sb.entity_ids
     ent = min(ENTITY_CAP, sum([min(ea[e], eb[e]) * weight[e] for e in shared])) if shared else 0
-    mismatch = min(2.0, sum([weight[e] for e in sa.strong if e not in eb and weight[e] >= key_min])
-                   + sum([weight[e] for e in sb.strong if e not in ea and weight[e] >= key_min]))
+    # A specific entity of one report's headline or lead that the other lacks, where the other's
+    # language could have named it (see `readable`).
+    mismatch = min(2.0, sum([weight[e] for e in sa.strong
+                             if e not in eb and weight[e] >= key_min and weight.seen_in(e, sb)])
+                   + sum([weight[e] for e in sb.strong
+                          if e not in ea and weight[e] >= key_min and weight.seen_in(e, sa)]))
     nums = a.numbers & b.numbers
     same_lang = a.lang == b.lang
     words = 0.0
