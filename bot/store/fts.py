@@ -57,12 +57,32 @@ def search_terms(query: str) -> list[str]:
     return (longer or stems)[:MAX_TERMS]
 
 
-def fts_query(query: str) -> str | None:
-    """An FTS5 MATCH expression for the user's text, or None when it holds no words."""
+def fts_query(query: str, splits: Callable[[str], bool] | None = None) -> str | None:
+    """An FTS5 MATCH expression for the user's text, or None when it holds no words.
+
+    `splits`: whether the index's tokenizer splits words at a (non-ASCII) character that Python
+    counts as a letter. SQLite's Unicode tables are older than Python's: a few characters became
+    letters since (U+19B0…), and a term holding one would be a phrase, which an index without
+    positions cannot answer. Each piece is then a prefix term of its own."""
     terms = search_terms(query)
+    if splits is not None:
+        terms = [piece for t in terms for piece in _split_at(t, splits) if piece]
     if not terms:
         return None
     return " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+
+
+def _split_at(term: str, splits: Callable[[str], bool]) -> list[str]:
+    pieces: list[str] = []
+    cur: list[str] = []
+    for ch in term:
+        if not ch.isascii() and splits(ch):
+            pieces.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    pieces.append("".join(cur))
+    return pieces
 
 
 def text_matches(terms: list[str], text: str) -> bool:

@@ -232,7 +232,20 @@ DROP INDEX IF EXISTS items_title_hash;
 CREATE INDEX items_title_hash ON items(title_hash, published) WHERE title_hash <> '';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# v8: the full-text index keeps which items hold a word, not where in them (detail=none). Search
+# asks only for items holding every prefix term (fts.py: no phrases, columns or ranking), and
+# writing the positions was about a quarter of the CPU of storing a 4 KB item (its index 18%
+# larger). The triggers stay: they name the table, which is made anew and filled from `items`.
+_V8 = """
+DROP TABLE items_fts;
+CREATE VIRTUAL TABLE items_fts USING fts5(
+    title, summary, content='items', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2', detail=none
+);
+INSERT INTO items_fts(items_fts) VALUES ('rebuild');
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -80,6 +80,31 @@ def _twins(c: Conn, i: Item) -> list[Item]:
     return [item_of(r) for r in rows]
 
 
+_SEARCH = ("SELECT i.* FROM items_fts JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH ? "
+           "AND i.published >= ? ORDER BY i.published DESC, i.id DESC LIMIT ?")
+
+
+def _search(c: Conn, query: str, since: str, limit: int) -> list[sqlite3.Row]:
+    try:
+        return c.execute(_SEARCH, (fts_query(query), since, limit)).fetchall()
+    except sqlite3.OperationalError as e:
+        if "phrase" not in str(e):
+            raise
+    # A word the tokenizer splits where Python sees none (fts.fts_query): ask it where.
+    c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_probe USING fts5(x, "
+              "tokenize='unicode61 remove_diacritics 2', detail=none)")
+
+    def splits(ch: str) -> bool:
+        try:
+            c.execute("SELECT 1 FROM temp.fts_probe WHERE fts_probe MATCH ?", (f'"a{ch}b"',)).fetchall()
+        except sqlite3.OperationalError:
+            return True
+        return False
+
+    match = fts_query(query, splits)
+    return c.execute(_SEARCH, (match, since, limit)).fetchall() if match is not None else []
+
+
 def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     new: list[Item] = []
     dups: list[tuple[Item, IdentityVerdict]] = []
@@ -588,14 +613,9 @@ class SqliteStore:
         return [item_of(r) for r in rows]
 
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
-        match = fts_query(query)
-        if match is None or limit <= 0:
+        if fts_query(query) is None or limit <= 0:
             return []
-        rows = await self._rows(
-            "SELECT i.* FROM items_fts JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH ? "
-            "AND i.published >= ? ORDER BY i.published DESC, i.id DESC LIMIT ?",
-            (match, ts(since) or "", limit))
-        return [item_of(r) for r in rows]
+        return [item_of(r) for r in await self._read(_search, query, ts(since) or "", limit)]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:
         rows = [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]

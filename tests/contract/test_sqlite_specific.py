@@ -188,3 +188,40 @@ def test_a_version_2_file_gains_the_leases_table(tmp_path: Path) -> None:
     assert migrate(conn) == len(MIGRATIONS)
     conn.execute("INSERT INTO leases VALUES ('outbox', 'h:1:x', '2024-11-04T06:00:00.000000Z')")
     conn.close()
+
+
+async def test_a_version_7_file_keeps_its_items_searchable_with_the_smaller_index(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:7]) == 7  # the index with word positions (detail=full)
+    conn.close()
+    old = SqliteStore(str(path))
+    # An item written under the old schema (its trigger indexed it with positions).
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("INSERT INTO items (key, feed, source, url, title, summary, published, fetched, lang, tier, guid, "
+                 "title_hash, dated) VALUES ('old1', 'wire', 'Wire', 'https://news.example/old1', "
+                 "'North Korean troops in Kursk', 'Summary', '2024-11-04T06:00:00.000000Z', "
+                 "'2024-11-04T06:00:00.000000Z', 'en', 0, 'old1', 'h-old1', 1)")
+    conn.close()
+    await old.open()
+    try:
+        schema = await old._rows("SELECT sql FROM sqlite_master WHERE name = 'items_fts'")
+        assert "detail=none" in schema[0][0]
+        assert [i.key for i in await old.search_items("kursk troop", None, 10)] == ["old1"]
+        await old.add_items([make_item("new1", title="More troops reach Kursk")])
+        assert [i.key for i in await old.search_items("Kursk", None, 10)] == ["new1", "old1"]
+    finally:
+        await old.close()
+
+
+async def test_a_letter_sqlite_splits_words_at_is_searched_as_two_words(tmp_path: Path) -> None:
+    # U+19B0 is a letter to Python (Unicode 14) and a separator to SQLite's older tables: the term
+    # would be a phrase, which the index without positions refuses. It is searched as its pieces.
+    store = SqliteStore(str(tmp_path / "s.db"))
+    await store.open()
+    try:
+        await store.add_items([make_item("x1", title="abcd\u19b0efgh report"), make_item("x2", title="abcd only")])
+        assert [i.key for i in await store.search_items("abcd\u19b0efgh", None, 10)] == ["x1"]
+        assert [i.key for i in await store.search_items("abcd", None, 10)] == ["x2", "x1"]
+    finally:
+        await store.close()
