@@ -4,12 +4,13 @@ them, with the story model refitted without the reports it is scored on.
 `make bench-quality` runs the whole replay, relevance included, for each of its 53 folds (about
 four minutes). This harness takes relevance as given (the gold-relevant reports only), computes
 the signals of every pair of reports once (core/stories/compare.py), and per fold only refits the
-pair model and its two join thresholds as `bot/train.py` fit_stories does, then merges the
-reports online in corpus order as `cluster.assign` decides: a dated report joins the most
-probable story in the window by the mean over the story's first MAX_CORE reports; a report of
-unknown time, by the closest of them, against stories of any age. Fitted on both corpora and
-scored on dev it gives bench-quality's in-sample story B³ (0.910), and fitted on dev2 its dev
-figure (0.883); it reads labels throughout, so it is a bench, never the bot.
+pair model and its unknown-time join threshold as `bot/train.py` fit_stories does (a dated
+report joins at DATED_JOIN, 0.5), then merges the reports online in corpus order as
+`cluster.assign` decides: a dated report joins the most probable story in the window by the mean
+over the story's first MAX_CORE reports; a report of unknown time, by the closest of them,
+against stories of any age. Fitted on both corpora and scored on dev it gives bench-quality's
+in-sample story B³ (0.910), and fitted on dev2 its dev figure (0.898); it reads labels
+throughout, so it is a bench, never the bot.
 
 Use it to try a change to the story model quickly, then confirm with bench-quality and
 bench-backtest. `--variant` runs the changes measured in the seventh sitting and not kept (see
