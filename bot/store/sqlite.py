@@ -84,9 +84,9 @@ _SEARCH = ("SELECT i.* FROM items_fts JOIN items i ON i.id = items_fts.rowid WHE
            "AND i.published >= ? ORDER BY i.published DESC, i.id DESC LIMIT ?")
 
 
-def _search(c: Conn, query: str, since: str, limit: int) -> list[sqlite3.Row]:
+def _search(c: Conn, query: str, match: str, since: str, limit: int) -> list[sqlite3.Row]:
     try:
-        return c.execute(_SEARCH, (fts_query(query), since, limit)).fetchall()
+        return c.execute(_SEARCH, (match, since, limit)).fetchall()
     except sqlite3.OperationalError as e:
         if "phrase" not in str(e):
             raise
@@ -101,8 +101,8 @@ def _search(c: Conn, query: str, since: str, limit: int) -> list[sqlite3.Row]:
             return True
         return False
 
-    match = fts_query(query, splits)
-    return c.execute(_SEARCH, (match, since, limit)).fetchall() if match is not None else []
+    pieces = fts_query(query, splits)
+    return c.execute(_SEARCH, (pieces, since, limit)).fetchall() if pieces is not None else []
 
 
 def _add_items(c: Conn, items: Sequence[Item]) -> Added:
@@ -613,9 +613,10 @@ class SqliteStore:
         return [item_of(r) for r in rows]
 
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
-        if fts_query(query) is None or limit <= 0:
+        match = fts_query(query)
+        if match is None or limit <= 0:
             return []
-        return [item_of(r) for r in await self._read(_search, query, ts(since) or "", limit)]
+        return [item_of(r) for r in await self._read(_search, query, match, ts(since) or "", limit)]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:
         rows = [(e.item_key, ts(e.at), e.event, e.detail, e.story_id, e.destination) for e in events]
