@@ -231,6 +231,26 @@ def test_published(published: datetime | None, expected: datetime, dated: bool) 
     assert item.published.tzinfo is not None
 
 
+@pytest.mark.parametrize(
+    ("link", "expected", "dated"),
+    [
+        ("https://example.org/2025/02/27/troops", datetime(2025, 2, 27, 12, 0, tzinfo=UTC), True),  # noon of that day
+        ("https://example.org/2025/03/04/troops", NOW, True),  # today: never later than the fetch
+        ("https://example.org/2025/03/05/troops", NOW, False),  # a day ahead: not believed
+        ("https://example.org/2025/02/troops", NOW, False),  # no day named
+    ],
+)
+def test_an_undated_entry_takes_the_day_its_link_names(link: str, expected: datetime, dated: bool) -> None:
+    item = normalize_entry(_entry(published=None, link=link), FEED, NOW)
+    assert (item.published, item.dated) == (expected, dated)
+
+
+def test_an_entrys_own_date_wins_over_its_links() -> None:
+    when = NOW - timedelta(hours=3)
+    item = normalize_entry(_entry(published=when, link="https://example.org/2024/01/01/x"), FEED, NOW)
+    assert (item.published, item.dated) == (when, True)
+
+
 @pytest.mark.parametrize(("entry_lang", "lang"), [(None, "ko"), ("en-US", "en"), ("RU", "ru"), ("??", "ko")])
 def test_language_is_the_entrys_else_the_feeds(entry_lang: str | None, lang: str) -> None:
     assert normalize_entry(_entry(lang=entry_lang), FEED, NOW).lang == lang

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.feed.html import MAX_INPUT, html_to_text
+from bot.core.feed.url_dates import url_date
 from bot.core.feed.urls import canonical_url
 from bot.core.headline import title_from_text
 from bot.core.identity import item_key, plain_title_hash, title_hash
@@ -27,12 +28,22 @@ def _language(tag: str | None) -> str:
     return primary if primary.isascii() and primary.isalpha() and 2 <= len(primary) <= 3 else ""
 
 
-def _published(entry: Entry, fetched: datetime) -> tuple[datetime, bool]:
+def _published(entry: Entry, fetched: datetime, url: str = "") -> tuple[datetime, bool]:
     if entry.published is None:
-        return fetched, False
+        return _from_link(url, fetched)
     when = entry.published
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return (fetched, True) if when > fetched + FUTURE_SLACK else (when, True)
+
+
+def _from_link(url: str, fetched: datetime) -> tuple[datetime, bool]:
+    """An undated entry whose link names its day is dated noon UTC of that day (at most the
+    fetch time): closer than the fetch time to when it was news, and an old article that a feed
+    puts up again is seen to be old. Without one: the fetch time, undated."""
+    day = url_date(url)
+    if day is None or day > fetched.date():
+        return fetched, False
+    return min(fetched, datetime(day.year, day.month, day.day, 12, tzinfo=UTC)), True
 
 
 def normalize_entry(entry: Entry, feed: FeedSettings, fetched: datetime) -> Item:
@@ -61,7 +72,7 @@ def item_from_text(entry: Entry, feed: FeedSettings, fetched: datetime, plain_ti
     # (core/headline.display_title).
     title = " ".join(plain_title.split())[:MAX_TITLE] or title_from_text(summary)
     url = canonical_url(entry.link or "") if url is None else url
-    published, dated = _published(entry, fetched)
+    published, dated = _published(entry, fetched, url)
     return Item(
         key=item_key(feed.name, entry.guid, url, title, summary),
         feed=feed.name,
