@@ -41,27 +41,29 @@ async def note_duplicate(store: Store, item: Item, verdict: IdentityVerdict, twi
 
 
 async def join_twin(ctx: Context, item: Item, twin: Item, now: datetime, report: CycleReport) -> bool:
-    """Add a copy to its twin's story as a source; False when the twin is not matched yet."""
+    """Add a copy to its twin's story as a source (to each watch's story holding the twin);
+    False when the twin is not matched yet."""
     store = ctx.store
     twin_matches = await store.matches(twin.key)
     if not twin_matches:
         return False
-    story = await store.story_of_item(twin.key)
-    watch = next((w for w in ctx.settings.watches if story and w.name == story.watch), None)
-    if story is None or watch is None:
+    held = [(w, s) for w in ctx.settings.watches if (s := await store.story_of_item(twin.key, w.name)) is not None]
+    if not held:
         relevant = any(m.relevant for m in twin_matches)  # relevant yet in no story: too old to alert
         event, why = ("too-old", "was too old to alert") if relevant else ("filtered", "was filtered")
         await store.record_events([ItemEvent(item.key, now, event, f"same headline as {twin.key}, which {why}")])
         await store.mark_processed([item.key])
         return True
     reason = f"same headline as {twin.url or twin.key} (syndicated copy)"
-    base = next((m for m in twin_matches if m.watch == watch.name), Match(watch.name, True, story.score))
-    match = replace(base, reasons=(reason,))
-    grown = cluster.add_source(story, watch, item, match, cluster.Assignment(story.id, match.score, (reason,), ()))
-    await store.save_match(item.key, match)
-    await store.save_story(grown)
-    await store.record_events([ItemEvent(item.key, now, "merged", reason, story_id=grown.id)])
-    report.merged += 1
-    await route(ctx, watch, grown, item, False, now, await all_subscriptions(ctx))
+    subs = await all_subscriptions(ctx)
+    for watch, story in held:
+        base = next((m for m in twin_matches if m.watch == watch.name), Match(watch.name, True, story.score))
+        match = replace(base, reasons=(reason,))
+        grown = cluster.add_source(story, watch, item, match, cluster.Assignment(story.id, match.score, (reason,), ()))
+        await store.save_match(item.key, match)
+        await store.save_story(grown)
+        await store.record_events([ItemEvent(item.key, now, "merged", reason, story_id=grown.id)])
+        report.merged += 1
+        await route(ctx, watch, grown, item, False, now, subs)
     await store.mark_processed([item.key])
     return True

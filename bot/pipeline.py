@@ -324,7 +324,7 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     # Computed before the first read of the item's store batch, which holds the store from then
     # on (bot/store/base.py); needless only after a crash left the item in a story already.
     facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
-    existing = await store.story_of_item(item.key)
+    existing = await store.story_of_item(item.key, watch.name)  # another watch's story is not this one's
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)

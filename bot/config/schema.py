@@ -90,7 +90,9 @@ class Feed(Table):
 
 class WatchRef(Table):
     """A watch (`[[watches]]`): its rules live in a watch file; keys of that file may also be
-    given here, and override the file's."""
+    given here, and override the file's. Each watch keeps stories of its own: a report two watches
+    find relevant becomes a source of a story of each, and each watch's subscribers get that
+    watch's alerts."""
 
     model_config = ConfigDict(extra="allow")  # the inline watch keys are checked with the file's
     name: NonEmpty

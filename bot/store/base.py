@@ -139,7 +139,9 @@ class Store(Protocol):
         """Insert or replace a story with its sources and its candidate-lookup keys."""
 
     async def story(self, story_id: str) -> Story | None: ...
-    async def story_of_item(self, item_key: str) -> Story | None: ...
+    async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
+        """The most recently updated story holding the item; only `watch`'s stories when given
+        (an item two watches find relevant is a source of a story of each)."""
     async def story_candidates(
         self, watch: str, keys: Sequence[str], since: datetime, limit: int
     ) -> list[Story]:

@@ -183,8 +183,9 @@ class MemoryStore:
     async def story(self, story_id: str) -> Story | None:
         return self._stories.get(story_id)
 
-    async def story_of_item(self, item_key: str) -> Story | None:
-        having = [s for s in self._stories.values() if any(x.item_key == item_key for x in s.sources)]
+    async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
+        having = [s for s in self._stories.values()
+                  if (watch is None or s.watch == watch) and any(x.item_key == item_key for x in s.sources)]
         return next(iter(_newest_first(having)), None)
 
     async def story_candidates(

@@ -319,9 +319,10 @@ class PostgresStore:
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
             return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._view())
 
-    async def story_of_item(self, item_key: str) -> Story | None:
+    async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
         found = await self._story_ids("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
-                                      "WHERE x.item_key = $1 ORDER BY s.last_published DESC, s.id LIMIT 1", item_key)
+                                      "WHERE x.item_key = $1 AND ($2::text IS NULL OR s.watch = $2) "
+                                      "ORDER BY s.last_published DESC, s.id LIMIT 1", item_key, watch)
         return found[0] if found else None
 
     async def story_candidates(self, watch: str, keys: Sequence[str], since: datetime, limit: int) -> list[Story]:

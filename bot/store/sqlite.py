@@ -659,10 +659,11 @@ class SqliteStore:
         found = await self._read(_load_stories, [story_id], self._cache)
         return found[0] if found else None
 
-    async def story_of_item(self, item_key: str) -> Story | None:
+    async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
+        scoped = " AND s.watch = ?" if watch is not None else ""
         found = await self._read(_story_ids, "SELECT s.id FROM story_sources x JOIN stories s ON "
-                                 "s.id = x.story_id WHERE x.item_key = ? ORDER BY s.last_published DESC, "
-                                 "s.id LIMIT 1", (item_key,), self._cache)
+                                 f"s.id = x.story_id WHERE x.item_key = ?{scoped} ORDER BY s.last_published DESC, "
+                                 "s.id LIMIT 1", (item_key,) if watch is None else (item_key, watch), self._cache)
         return found[0] if found else None
 
     async def story_candidates(

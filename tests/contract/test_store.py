@@ -294,6 +294,18 @@ async def test_story_round_trip_and_growth_replaces_sources_and_keys(store: Stor
     assert await store.story("nope") is None
 
 
+async def test_story_of_item_is_scoped_to_a_watch_when_asked(store: Store) -> None:
+    """An item two watches find relevant is a source of a story of each: each watch sees its own."""
+    older = make_story("s-dprk", watch="dprk", last=T0, items=("both",))
+    newer = make_story("s-arms", watch="arms", last=at(60), items=("both",))
+    await store.save_story(older)
+    await store.save_story(newer)
+    assert await store.story_of_item("both") == newer  # unscoped: the most recently updated
+    assert await store.story_of_item("both", "dprk") == older
+    assert await store.story_of_item("both", "arms") == newer
+    assert await store.story_of_item("both", "other") is None
+
+
 async def test_story_candidates_order_since_watch_and_limit(store: Store) -> None:
     for story in [
         make_story("A", keys=("k1", "k2"), last=at(10)),
