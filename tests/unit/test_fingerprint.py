@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config.watch import load_watch
 from bot.core.stories.compare import PAIR_FEATURES, pair_evidence, pair_features, readable
@@ -112,6 +114,13 @@ def test_readable_says_whether_a_report_could_have_named_an_entity(entity: str, 
     from bot.core.stories.compare import Side
     side = Side.of(facts(1, lang=lang, text=text))
     assert readable(watch().entity(entity), lang, side.script) is want
+
+
+@given(st.text(alphabet=st.sampled_from("ab1 \u00e9\u0431\u0433\uac00\u4e2d\u0928\u0627"), max_size=80))
+def test_a_sides_script_is_its_words_majority_script(text: str) -> None:
+    """Side.script reads an all-ASCII text as Latin without looking at its words: the same answer."""
+    from bot.core.stories.compare import Side, _main_script
+    assert Side.of(facts(1, text=text)).script == _main_script(text.split())
 
 
 def test_an_entity_the_other_language_cannot_name_is_no_mismatch() -> None:

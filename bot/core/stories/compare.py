@@ -13,6 +13,7 @@ import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from rapidfuzz import fuzz
 
@@ -71,7 +72,6 @@ class Side:
     norm: float | None  # of the embedding
     sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
     named: tuple[tuple[int, int], ...] = ()  # the dates the text names, as (month, day)
-    script: str = "latin"  # the script most of its words are written in (terms.script's classes)
 
     @staticmethod
     def of(f: Facts) -> Side:
@@ -81,7 +81,14 @@ class Side:
         plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
         return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
                     sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None,
-                    tuple(sorted(_month_day(d) for d in f.dates)), _main_script(words))
+                    tuple(sorted(_month_day(d) for d in f.dates)))
+
+    @cached_property
+    def script(self) -> str:
+        """The script most of its words are written in (terms.script's classes). Read only when
+        an entity's absence is weighed (`readable`), so most comparisons never pay for it."""
+        text = self.facts.text
+        return "latin" if text.isascii() else _main_script(text.split())
 
 
 def _main_script(words: Sequence[str], sample: int = 30) -> str:
