@@ -324,13 +324,18 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     # Computed before the first read of the item's store batch, which holds the store from then
     # on (bot/store/base.py); needless only after a crash left the item in a story already.
     facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
-    existing = await store.story_of_item(item.key, watch.name)  # another watch's story is not this one's
+    since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
+    # One read: the watch's story holding the item already (another watch's is not this one's),
+    # and the stories it would be compared with.
+    existing, keyed, latest = await store.story_or_candidates(
+        item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
+        _recent_count(since))
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
     else:
-        a, cands = await _closest_story(ctx, watch, item, m, facts, now,
-                                        cluster.candidate_since(watch, item, ctx.time_unknown_any_age))
+        cands = _candidates(keyed, latest, since)
+        a = cluster.assign(watch, item, m, cands, now, facts)
         rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
             # By content alone, against stories of any age, and only on the strict threshold: a
@@ -395,11 +400,20 @@ async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
 
 async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
                          since: datetime, lenient: bool = True) -> tuple[cluster.Assignment, list[Story]]:
-    """Candidates sharing a key, plus the latest stories (another language may share no key)."""
-    wide = since == cluster.EPOCH  # a report of unknown time in a replay: its story may be anywhere
-    n_recent = cluster.UNKNOWN_TIME_CANDIDATES if wide else cluster.RECENT_CANDIDATES
     keyed, latest = await ctx.store.candidate_stories(watch.name, cluster.story_keys(watch, item, facts), since,
-                                                      cluster.MAX_CANDIDATES, n_recent)
-    recent = [s for s in latest if s.last_published >= since]
-    cands = list({s.id: s for s in (*keyed, *recent)}.values())
+                                                      cluster.MAX_CANDIDATES, _recent_count(since))
+    cands = _candidates(keyed, latest, since)
     return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
+
+
+def _recent_count(since: datetime) -> int:
+    """How many of the latest stories join the keyed candidates: a report of unknown time in a
+    replay (compared since the epoch) may belong to a story anywhere."""
+    return cluster.UNKNOWN_TIME_CANDIDATES if since == cluster.EPOCH else cluster.RECENT_CANDIDATES
+
+
+def _candidates(keyed: Sequence[Story], latest: Sequence[Story], since: datetime) -> list[Story]:
+    """Candidates sharing a key, plus the latest stories in the window (another language may
+    share no key), each once."""
+    recent = [s for s in latest if s.last_published >= since]
+    return list({s.id: s for s in (*keyed, *recent)}.values())

@@ -156,6 +156,12 @@ class Store(Protocol):
         """`story_candidates(watch, keys, since, limit)` and `latest_stories(latest, watch)` in
         one call: what a new report is compared with, read at once."""
 
+    async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
+                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        """`story_of_item(item_key, watch)` and `candidate_stories(watch, keys, since, limit,
+        latest)` in one call (one read where a report is merged: is it in a story already, else
+        what it is compared with)."""
+
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None
                               ) -> tuple[list[Story], int]:
         """Stories of `watch` saved after change number `after` (each save_story takes the next

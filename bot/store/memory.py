@@ -204,6 +204,11 @@ class MemoryStore:
                                 latest: int) -> tuple[list[Story], list[Story]]:
         return await self.story_candidates(watch, keys, since, limit), await self.latest_stories(latest, watch)
 
+    async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
+                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        return (await self.story_of_item(item_key, watch),
+                *await self.candidate_stories(watch, keys, since, limit, latest))
+
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         stories = [s for s in self._stories.values() if watch is None or s.watch == watch]
         return _newest_first(stories)[: max(limit, 0)]

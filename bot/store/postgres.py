@@ -69,6 +69,9 @@ _CANDIDATES = (
     "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT $4")
 
 _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id LIMIT $2"
+# The most recently updated story holding an item (of one watch, when $2 is not null).
+_HOLDING = ("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
+            "WHERE x.item_key = $1 AND ($2::text IS NULL OR s.watch = $2) ORDER BY s.last_published DESC, s.id LIMIT 1")
 
 
 class PostgresStore:
@@ -320,9 +323,7 @@ class PostgresStore:
             return await _load_stories(c, [r[0] for r in await c.fetch(sql, *args)], self._view())
 
     async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
-        found = await self._story_ids("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
-                                      "WHERE x.item_key = $1 AND ($2::text IS NULL OR s.watch = $2) "
-                                      "ORDER BY s.last_published DESC, s.id LIMIT 1", item_key, watch)
+        found = await self._story_ids(_HOLDING, item_key, watch)
         return found[0] if found else None
 
     async def story_candidates(self, watch: str, keys: Sequence[str], since: datetime, limit: int) -> list[Story]:
@@ -333,13 +334,26 @@ class PostgresStore:
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
                                 latest: int) -> tuple[list[Story], list[Story]]:
+        _, keyed, recent = await self._context(None, watch, keys, since, limit, latest)
+        return keyed, recent
+
+    async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
+                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        return await self._context(item_key, watch, keys, since, limit, latest)
+
+    async def _context(self, item_key: str | None, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                       latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        """story_or_candidates in one snapshot; without an item key, only the candidates."""
         unique = list(dict.fromkeys(keys))
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
+            held = [r[0] for r in await c.fetch(_HOLDING, item_key, watch)] if item_key is not None else []
             keyed = [r[0] for r in await c.fetch(_CANDIDATES, unique, watch, utc(since), limit)
                      ] if unique and limit > 0 else []
             recent = [r[0] for r in await c.fetch(_LATEST_OF_WATCH, watch, max(latest, 0))]
-            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*keyed, *recent])), self._view())}
-        return [found[i] for i in keyed if i in found], [found[i] for i in recent if i in found]
+            found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*held, *keyed, *recent])),
+                                                          self._view())}
+        return (found.get(held[0]) if held else None, [found[i] for i in keyed if i in found],
+                [found[i] for i in recent if i in found])
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:

@@ -258,6 +258,17 @@ def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int
 
 
 _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_published DESC, id LIMIT ?"
+_HOLDING = ("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id WHERE x.item_key = ?{} "
+            "ORDER BY s.last_published DESC, s.id LIMIT 1")
+
+
+def _holding(c: Conn, item_key: str, watch: str | None, cache: StoryCache) -> Story | None:
+    """The most recently updated story holding the item (of `watch` only, when given)."""
+    if watch is None:
+        found = _story_ids(c, _HOLDING.format(""), (item_key,), cache)
+    else:
+        found = _story_ids(c, _HOLDING.format(" AND s.watch = ?"), (item_key, watch), cache)
+    return found[0] if found else None
 
 
 def candidates_sql(n_keys: int) -> str:
@@ -660,11 +671,7 @@ class SqliteStore:
         return found[0] if found else None
 
     async def story_of_item(self, item_key: str, watch: str | None = None) -> Story | None:
-        scoped = " AND s.watch = ?" if watch is not None else ""
-        found = await self._read(_story_ids, "SELECT s.id FROM story_sources x JOIN stories s ON "
-                                 f"s.id = x.story_id WHERE x.item_key = ?{scoped} ORDER BY s.last_published DESC, "
-                                 "s.id LIMIT 1", (item_key,) if watch is None else (item_key, watch), self._cache)
-        return found[0] if found else None
+        return await self._read(_holding, item_key, watch, self._cache)
 
     async def story_candidates(
         self, watch: str, keys: Sequence[str], since: datetime, limit: int
@@ -673,18 +680,27 @@ class SqliteStore:
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
                                 latest: int) -> tuple[list[Story], list[Story]]:
-        def run(c: Conn) -> tuple[list[Story], list[Story]]:
-            own = not c.in_transaction  # one snapshot for both (a batch is one already)
-            if own:
-                c.execute("BEGIN")
-            try:
-                return (_candidates(c, watch, keys, since, limit, self._cache),
-                        _story_ids(c, _LATEST_OF_WATCH, (watch, latest), self._cache))
-            finally:
-                if own:
-                    c.execute("COMMIT")
+        _, keyed, recent = await self._read(self._context, None, watch, keys, since, limit, latest)
+        return keyed, recent
 
-        return await self._read(run)
+    async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
+                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        return await self._read(self._context, item_key, watch, keys, since, limit, latest)
+
+    def _context(self, c: Conn, item_key: str | None, watch: str, keys: Sequence[str], since: datetime, limit: int,
+                 latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+        """story_or_candidates on the store's thread, in one snapshot (a batch is one already);
+        without an item key, only the candidates."""
+        own = not c.in_transaction
+        if own:
+            c.execute("BEGIN")
+        try:
+            held = _holding(c, item_key, watch, self._cache) if item_key is not None else None
+            return (held, _candidates(c, watch, keys, since, limit, self._cache),
+                    _story_ids(c, _LATEST_OF_WATCH, (watch, latest), self._cache))
+        finally:
+            if own:
+                c.execute("COMMIT")
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         if watch is None:

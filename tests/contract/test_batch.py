@@ -1,5 +1,6 @@
 """What the pipeline needs to record an item's outcome in few hops: `batch` (one transaction for
-the calls inside it), `candidate_stories` (keyed candidates and the latest stories in one read)
+the calls inside it), `candidate_stories` (keyed candidates and the latest stories in one read;
+`story_or_candidates` adds the watch's story already holding the item)
 and `reopen_alerts` (sent alerts of a grown story back to pending, without reading them first).
 
 Every store honours the contract's common part; what only a transactional store promises
@@ -34,6 +35,21 @@ async def test_candidate_stories_is_the_keyed_candidates_and_the_latest_of_the_w
                        await store.latest_stories(latest, "dprk"))
     keyed, latest_ = await store.candidate_stories("dprk", ["k1", "k2"], at(0), 12, 2)
     assert [s.id for s in keyed] == ["A", "B"] and [s.id for s in latest_] == ["C", "B"]
+
+
+async def test_story_or_candidates_is_the_watchs_story_of_the_item_and_its_candidates(store: Store) -> None:
+    for story in [make_story("A", keys=("k1",), last=at(10), items=("i1", "i2")),
+                  make_story("B", keys=("k1",), last=at(20), items=("i3",)),
+                  make_story("D", keys=("k1",), last=at(40), watch="other", items=("i1", "i9"))]:
+        await store.save_story(story)
+    for item_key in ("i1", "i3", "i9", "nope"):
+        for keys, since, limit, latest in [(["k1"], at(0), 12, 2), ([], at(15), 1, 1)]:
+            got = await store.story_or_candidates(item_key, "dprk", keys, since, limit, latest)
+            assert got == (await store.story_of_item(item_key, "dprk"),
+                           *await store.candidate_stories("dprk", keys, since, limit, latest))
+    held, _, _ = await store.story_or_candidates("i1", "dprk", ["k1"], at(0), 12, 2)
+    assert held is not None and held.id == "A"  # not the other watch's newer story holding it too
+    assert (await store.story_or_candidates("i9", "dprk", [], at(0), 12, 2))[0] is None
 
 
 async def test_reopen_alerts_puts_back_only_sent_alerts_of_an_older_version(store: Store) -> None:
