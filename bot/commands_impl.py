@@ -121,10 +121,18 @@ class Commands(CommandsAPI):
                                   or await twin_of_duplicate(store, u))
         item = item or twin
         if item is None:
-            return Reply(lookup.why_message(u, None, [], [], None, []))
+            return Reply(lookup.why_message(u, None, [], [], [], []))
         return Reply(lookup.why_message(u, item, await store.item_events(item.key), await store.matches(item.key),
-                                        await store.story_of_item(item.key),
+                                        await self._stories_of(item.key),
                                         await store.deliveries_for_item(item.key), duplicate=twin is not None))
+
+    async def _stories_of(self, item_key: str) -> list[Story]:
+        """The story of each configured watch holding the item; else any (its watch since removed)."""
+        store = self.ctx.store
+        found = [s for w in self.ctx.settings.watches if (s := await store.story_of_item(item_key, w.name))]
+        if not found and (any_story := await store.story_of_item(item_key)) is not None:
+            found = [any_story]
+        return found
 
     @friendly
     async def help(self, caller: Caller) -> Reply:

@@ -201,8 +201,9 @@ def status_message(*, started: datetime, now: datetime, last_cycle: datetime | N
 
 
 def why_message(url: str, item: Item | None, events: Sequence[ItemEvent], matches: Sequence[Match],
-                story: Story | None, deliveries: Sequence[Delivery], duplicate: bool = False) -> Message:
-    """The recorded path of an item; `duplicate`: the link was a repeat of `item`, not stored."""
+                stories: Sequence[Story], deliveries: Sequence[Delivery], duplicate: bool = False) -> Message:
+    """The recorded path of an item; `stories`: those holding it (one per watch that found it
+    relevant); `duplicate`: the link was a repeat of `item`, not stored."""
     if item is None:
         return reply("Why: not seen", f"No polled feed has carried this link: {url}. Check `feeds` for the "
                      "outlet's feed health, or whether the outlet is in the feed list at all.")
@@ -216,8 +217,10 @@ def why_message(url: str, item: Item | None, events: Sequence[ItemEvent], matche
                         + (f" ({d.last_error})" if d.last_error else ""))
     fields = [("Item", short(item.title or item.summary, 200)), ("Outlet", item.source),
               ("Published", f"{item.published:%Y-%m-%d %H:%M} UTC")]
-    if story is not None:
-        fields.append(("Story", f"{story.id} ({len(story.sources)} sources)"))
+    if len(stories) == 1:
+        fields.append(("Story", f"{stories[0].id} ({len(stories[0].sources)} sources)"))
+    elif stories:  # several watches found it relevant: each keeps a story of its own
+        fields.append(("Stories", "; ".join(f"{s.id} (watch {s.watch}, {len(s.sources)} sources)" for s in stories)))
     if duplicate:
         return reply("Why: a duplicate of an item already seen",
                      f"{url} was not stored: it repeats {item.url or item.key}, whose recorded path follows.",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.commands import Caller
+from bot.commands_impl import Commands
 from bot.model import Item, Subscription
 from bot.outbox import deliver_pending
 from bot.pipeline import Context, process_items, record_duplicates
@@ -63,5 +65,9 @@ async def test_each_watch_keeps_its_own_story_and_alerts_its_own_desk(tmp_path: 
         await deliver_pending(ctx, T0 + timedelta(hours=4))
         assert [len(sinks[n].sends) for n in ("desk-a", "desk-b")] == [1, 1]
         assert all(sinks[n].edits for n in ("desk-a", "desk-b"))
+
+        why = await Commands(ctx, clock=lambda: T0).why(Caller("discord", "42", "u1", False), FIRST.url)
+        stories = dict(why.message.fields)["Stories"]  # `why` names each watch's story
+        assert f"{a.id} (watch {first}" in stories and f"{b.id} (watch {second}" in stories
     finally:
         await ctx.store.close()
