@@ -400,6 +400,8 @@ async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
 
 async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
                          since: datetime, lenient: bool = True) -> tuple[cluster.Assignment, list[Story]]:
+    """The story the report would join among the watch's candidates since `since` (the undated
+    live report's look at older stories), with the candidates."""
     keyed, latest = await ctx.store.candidate_stories(watch.name, cluster.story_keys(watch, item, facts), since,
                                                       cluster.MAX_CANDIDATES, _recent_count(since))
     cands = _candidates(keyed, latest, since)
