@@ -152,7 +152,7 @@ def release_days(items: Sequence[FeedItem], labels: Mapping[str, Label] | None =
                on the corpora's dated developments; a day apart is still one story window, so
                unrelated developments would look like one news cycle);
       end    — all after the last dated day (the corpus lists them at its end): news seen late,
-               which tests the "old story: recorded, not alerted" rule;
+               mostly repeats of developments already alerted;
       spread — a day picked by hashing its id over the corpus's date range."""
     dated = [i.published for i in items if i.published is not None]
     first, last = (min(dated), max(dated)) if dated else (date(2025, 1, 1), date(2025, 1, 1))

@@ -338,21 +338,7 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         a = cluster.assign(watch, item, m, cands, now, facts)
         rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
-            # By content alone, against stories of any age, and only on the strict threshold: a
-            # wrong match here would silence news, which is worse for a desk than a repeat.
-            old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now,
-                                          cluster.EPOCH, lenient=False)
-            if old.story_id is not None and not old.new_facts:  # an undated rehash of old news
-                await store.record_events([ItemEvent(item.key, now, "old-story", "no date, and it matches a story "
-                                                     "older than the window: recorded, not alerted; "
-                                                     + "; ".join(old.reasons), story_id=old.story_id)])
-                return ItemOutcome(item, True, m.score, None, (*m.reasons, *old.reasons, "old story: not alerted"))
-            if old.story_id is not None:
-                # A rehash repeats; a report that brings a figure, actor or place the old story
-                # never had is the next step of that process (the next sanctions package, a new
-                # estimate): in the live backtest every such match was a new development.
-                rehash = (f"new story: no date and it resembles older story {old.story_id}, but "
-                          + "; ".join(old.new_facts),)
+            rehash = await _older_story_note(ctx, watch, item, m, facts, now)
         reasons = rehash or a.reasons
         if a.story_id is not None:
             base = next(c for c in cands if c.id == a.story_id)
@@ -396,6 +382,28 @@ async def _embedding(ctx: Context, item: Item) -> tuple[float, ...] | None:
     if ctx.embedder is None:
         return None
     return await embed_async(ctx.embedder, item_text(item.title, item.summary))
+
+
+async def _older_story_note(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts,
+                            now: datetime) -> tuple[str, ...]:
+    """What an undated live report that starts a story has in common with an older story (by
+    content alone, against stories of any age, on the strict threshold), for the record.
+
+    The report is alerted as a new story either way, never edited into the older alert: without a
+    date, "seen now" is all that is known. Silencing the ones that add no new fact was tried: in
+    the live backtest (undated reports released with their development) all 3 such reports on
+    dev2 were other developments, one of them reported nowhere else; only when every undated
+    report is released late were they rehashes (README, bench-backtest).
+    """
+    old, _ = await _closest_story(ctx, watch, item, m, replace(facts, published=None), now,
+                                  cluster.EPOCH, lenient=False)
+    if old.story_id is None:
+        return ()
+    how = [r.removeprefix(f"joins {old.story_id}: ") for r in old.reasons]
+    if not old.new_facts:
+        how.append("adds no new fact")
+    return (f"new story: no date, and it resembles older story {old.story_id} on content alone; alerted "
+            "as news (a report without a date may be news), not edited into that story; " + "; ".join(how),)
 
 
 async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts: Facts, now: datetime,
