@@ -131,7 +131,7 @@ KINDS: tuple[Kind, ...] = (
         "en": (W("North Korean engineers clear mines around {v} for Russian army",
                  "Roughly {n} North Korean sappers of the {u} company work near {v} in {r}, {c} said."),
                W("Pyongyang's military engineers demine {v}",
-                 "{c} said {n} North Korean deminers from the {u} company cleared fields near {v} in task {o}."),
+                 "{c} said {n} North Korean deminers from the {u} company cleared fields near {v} in {r} (task {o})."),
                W("North Korean sapper teams sent to {v} in {r}",
                  "The demining job {o} at {v} involves some {n} North Korean troops, according to {c}.")),
         "ru": (W("Саперы КНДР разминируют окрестности села {v}",
