@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.odds import versus
 from bot.core.relevance.features import (
     EMBED_FEATURE,
     LANGUAGE_FEATURE,
@@ -79,7 +80,7 @@ def decide(watch: Watch, a: Analysis, vector: Sequence[float] | None = None) -> 
         used, label = m.full, "terms + multilingual signal"
     p = sigmoid(used.logit(x))
     relevant = p >= m.threshold
-    reasons = [f"p {p:.2f} {'≥' if relevant else '<'} {m.threshold:.2f} ({label}; model {m.version})"]
+    reasons = [f"p {versus(p, m.threshold)} ({label}; model {m.version})"]
     reasons += _contributions(watch, a, used, x)
     return Match(watch=watch.name, relevant=relevant, score=round(p, 4), reasons=tuple(reasons))
 

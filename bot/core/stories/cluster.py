@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from bot.core.headline import display_title
+from bot.core.odds import versus
 from bot.core.relevance.model import Logistic, sigmoid
 from bot.core.stories import dots
 from bot.core.stories.bound import MARGIN, Reach, signs_ok, upper_p
@@ -175,11 +176,11 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     p, _, _, best, sf, closest = max(scored, key=lambda s: (s[0], s[1], s[2]))
     why = _why(facts, closest, model)
     if p < join:
-        why_new = f"new story: closest is {best.id} at p {p:.2f} < {join:.2f} ({why})"
+        why_new = f"new story: closest is {best.id} at p {versus(p, join)} ({why})"
         return Assignment(None, round(p, 3), (why_new,), ())
     fresh = _new_facts(watch, facts, sf)
     adds = "adds " + "; ".join(fresh) if fresh else "repeats what the story already has"
-    return Assignment(best.id, round(p, 3), (f"joins {best.id}: p {p:.2f} ≥ {join:.2f} ({why})", adds), fresh)
+    return Assignment(best.id, round(p, 3), (f"joins {best.id}: p {versus(p, join)} ({why})", adds), fresh)
 
 
 def _new_facts(watch: Watch, facts: Facts, sf: StoryFacts) -> tuple[str, ...]:
