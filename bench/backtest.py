@@ -599,12 +599,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     ok = True
     corpora = args.corpus or list(DEFAULT_CORPORA)
+    if missing := [str(p) for p in corpora if not p.exists()]:
+        print(f"no such corpus: {', '.join(missing)} (the labelled corpora live in ../shared/corpus; "
+              "or give --corpus FILE)", file=sys.stderr)
+        return 2
     for path in corpora:
         t0 = time.perf_counter()
-        others = [p for p in DEFAULT_CORPORA if p.resolve() != path.resolve()]
+        others = [p for p in DEFAULT_CORPORA if p.exists() and p.resolve() != path.resolve()]
         if args.model == "other" and others:
             settings = out_of_sample(settings, others)
             print(f"(models refitted on {', '.join(p.name for p in others)}: out of sample for {path.name})")
+        elif args.model == "other":
+            print(f"(no other labelled corpus in {DEFAULT_CORPORA[0].parent}: the watch's shipped model is used)")
         run, items, sc = run_corpus(path, settings)
         print(report(path.name, run, items, sc, time.perf_counter() - t0, args.verbose), flush=True)
         ok = ok and not run.problems
