@@ -10,10 +10,12 @@ __all__ = ["versus"]
 
 
 def versus(p: float, threshold: float) -> str:
-    """`p` against `threshold`, e.g. "0.91 ≥ 0.50" or "0.497 < 0.50"."""
+    """`p` against `threshold`, e.g. "0.91 ≥ 0.50" or "0.497 < 0.50". The threshold is shown
+    exactly (to four places): a fitted one may have more than two."""
     sign = "≥" if p >= threshold else "<"
+    exact = next((k for k in (2, 3) if round(threshold, k) == threshold), 4)
     for places in (2, 3, 4):
         shown = f"{p:.{places}f}"
         if (float(shown) >= threshold) == (p >= threshold):
             break
-    return f"{shown} {sign} {threshold:.2f}"
+    return f"{shown} {sign} {threshold:.{exact}f}"

@@ -1,4 +1,4 @@
-"""A probability beside its threshold never looks equal to it, or on the wrong side of it."""
+"""A probability beside its threshold is never shown on the wrong side of it."""
 
 from __future__ import annotations
 
@@ -19,15 +19,17 @@ from bot.core.odds import versus
     (0.5, 0.5, "0.50 ≥ 0.50"),
     (0.5031, 0.5, "0.50 ≥ 0.50"),  # equal-looking, but on the side the sign says
     (0.3512, 0.35, "0.35 ≥ 0.35"),
-    (0.346, 0.35, "0.346 < 0.35"),  # 0.35 at two places would look equal
+    (0.346, 0.35, "0.346 < 0.35"),  # at two places, 0.35 would read as "≥"
+    (0.5462, 0.5465, "0.546 < 0.5465"),  # a threshold of more than two places is shown whole
 ])
 def test_versus(p: float, threshold: float, shown: str) -> None:
     assert versus(p, threshold) == shown
 
 
-@given(st.floats(0, 1), st.sampled_from([0.1, 0.25, 0.3, 0.35, 0.5, 0.55, 0.65]))
+@given(st.floats(0, 1), st.sampled_from([0.1, 0.25, 0.3, 0.35, 0.5, 0.55, 0.65, 0.5465, 0.123]))
 def test_the_shown_figure_is_never_on_the_wrong_side(p: float, threshold: float) -> None:
-    shown, sign, _ = versus(p, threshold).split(" ")
+    shown, sign, limit = versus(p, threshold).split(" ")
+    assert float(limit) == threshold
     assert (sign == "≥") == (p >= threshold)
     if abs(p - threshold) >= 0.00005:  # four places can tell them apart
         assert (float(shown) >= threshold) == (p >= threshold)
