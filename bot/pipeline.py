@@ -399,9 +399,8 @@ async def _older_story_note(ctx: Context, watch: Watch, item: Item, m: Match, fa
                                   cluster.EPOCH, lenient=False)
     if old.story_id is None:
         return ()
+    # cluster.assign's reasons: "joins s-…: p … (signals)", then what it adds or "repeats what the story already has"
     how = [r.removeprefix(f"joins {old.story_id}: ") for r in old.reasons]
-    if not old.new_facts:
-        how.append("adds no new fact")
     return (f"new story: no date, and it resembles older story {old.story_id} on content alone; alerted "
             "as news (a report without a date may be news), not edited into that story; " + "; ".join(how),)
 

@@ -26,7 +26,7 @@ LATER = T0 + timedelta(days=60)
 @pytest.mark.parametrize(("title", "summary", "added"), [
     pytest.param("EU sanctions North Korean officials over troops fighting for Russia",
                  "The European Union froze the assets of North Korean defence officials over the deployment of "
-                 "troops to Russia's war against Ukraine.", "adds no new fact", id="repeats"),
+                 "troops to Russia's war against Ukraine.", "repeats what the story already has", id="repeats"),
     pytest.param("EU sanctions North Korean officials over 11,000 troops fighting for Russia",
                  "The European Union froze the assets of North Korean defence officials over the deployment of "
                  "11,000 troops to Russia's war against Ukraine.", "adds new figure: 11,000", id="adds a figure"),
