@@ -134,6 +134,21 @@ def test_main_prints_the_summary(corpus: Path, capsys: pytest.CaptureFixture[str
     assert "zz-kursk-deployment" in out and "wall time" in out
 
 
+def test_without_the_dev_corpora_the_shipped_model_is_used_and_said(
+        corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bt, "DEFAULT_CORPORA", (tmp_path / "absent" / "dev.jsonl", tmp_path / "absent" / "dev2.jsonl"))
+    assert bt.main(["--corpus", str(corpus), "--no-embedding"]) == 0
+    out = capsys.readouterr().out
+    assert "the watch's shipped model is used" in out and "refitted" not in out
+    assert "SUMMARY tiny.jsonl" in out
+
+
+def test_a_missing_corpus_is_a_plain_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bt.main(["--corpus", str(tmp_path / "nope.jsonl"), "--no-embedding"]) == 2
+    err = capsys.readouterr().err
+    assert "no such corpus" in err and "nope.jsonl" in err
+
+
 # --- the scoring on its own, on hand-made alerts ------------------------------------------------
 
 T0 = datetime(2025, 1, 10, 12, tzinfo=UTC)
