@@ -239,10 +239,10 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
     for item in items:
         ahead = judged.get(item) if judged else None
         full: list[Judged] = []
-        if ahead is None or len(ahead) != len(ctx.settings.watches) or any(m.relevant for m in ahead):
+        if ahead is None or len(ahead) != len(ctx.settings.watches) or _for_stories(ctx, ahead):
             # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
             full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
-        if not any(j.match.relevant for j in full):
+        if not full or not _for_stories(ctx, [j.match for j in full]):
             filtered.append((item, [j.match for j in full] if full else ahead or ()))
             if len(filtered) >= FILTERED_RUN:
                 outcomes += await _record_filtered(ctx, filtered, now)
@@ -262,6 +262,17 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
 
 
 FILTERED_RUN = 100  # items filtered by every watch recorded in one transaction, at most
+
+
+def _doubtful(watch: Watch, m: Match) -> bool:
+    """Filtered, but close enough to the watch that a story of it may claim the item (a report of
+    a development the desk follows that names less than the filter asks for: Watch.rescue_from)."""
+    return not m.relevant and m.score >= watch.rescue_from
+
+
+def _for_stories(ctx: Context, matches: Sequence[Match]) -> bool:
+    """Does any watch find the item relevant, or doubt it: then it is compared with stories."""
+    return any(m.relevant or _doubtful(w, m) for w, m in zip(ctx.settings.watches, matches, strict=True))
 
 
 @dataclass(frozen=True)
@@ -306,14 +317,14 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
                       subs: Sequence[Subscription], report: CycleReport, judged: Judged) -> ItemOutcome:
     store = ctx.store
     analysis, vector, m = judged.analysis, judged.vector, judged.match
-    await store.save_match(item.key, m)
-    if not m.relevant:  # another watch found the item relevant
-        await store.record_events([ItemEvent(item.key, now, "filtered",
-                                             f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons))])
-        return ItemOutcome(item, False, m.score, None, m.reasons)
-    report.relevant += 1
+    doubtful = _doubtful(watch, m)
     too_old = ctx.check_age and item.dated and now - item.published > timedelta(
         days=ctx.settings.polling.max_age_days)
+    if not m.relevant and (not doubtful or too_old):  # another watch found the item relevant, or doubts it
+        return await _filtered(ctx, item, m, now)
+    if m.relevant:
+        await store.save_match(item.key, m)
+        report.relevant += 1
     if too_old:
         await store.record_events([ItemEvent(item.key, now, "too-old",
                                              f"published {item.published:%Y-%m-%d}; not alerted")])
@@ -333,16 +344,24 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
+        if doubtful:  # claimed by the story before the crash
+            m = await _claimed(ctx, item, m, existing.id, report)
     else:
         cands = _candidates(keyed, latest, since)
         a = cluster.assign(watch, item, m, cands, now, facts)
+        if doubtful:
+            if a.story_id is None:
+                unclaimed = a.reasons[0].removeprefix("new story: ")
+                return await _filtered(ctx, item, replace(m, reasons=(
+                    *m.reasons, f"no story on the watch claims it: {unclaimed}")), now)
+            m = await _claimed(ctx, item, m, a.story_id, report)
         rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
             rehash = await _older_story_note(ctx, watch, item, m, facts, now)
         reasons = rehash or a.reasons
         if a.story_id is not None:
             base = next(c for c in cands if c.id == a.story_id)
-            story, is_new = cluster.add_source(base, watch, item, m, a, facts), False
+            story, is_new = cluster.add_source(base, watch, item, m, a, facts, claimed=doubtful), False
         else:
             story, is_new = cluster.new_story(watch, item, m, facts), True
         await store.save_story(story)
@@ -352,6 +371,24 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     await store.record_events([ItemEvent(item.key, now, event, "; ".join(reasons), story_id=story.id)])
     await route(ctx, watch, story, item, is_new, now, subs)
     return ItemOutcome(item, True, m.score, story.id, (*m.reasons, *reasons), is_new)
+
+
+async def _filtered(ctx: Context, item: Item, m: Match, now: datetime) -> ItemOutcome:
+    await ctx.store.save_match(item.key, m)
+    await ctx.store.record_events([ItemEvent(item.key, now, "filtered",
+                                             f"{m.watch}: p {m.score:.2f}; " + "; ".join(m.reasons))])
+    return ItemOutcome(item, False, m.score, None, m.reasons)
+
+
+async def _claimed(ctx: Context, item: Item, m: Match, story_id: str, report: CycleReport) -> Match:
+    """A doubted item the story model places in a story of the watch: relevant with it. The filter
+    reads one report alone; a report that tells a development the desk already follows belongs
+    to it even when it names less (no force term, a language with few terms)."""
+    m = replace(m, relevant=True, reasons=(
+        *m.reasons, f"relevant as a report of story {story_id} on the watch (the filter alone: p {m.score:.2f})"))
+    await ctx.store.save_match(item.key, m)
+    report.relevant += 1
+    return m
 
 
 # --- duplicates and syndicated copies (the verdicts of core/identity.py) ---------------------

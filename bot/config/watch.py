@@ -224,6 +224,8 @@ class WatchFile(Table):
     """Score at which an item is relevant (when no fitted model decides)"""
     story_window_hours: PositiveNumber = 72.0
     """How long a story takes new reports"""
+    rescue_from: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.2
+    """Filter probability from which an item a story of the window claims is relevant with it (above 1: never)"""
     include: Annotated[list[str], Kind("array of paths")] = []
     """Further TOML files merged in (e.g. the gazetteer), relative to this file"""
     model: Annotated[str | None, BeforeValidator(_model_file), Kind("path")] = None
@@ -311,7 +313,7 @@ def _watch(name: str, w: WatchFile, model: RelevanceModel | None) -> Watch:
     roles = tuple(Role(n, r.weight, _terms(r.terms), r.essential) for n, r in w.roles.items())
     return Watch(
         name=name, title=w.title if w.title is not None else name, threshold=w.threshold,
-        story_window_hours=w.story_window_hours, description=w.description,
+        story_window_hours=w.story_window_hours, rescue_from=w.rescue_from, description=w.description,
         title_weight=w.fields.title, lead_weight=w.fields.lead, tail_weight=w.fields.tail,
         lead_sentences=w.matching.lead_sentences, require_strength=w.matching.require_strength,
         fuzzy_ratio=w.matching.fuzzy_ratio, roles=roles, require=tuple(tuple(c) for c in w.require),

@@ -77,6 +77,10 @@ class Watch:
     title: str
     threshold: float = 1.0
     story_window_hours: float = 72.0
+    # An item the filter doubts (p at least this, below its threshold) is relevant when the story
+    # model places it in a story of the watch's window: one more report of a development the
+    # desk follows (pipeline.process_one). Above 1: never.
+    rescue_from: float = 0.2
     description: str = ""
     title_weight: float = 1.0
     lead_weight: float = 1.0

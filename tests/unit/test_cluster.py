@@ -149,6 +149,19 @@ def test_add_source_is_idempotent_and_keeps_time_order() -> None:
     assert cluster.add_source(grown, WATCH, A1, match_item(WATCH, A1), a) == grown
 
 
+def test_a_claimed_report_is_listed_but_never_matched_against() -> None:
+    """A report the story claimed (the filter alone doubted it) is a source, not a core report:
+    later reports are compared with the reports the filter found relevant, and add no keys."""
+    story = cluster.new_story(WATCH, A2, match_item(WATCH, A2))
+    a = cluster.Assignment(story.id, 0.9, ("test",), ())
+    claimed = cluster.add_source(story, WATCH, C1, match_item(WATCH, C1), a, claimed=True)
+    joined = cluster.add_source(story, WATCH, C1, match_item(WATCH, C1), a)
+    assert [s.item_key for s in claimed.sources] == [s.item_key for s in joined.sources] == ["c1", "a2"]  # time order
+    core = [len(json.loads(s.features)["core"]) for s in (story, claimed, joined)]
+    assert core == [1, 1, 2]
+    assert claimed.keys == story.keys and set(joined.keys) > set(story.keys)
+
+
 def test_no_candidates_and_unreadable_features_start_a_new_story() -> None:
     m = match_item(WATCH, A1)
     assert cluster.assign(WATCH, A1, m, [], T0).story_id is None

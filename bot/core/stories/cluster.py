@@ -211,14 +211,16 @@ def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None
 
 
 def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignment,
-               facts: Facts | None = None) -> Story:
+               facts: Facts | None = None, claimed: bool = False) -> Story:
     """The story with this report added (idempotent: a report already in it changes nothing).
-    Only core reports add lookup keys, so a story's reach stays bounded too."""
+    Only core reports add lookup keys, so a story's reach stays bounded too. A report the story
+    claimed (the filter alone doubted it) is listed but never matched against: claims are
+    judged against reports the filter found relevant, so look-alikes cannot chain into a story."""
     if any(s.item_key == item.key for s in story.sources):
         return story
     facts = facts or facts_of(watch, item)
     before = _fingerprint(story.features)[0]
-    sf = before.absorb(facts)
+    sf = before.absorb(facts, core_ok=not claimed)
     sources = tuple(sorted((*story.sources, _source(item, a.new_facts)),
                            key=lambda s: s.published.astimezone(UTC)))
     grew = len(sf.core) > len(before.core)

@@ -31,8 +31,10 @@ class StoryFacts:
     def empty() -> StoryFacts:
         return StoryFacts((), frozenset(), frozenset(), None, None)
 
-    def absorb(self, facts: Facts) -> StoryFacts:
-        core = self.core if len(self.core) >= MAX_CORE else (*self.core, facts)
+    def absorb(self, facts: Facts, core_ok: bool = True) -> StoryFacts:
+        """The story with one more report; it joins the core while there is room, unless it is
+        a report the story claimed (`core_ok` False: its relevance rests on the story's own)."""
+        core = self.core if len(self.core) >= MAX_CORE or not core_ok else (*self.core, facts)
         t = facts.published
         first = t if t is not None and (self.first is None or t < self.first) else self.first
         last = t if t is not None and (self.last is None or t > self.last) else self.last
