@@ -242,8 +242,18 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
         if ahead is None or len(ahead) != len(ctx.settings.watches) or _for_stories(ctx, ahead):
             # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
             full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
+        decided: Sequence[Match] | None = None
         if not full or not _for_stories(ctx, [j.match for j in full]):
-            filtered.append((item, [j.match for j in full] if full else ahead or ()))
+            decided = [j.match for j in full] if full else ahead or ()
+        elif not any(j.match.relevant for j in full):
+            # Only doubted: most are claimed by no story, which a read outside the lock shows, and
+            # stay in the filtered run; a claim is decided again under the lock (process_one).
+            probed = [await _unclaimed(ctx, watch, item, j, now)
+                      for watch, j in zip(ctx.settings.watches, full, strict=True)]
+            kept = [m for m in probed if m is not None]
+            decided = kept if len(kept) == len(probed) else None
+        if decided is not None:
+            filtered.append((item, decided))
             if len(filtered) >= FILTERED_RUN:
                 outcomes += await _record_filtered(ctx, filtered, now)
                 filtered = []
@@ -318,8 +328,7 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     store = ctx.store
     analysis, vector, m = judged.analysis, judged.vector, judged.match
     doubtful = _doubtful(watch, m)
-    too_old = ctx.check_age and item.dated and now - item.published > timedelta(
-        days=ctx.settings.polling.max_age_days)
+    too_old = _too_old(ctx, item, now)
     if not m.relevant and (not doubtful or too_old):  # another watch found the item relevant, or doubts it
         return await _filtered(ctx, item, m, now)
     if m.relevant:
@@ -351,9 +360,7 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         a = cluster.assign(watch, item, m, cands, now, facts)
         if doubtful:
             if a.story_id is None:
-                unclaimed = a.reasons[0].removeprefix("new story: ")
-                return await _filtered(ctx, item, replace(m, reasons=(
-                    *m.reasons, f"no story on the watch claims it: {unclaimed}")), now)
+                return await _filtered(ctx, item, _not_claimed(m, a), now)
             m = await _claimed(ctx, item, m, a.story_id, report)
         rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
@@ -371,6 +378,34 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     await store.record_events([ItemEvent(item.key, now, event, "; ".join(reasons), story_id=story.id)])
     await route(ctx, watch, story, item, is_new, now, subs)
     return ItemOutcome(item, True, m.score, story.id, (*m.reasons, *reasons), is_new)
+
+
+def _too_old(ctx: Context, item: Item, now: datetime) -> bool:
+    return ctx.check_age and item.dated and now - item.published > timedelta(days=ctx.settings.polling.max_age_days)
+
+
+async def _unclaimed(ctx: Context, watch: Watch, item: Item, j: Judged, now: datetime) -> Match | None:
+    """The match of a doubted item that no story of the watch claims, with the closest story in
+    its reasons; None when one may (process_one decides that under the story lock). A match
+    that is not in doubt, or an item too old to alert, is returned as it is."""
+    m = j.match
+    if not _doubtful(watch, m) or _too_old(ctx, item, now):
+        return m
+    vector = j.vector if j.vector is not None else await _embedding(ctx, item)
+    facts = item_facts(watch, item, j.analysis.reading, vector, first_seen_is_time=not ctx.time_unknown_any_age)
+    since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
+    existing, keyed, latest = await ctx.store.story_or_candidates(
+        item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
+        _recent_count(since))
+    if existing is not None:  # claimed before a crash
+        return None
+    a = cluster.assign(watch, item, m, _candidates(keyed, latest, since), now, facts)
+    return None if a.story_id is not None else _not_claimed(m, a)
+
+
+def _not_claimed(m: Match, a: cluster.Assignment) -> Match:
+    closest = a.reasons[0].removeprefix("new story: ")
+    return replace(m, reasons=(*m.reasons, f"no story on the watch claims it: {closest}"))
 
 
 async def _filtered(ctx: Context, item: Item, m: Match, now: datetime) -> ItemOutcome:
