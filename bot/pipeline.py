@@ -359,9 +359,10 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
         cands = _candidates(keyed, latest, since)
         a = cluster.assign(watch, item, m, cands, now, facts)
         if doubtful:
-            if a.story_id is None:
-                return await _filtered(ctx, item, _not_claimed(m, a), now)
-            m = await _claimed(ctx, item, m, a.story_id, report)
+            refused = _refused(a, cands)
+            if refused is not None:
+                return await _filtered(ctx, item, _not_claimed(m, refused), now)
+            m = await _claimed(ctx, item, m, a.story_id or "", report)
         rehash: tuple[str, ...] = ()
         if a.story_id is None and not item.dated and live:
             rehash = await _older_story_note(ctx, watch, item, m, facts, now)
@@ -399,13 +400,23 @@ async def _unclaimed(ctx: Context, watch: Watch, item: Item, j: Judged, now: dat
         _recent_count(since))
     if existing is not None:  # claimed before a crash
         return None
-    a = cluster.assign(watch, item, m, _candidates(keyed, latest, since), now, facts)
-    return None if a.story_id is not None else _not_claimed(m, a)
+    cands = _candidates(keyed, latest, since)
+    refused = _refused(cluster.assign(watch, item, m, cands, now, facts), cands)
+    return None if refused is None else _not_claimed(m, refused)
 
 
-def _not_claimed(m: Match, a: cluster.Assignment) -> Match:
-    closest = a.reasons[0].removeprefix("new story: ")
-    return replace(m, reasons=(*m.reasons, f"no story on the watch claims it: {closest}"))
+def _refused(a: cluster.Assignment, cands: Sequence[Story]) -> str | None:
+    """Why no story of the window claims a doubted item (None: the story a.story_id does)."""
+    if a.story_id is None:
+        return a.reasons[0].removeprefix("new story: ")
+    story = next(c for c in cands if c.id == a.story_id)
+    if not cluster.may_claim(story):
+        return f"{story.id} would, but it holds as many claimed reports as its own"
+    return None
+
+
+def _not_claimed(m: Match, why: str) -> Match:
+    return replace(m, reasons=(*m.reasons, f"no story on the watch claims it: {why}"))
 
 
 async def _filtered(ctx: Context, item: Item, m: Match, now: datetime) -> ItemOutcome:

@@ -160,6 +160,13 @@ def test_a_claimed_report_is_listed_but_never_matched_against() -> None:
     core = [len(json.loads(s.features)["core"]) for s in (story, claimed, joined)]
     assert core == [1, 1, 2]
     assert claimed.keys == story.keys and set(joined.keys) > set(story.keys)
+    # A story claims no more reports than the filter found relevant in it: one false alert cannot
+    # gather every look-alike of its kind.
+    assert cluster.may_claim(story) and not cluster.may_claim(claimed) and cluster.may_claim(joined)
+    once = cluster.add_source(joined, WATCH, A1, match_item(WATCH, A1), a, claimed=True)
+    twice = cluster.add_source(once, WATCH, A3, match_item(WATCH, A3), a, claimed=True)
+    assert cluster.may_claim(once) and not cluster.may_claim(twice)  # two of its own, two claimed
+    assert json.loads(twice.features)["claimed"] == 2 and len(twice.sources) == 4
 
 
 def test_no_candidates_and_unreadable_features_start_a_new_story() -> None:

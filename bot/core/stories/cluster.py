@@ -210,6 +210,14 @@ def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None
                  score=match.score, features=sf.to_json(), keys=_keys(watch, facts)[:MAX_KEYS])
 
 
+def may_claim(story: Story) -> bool:
+    """Can the story claim one more doubted report: only while it holds fewer claimed reports
+    than reports the filter found relevant. A claim rides on the story's own evidence; without
+    this bound one false alert would gather every look-alike of its kind (see README)."""
+    claimed = StoryFacts.from_json(story.features).claimed
+    return claimed < len(story.sources) - claimed
+
+
 def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignment,
                facts: Facts | None = None, claimed: bool = False) -> Story:
     """The story with this report added (idempotent: a report already in it changes nothing).

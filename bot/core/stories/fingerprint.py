@@ -26,6 +26,7 @@ class StoryFacts:
     seen_entities: frozenset[str]
     first: datetime | None  # earliest and latest dated report
     last: datetime | None
+    claimed: int = 0  # reports the story claimed (relevant only as its reports: never in the core)
 
     @staticmethod
     def empty() -> StoryFacts:
@@ -35,17 +36,20 @@ class StoryFacts:
         """The story with one more report; it joins the core while there is room, unless it is
         a report the story claimed (`core_ok` False: its relevance rests on the story's own)."""
         core = self.core if len(self.core) >= MAX_CORE or not core_ok else (*self.core, facts)
+        claimed = self.claimed + (not core_ok)
         t = facts.published
         first = t if t is not None and (self.first is None or t < self.first) else self.first
         last = t if t is not None and (self.last is None or t > self.last) else self.last
         nums = frozenset(sorted(self.seen_numbers | facts.numbers)[:MAX_SEEN])
         ents = frozenset(sorted(self.seen_entities | set(facts.entities))[:MAX_SEEN])
-        return StoryFacts(core, nums, ents, first, last)
+        return StoryFacts(core, nums, ents, first, last, claimed)
 
     def to_json(self) -> str:
-        return json.dumps({"v": 2, "core": [_facts_out(f) for f in self.core], "nums": sorted(self.seen_numbers),
-                           "ents": sorted(self.seen_entities), "first": _iso(self.first), "last": _iso(self.last)},
-                          ensure_ascii=False, sort_keys=True)
+        out = {"v": 2, "core": [_facts_out(f) for f in self.core], "nums": sorted(self.seen_numbers),
+               "ents": sorted(self.seen_entities), "first": _iso(self.first), "last": _iso(self.last)}
+        if self.claimed:
+            out["claimed"] = self.claimed
+        return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
     @staticmethod
     def from_json(raw: str) -> StoryFacts:
@@ -54,7 +58,8 @@ class StoryFacts:
             d = json.loads(raw or "{}")
             if d.get("v") == 2:
                 return StoryFacts(tuple(_facts_in(f) for f in d["core"]), frozenset(int(n) for n in d["nums"]),
-                                  frozenset(str(e) for e in d["ents"]), _time(d.get("first")), _time(d.get("last")))
+                                  frozenset(str(e) for e in d["ents"]), _time(d.get("first")), _time(d.get("last")),
+                                  int(d.get("claimed", 0)))
             return _legacy(d)
         except (ValueError, TypeError, AttributeError, KeyError):
             return StoryFacts.empty()
