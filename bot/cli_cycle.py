@@ -91,7 +91,8 @@ def report(c: Cycle) -> int:
         say("deskwatch: another deskwatch process is delivering for this database; this run posted nothing",
             logging.WARNING)
     say(f"polled {polled.feeds} feeds ({polled.failed} failing): {polled.new_items} new items, "
-        f"{polled.relevant} relevant, {polled.new_stories} new stories, {polled.merged} merged; "
+        f"{polled.relevant} relevant ({polled.claimed} claimed by a story), {polled.new_stories} new stories, "
+        f"{polled.merged} merged; "
         f"deliveries: {sent.sent} sent, {sent.edited} edited, {sent.retrying} retrying, {sent.held} held")
     if polled.feeds == 0:
         say(f"deskwatch: {nothing_due(c.feeds, c.now)}")

@@ -32,6 +32,8 @@ class Metrics:
         self.entries = Counter("deskwatch_entries_seen", "Feed entries read (new or not)", registry=r)
         self.new_items = Counter("deskwatch_items_new", "Items stored for the first time", registry=r)
         self.relevant = Counter("deskwatch_items_relevant", "Item x watch verdicts that were relevant", registry=r)
+        self.claimed = Counter("deskwatch_items_claimed", "Of those, items the filter doubted that a story of the "
+                               "watch claimed (a sudden rise: look-alikes joining a story)", registry=r)
         self.stories = Counter("deskwatch_stories", "Relevant items that started a story (new) or joined "
                                "one (merged)", ["kind"], registry=r)
         self.deliveries = Counter("deskwatch_deliveries", "Outbox rows worked, by outcome (sent, edited, "
@@ -72,6 +74,7 @@ class Metrics:
         self.entries.inc(report.entries)
         self.new_items.inc(report.new_items)
         self.relevant.inc(report.relevant)
+        self.claimed.inc(report.claimed)
         self.stories.labels(kind="new").inc(report.new_stories)
         self.stories.labels(kind="merged").inc(report.merged)
 

@@ -75,6 +75,7 @@ class CycleReport:
     entries: int = 0
     new_items: int = 0
     relevant: int = 0
+    claimed: int = 0  # of the relevant: doubted items a story claimed (Watch.rescue_from)
     new_stories: int = 0
     merged: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # failed feeds by kind: a fetch outcome, "not-a-feed"
@@ -434,6 +435,7 @@ async def _claimed(ctx: Context, item: Item, m: Match, story_id: str, report: Cy
         *m.reasons, f"relevant as a report of story {story_id} on the watch (the filter alone: p {m.score:.2f})"))
     await ctx.store.save_match(item.key, m)
     report.relevant += 1
+    report.claimed += 1
     return m
 
 

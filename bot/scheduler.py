@@ -61,9 +61,9 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
 
         report = await poll_due_feeds(ctx, clock(), after_feed=deliver_now)
         if report.feeds:
-            log.info("cycle: %d feeds polled (%d failing), %d new items, %d relevant, %d new stories, %d merged",
-                     report.feeds, report.failed, report.new_items, report.relevant, report.new_stories,
-                     report.merged)
+            log.info("cycle: %d feeds polled (%d failing), %d new items, %d relevant (%d claimed by a story), "
+                     "%d new stories, %d merged", report.feeds, report.failed, report.new_items, report.relevant,
+                     report.claimed, report.new_stories, report.merged)
         sent = await deliver_pending(ctx, clock())
         if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
             log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",

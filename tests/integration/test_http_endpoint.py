@@ -142,6 +142,7 @@ async def test_after_a_real_poll_cycle_healthz_is_200_and_the_counters_moved(des
         assert got[("deskwatch_entries_seen_total", ())] == 1
         assert got[("deskwatch_items_new_total", ())] == 1
         assert got[("deskwatch_items_relevant_total", ())] == 1
+        assert got[("deskwatch_items_claimed_total", ())] == 0
         assert got[("deskwatch_stories_total", (("kind", "new"),))] == 1
         assert got[("deskwatch_stories_total", (("kind", "merged"),))] == 0
         assert got[("deskwatch_deliveries_total", (("destination", "desk"), ("status", "sent")))] == 1

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.pipeline import Context, process_items
+from bot.pipeline import Context, CycleReport, process_items
 from bot.store.memory import MemoryStore
 from tests.factories import T0, item, settings
 
@@ -39,9 +39,11 @@ async def _desk(rescue_from: float) -> Context:
 async def test_a_doubted_report_of_a_followed_development_joins_its_story() -> None:
     ctx = await _desk(0.2)
     [seed] = await process_items(ctx, [SEED], T0)
-    [out] = await process_items(ctx, [SAME], T0 + timedelta(hours=3))
+    report = CycleReport()
+    [out] = await process_items(ctx, [SAME], T0 + timedelta(hours=3), report)
     assert seed.relevant and seed.story_id is not None
     assert 0.2 <= out.score < 0.5, "the filter alone must doubt it, or this tests nothing"
+    assert (report.relevant, report.claimed, report.merged) == (1, 1, 1)  # the cycle log and /metrics count it
     assert out.relevant and out.story_id == seed.story_id, out.reasons
     assert any(f"relevant as a report of story {seed.story_id} on the watch" in r for r in out.reasons)
     events = {e.event: e for e in await ctx.store.item_events(SAME.key)}
@@ -56,8 +58,9 @@ async def test_a_doubted_report_of_a_followed_development_joins_its_story() -> N
 async def test_without_rescue_a_doubted_report_stays_filtered(rescue_from: float) -> None:
     ctx = await _desk(rescue_from)
     await process_items(ctx, [SEED], T0)
-    [out] = await process_items(ctx, [SAME], T0 + timedelta(hours=3))
-    assert not out.relevant and out.story_id is None
+    report = CycleReport()
+    [out] = await process_items(ctx, [SAME], T0 + timedelta(hours=3), report)
+    assert not out.relevant and out.story_id is None and (report.relevant, report.claimed) == (0, 0)
     assert [e.event for e in await ctx.store.item_events(SAME.key)] == ["new", "filtered"]
 
 
