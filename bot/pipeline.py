@@ -312,10 +312,9 @@ async def _record_filtered(ctx: Context, filtered: Sequence[tuple[Item, Sequence
     matches: list[tuple[str, Match]] = []
     for item, decided in filtered:
         events.append(ItemEvent(item.key, now, "new", f"from {item.source}"))
-        for watch, m in zip(ctx.settings.watches, decided, strict=True):
+        for m in decided:
             matches.append((item.key, m))
-            events.append(ItemEvent(item.key, now, "filtered",
-                                    f"{watch.name}: p {m.score:.2f}; " + "; ".join(m.reasons)))
+            events.append(_filtered_event(item, m, now))
             outcomes.append(ItemOutcome(item, False, m.score, None, m.reasons))
     async with ctx.store.batch():
         await ctx.store.save_matches(matches)
@@ -420,10 +419,14 @@ def _not_claimed(m: Match, why: str) -> Match:
     return replace(m, reasons=(*m.reasons, f"no story on the watch claims it: {why}"))
 
 
+def _filtered_event(item: Item, m: Match, now: datetime) -> ItemEvent:
+    return ItemEvent(item.key, now, "filtered", f"{m.watch}: p {m.score:.2f}; " + "; ".join(m.reasons))
+
+
 async def _filtered(ctx: Context, item: Item, m: Match, now: datetime) -> ItemOutcome:
+    """One watch's filtered verdict on an item recorded in the item's own transaction."""
     await ctx.store.save_match(item.key, m)
-    await ctx.store.record_events([ItemEvent(item.key, now, "filtered",
-                                             f"{m.watch}: p {m.score:.2f}; " + "; ".join(m.reasons))])
+    await ctx.store.record_events([_filtered_event(item, m, now)])
     return ItemOutcome(item, False, m.score, None, m.reasons)
 
 

@@ -82,3 +82,20 @@ async def test_a_story_older_than_the_window_claims_nothing() -> None:
     assert await ctx.store.story_of_item(again.key) is None
     story = await ctx.store.story(seed.story_id or "")
     assert story is not None and len(story.sources) == 1
+
+
+async def test_a_story_claims_no_more_reports_than_its_own() -> None:
+    """One report the filter found relevant carries one claim: a third, doubted like the second,
+    stays filtered and says why (so one false alert cannot gather every look-alike of its kind)."""
+    third = item("Kim shown Su-35 production line",
+                 "Kim Jong Un was shown the Su-35 and Su-57 production lines at the aviation plant in "
+                 "Komsomolsk-on-Amur in Russia's Far East.", source="Amur Times", published=T0 + timedelta(hours=5))
+    ctx = await _desk(0.2)
+    [seed] = await process_items(ctx, [SEED], T0)
+    [second] = await process_items(ctx, [SAME], T0 + timedelta(hours=3))
+    [out] = await process_items(ctx, [third], T0 + timedelta(hours=5))
+    assert second.relevant and 0.2 <= out.score < 0.5 and not out.relevant and out.story_id is None
+    assert f"no story on the watch claims it: {seed.story_id} would, but it holds as many claimed reports " \
+           "as its own" in out.reasons
+    story = await ctx.store.story(seed.story_id or "")
+    assert story is not None and [s.item_key for s in story.sources] == [SEED.key, SAME.key]

@@ -214,7 +214,7 @@ def may_claim(story: Story) -> bool:
     """Can the story claim one more doubted report: only while it holds fewer claimed reports
     than reports the filter found relevant. A claim rides on the story's own evidence; without
     this bound one false alert would gather every look-alike of its kind (see README)."""
-    claimed = StoryFacts.from_json(story.features).claimed
+    claimed = _fingerprint(story.features)[0].claimed  # cached: assign has just read it
     return claimed < len(story.sources) - claimed
 
 
