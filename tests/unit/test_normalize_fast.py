@@ -102,3 +102,11 @@ def test_normalize_entry_equals_the_reference(entry: Entry) -> None:
 def test_a_trailing_tag_goes_as_the_pattern_says(s: str) -> None:
     """The last "<" is looked at directly; the pattern (which the reference path uses) decides."""
     assert html._without_trailing_tag(s) == html._TRAILING_TAG.sub("", s)
+
+
+def test_a_printable_line_needs_no_invisible_character_removed() -> None:
+    # html._plain_lines skips the removal on printable lines: every invisible character, and
+    # every space but " ", must be unprintable for that to hold.
+    invisible = [chr(c) for lo, hi in INVISIBLE_RANGES for c in range(lo, hi)]
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and c != 0x20]
+    assert not any(c.isprintable() for c in invisible + spaces)
