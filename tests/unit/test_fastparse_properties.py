@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.core.feed.dates import parse_date, struct_to_utc
+from bot.core.feed.markup import _WHOLE_TAGS, keeps_text, length_bounds
 from tests.parse_equivalence import differences, takes_fast_path
 
 PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,6 +43,15 @@ KEPT = [t for t in TEXT if t not in ("&copy", "&copy2024", "&hellip x", "&foo;",
                                               '<script async src="x"></script>', "<video controls>", "</video>"]
 MARKUP = (st.lists(st.sampled_from(TEXT) | st.sampled_from(TAGS), max_size=12)
           | st.lists(st.sampled_from(KEPT), max_size=12)).map("".join)
+
+
+@PROPERTY
+@given(MARKUP)
+def test_the_tags_keeps_text_reads_are_the_ones_length_bounds_would_find(s: str) -> None:
+    tags = keeps_text(s)
+    if tags is not None:  # length_bounds is only asked about text keeps_text accepted
+        assert tags == "".join(_WHOLE_TAGS.findall(s))
+        assert length_bounds(s, tags) == length_bounds(s)
 
 
 def rss_with(title: str, description: str, encoded: str | None) -> bytes:

@@ -29,6 +29,8 @@ PIECES = [
     "&#x200b;", "&#65279;", "&#xFF1C;", "&not", "&notit;", "&nbsp;", "&mdash;",
     "＜", "＞", "＆", "ＡＢ", "ﬁ", "①", "\u3000", "\u00a0", "\u2028", "\u2029", "\x85", "\t", "\n", " ",
     "e\u0301", "\u0301", "\u1100", "\u1161", "word", "한국", "Курск", "北朝鲜", "عربي", "ไทย", "😀",
+    # pieces of tags with attributes, so that the plain-tag path meets its grammar's edges
+    "<a", "<img", " href", "=", " = ", '"x"', "'y'", "x/y", "/>", "/", "<a b=c/>", "<a b = 'x' c>", "<p\n>",
 ]
 TEXTS = st.one_of(
     st.text(),  # any unicode but lone surrogates

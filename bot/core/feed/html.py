@@ -67,8 +67,10 @@ class _TextExtractor(HTMLParser):
 # `</name>`. Within this grammar html.parser ends a tag where this does (it also reads quoted
 # values whole), so both see the same text between tags; anything else goes to the parser.
 _WS = "[ \t\n\r\f]"
-_ATTR = rf"""{_WS}+[A-Za-z_:][-A-Za-z0-9_:.]*(?:{_WS}*={_WS}*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_.:;#%+,-]+))?"""
-_PLAIN_TAG = re.compile(rf"<(?:([A-Za-z][A-Za-z0-9]*)(?:{_ATTR})*{_WS}*/?|/([A-Za-z][A-Za-z0-9]*){_WS}*)>")
+# Possessive (`*+`): each part is followed by a character it cannot take, so giving some back
+# never finds another match; it only saves the regex engine the trying.
+_ATTR = rf"""{_WS}++[A-Za-z_:][-A-Za-z0-9_:.]*+(?:{_WS}*+={_WS}*+(?:"[^"]*+"|'[^']*+'|[A-Za-z0-9_.:;#%+,-]++))?+"""
+_PLAIN_TAG = re.compile(rf"<(?:([A-Za-z][A-Za-z0-9]*+)(?:{_ATTR})*+{_WS}*+/?|/([A-Za-z][A-Za-z0-9]*+){_WS}*+)>")
 
 
 def _strip_plain_tags(s: str) -> str | None:

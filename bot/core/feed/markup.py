@@ -32,10 +32,10 @@ _BARE_ENTITIES = tuple(sorted(name for name in html5 if not name.endswith(";")))
 
 _NAME = r"[A-Za-z][A-Za-z0-9]*+"
 _ATTRIBUTE = r"""\s++[A-Za-z_:][-A-Za-z0-9_:.]*+(?:\s*+=\s*+(?:"[^"<>]*+"|'[^'<>]*+'|[A-Za-z0-9_.:-]++))?+"""
-# What each "<" opens: (a start tag's name, its "/" of `/>`, an end tag's name, "!" of a simple
-# comment); all four empty for a "<" that opens nothing well-formed. Found from one "<" to the
-# next, which is several times faster than matching the text in between.
-_TAGS = re.compile(rf"<(?:({_NAME})(?:{_ATTRIBUTE})*+\s*+(/?)>|/({_NAME})\s*+>|(!)--[^<>-]*+-->|)")
+# What each "<" opens: (the whole of it, a start tag's name, its "/" of `/>`, an end tag's name,
+# "!" of a simple comment); the last four empty for a "<" that opens nothing well-formed. Found
+# from one "<" to the next, which is several times faster than matching the text in between.
+_TAGS = re.compile(rf"(<(?:({_NAME})(?:{_ATTRIBUTE})*+\s*+(/?)>|/({_NAME})\s*+>|(!)--[^<>-]*+-->|))")
 # An "&" (in text or in a tag) that opens no reference and is no lone ampersand
 _BAD_AMP = re.compile(r"&(?!#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z]|[^A-Za-z#]|\Z)")
 _WHOLE_TAGS = re.compile(r"<[A-Za-z/][^<>]*+>")
@@ -47,24 +47,28 @@ _BARE_ATTRIBUTE = re.compile(r"\s([A-Za-z_:][-A-Za-z0-9_:.]*+)(?=\s|/?>)")
 _REFERENCES = re.compile(r"&(?:#([xX]?)([0-9a-fA-F]+);|([A-Za-z][-.A-Za-z0-9]*)(;?))")
 
 
-def _tags_kept(s: str) -> bool:
+def _tags_kept(s: str) -> str | None:
+    """The tags of `s` (comments not), one after another, when the sanitizer keeps them all; else None."""
     empty_only = False
-    for start, closed, end, comment in set(_TAGS.findall(s)):
+    found = _TAGS.findall(s)
+    for _whole, start, closed, end, comment in set(found):
         name = (start or end).lower()
         if name in EMPTY_ONLY:
             empty_only = True
         elif start:  # `<p/>` is opened and closed by the sanitizer (or opened for good)
             if (name not in KEPT_ELEMENTS and name not in DROPPED_INLINE) or (closed and name not in VOID_ELEMENTS):
-                return False
+                return None
         elif end:  # `</br>` is dropped by the sanitizer
             if (name not in KEPT_ELEMENTS and name not in DROPPED_INLINE) or name in VOID_ELEMENTS:
-                return False
+                return None
         elif not comment:
-            return False
+            return None
     if empty_only:  # each one an empty pair: none left once the pairs are gone
         rest = _EMPTY_PAIRS.sub("", s)
-        return not any((start or end).lower() in EMPTY_ONLY for start, _c, end, _m in _TAGS.findall(rest))
-    return True
+        if any((start or end).lower() in EMPTY_ONLY for _w, start, _c, end, _m in _TAGS.findall(rest)):
+            return None
+    # Every "<" opened a tag or a comment, each ending at the first ">": what _WHOLE_TAGS finds.
+    return "".join([whole for whole, _s, _c, _e, comment in found if not comment])
 
 
 def _references_kept(s: str) -> bool:
@@ -82,15 +86,18 @@ def _references_kept(s: str) -> bool:
     return True
 
 
-def keeps_text(s: str) -> bool:
-    """True when feedparser's sanitizer would leave `s` with the same plain text as `s` has."""
-    if "<" in s and not _tags_kept(s):
-        return False
-    return "&" not in s or (_BAD_AMP.search(s) is None and _references_kept(s))
+def keeps_text(s: str) -> str | None:
+    """When feedparser's sanitizer would leave `s` with the same plain text as `s` has: its tags
+    one after another (for length_bounds; "" for none). Else None."""
+    tags = _tags_kept(s) if "<" in s else ""
+    if tags is None or ("&" in s and (_BAD_AMP.search(s) is not None or not _references_kept(s))):
+        return None
+    return tags
 
 
-def length_bounds(s: str) -> tuple[int, int]:
-    """The shortest and longest the sanitizer's copy of `s` (which keeps_text accepted) can be.
+def length_bounds(s: str, tags: str | None = None) -> tuple[int, int]:
+    """The shortest and longest the sanitizer's copy of `s` (which keeps_text accepted) can be;
+    `tags`: what keeps_text gave for it, when at hand.
 
     Longer: a void tag gets ` />`, an unquoted value quotes, `"` in a value becomes `&quot;`, a
     style's `prop:value` becomes `prop: value;`, a bare attribute `name` becomes `name="name"`, a
@@ -100,7 +107,8 @@ def length_bounds(s: str) -> tuple[int, int]:
     amp, cr = s.count("&"), s.count("\r")
     if "<" not in s:
         return len(s) - 4 * s.count("&#") - cr, len(s) + 4 * amp
-    tags = "".join(_WHOLE_TAGS.findall(s))
+    if tags is None:
+        tags = "".join(_WHOLE_TAGS.findall(s))
     longer = 2 * s.count("<") + 4 * amp + 5 * tags.count('"') + 2 * tags.count("=") + 3 * tags.count(":")
     longer += sum(len(name) + 3 for name in _BARE_ATTRIBUTE.findall(tags)) if " " in tags else 0
     return len(s) - len(tags) - 4 * s.count("&#") - cr, len(s) + longer

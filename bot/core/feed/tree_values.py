@@ -37,10 +37,11 @@ class Text(NamedTuple):
 
     value: str
     exact: bool
+    tags: str | None = None  # its tags one after another, when markup.keeps_text read them
 
     def bounds(self) -> tuple[int, int]:
         """The shortest and longest feedparser's copy can be."""
-        return (len(self.value), len(self.value)) if self.exact else length_bounds(self.value)
+        return (len(self.value), len(self.value)) if self.exact else length_bounds(self.value, self.tags)
 
 
 def odd(text: str) -> bool:
@@ -120,9 +121,10 @@ def text_value(el: Element, keys: list[str], default: str, *, atom: bool, conten
     value = leaf_value(el)
     if kind == "text/plain" and atom:  # Atom's plain text is kept; RSS's is sanitised if it looks like HTML
         return Text(value, True)
-    if kind not in ("text/plain", "text/html") or not keeps_text(value):
+    tags = keeps_text(value) if kind in ("text/plain", "text/html") else None
+    if tags is None:
         raise Declined
-    return Text(value, "<" not in value and "&" not in value and "\r" not in value)
+    return Text(value, "<" not in value and "&" not in value and "\r" not in value, tags)
 
 
 def link_into(entry: Raw, el: Element, keys: list[str]) -> None:
