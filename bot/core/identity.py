@@ -23,13 +23,15 @@ _LABEL = re.compile(r"^(?:breaking|update|updated|exclusive|live|video|watch|pho
 _GENERIC = frozenset({"live updates", "breaking news", "latest news", "top stories", "news in brief", "untitled"})
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
-# The same for ASCII text, as a table made from the pattern itself (translate: half the time of sub)
-_ASCII_PUNCTUATION = {c: " " for c in range(128) if _PUNCTUATION.match(chr(c))}
+# The same for ASCII text, as a byte table made from the pattern itself (bytes.translate: a
+# fifth of the time of str.translate with a dict, which is half that of sub)
+_ASCII_PUNCTUATION = bytes(0x20 if _PUNCTUATION.match(chr(c)) else c for c in range(128)) + bytes(range(128, 256))
 
 
 def _title_words(plain: str) -> str:
     text = _LABEL.sub("", " ".join(plain.casefold().split()))
-    spaced = text.translate(_ASCII_PUNCTUATION) if text.isascii() else _PUNCTUATION.sub(" ", text)
+    spaced = (text.encode("ascii").translate(_ASCII_PUNCTUATION).decode("ascii") if text.isascii()
+              else _PUNCTUATION.sub(" ", text))
     return " ".join(spaced.split())
 
 

@@ -112,3 +112,13 @@ def test_a_printable_line_needs_no_invisible_character_removed() -> None:
     invisible = [chr(c) for lo, hi in INVISIBLE_RANGES for c in range(lo, hi)]
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and c != 0x20]
     assert not any(c.isprintable() for c in invisible + spaces)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_title_words_by_table_equal_the_pattern(s: str) -> None:
+    # identity._title_words reads ASCII titles by a byte table built from _PUNCTUATION
+    from bot.core import identity
+
+    spaced = identity._PUNCTUATION.sub(" ", s)
+    assert s.encode("ascii").translate(identity._ASCII_PUNCTUATION).decode("ascii") == spaced
