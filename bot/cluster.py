@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -66,7 +67,15 @@ class SharedWork(Protocol):
 
 def shared_work(store: object) -> SharedWork | None:
     """The store as SharedWork when several workers may share it, else None (SQLite, memory)."""
-    return store if isinstance(store, SharedWork) else None
+    return store if _shares_work(type(store)) else None
+
+
+@functools.cache
+def _shares_work(kind: type) -> bool:
+    # Asked once per item (story_guard): isinstance against a runtime-checkable protocol looks up
+    # every one of its members each time, so the answer is kept per store class (the stores'
+    # methods are the class's own, never set on an instance).
+    return issubclass(kind, SharedWork)
 
 
 @contextlib.asynccontextmanager
