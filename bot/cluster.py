@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import secrets
@@ -23,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from bot.model import Delivery, FeedState
 from bot.store.pg_work import FEED  # the lease name prefix of a feed
@@ -67,15 +66,17 @@ class SharedWork(Protocol):
 
 def shared_work(store: object) -> SharedWork | None:
     """The store as SharedWork when several workers may share it, else None (SQLite, memory)."""
-    return store if _shares_work(type(store)) else None
-
-
-@functools.cache
-def _shares_work(kind: type) -> bool:
     # Asked once per item (story_guard): isinstance against a runtime-checkable protocol looks up
     # every one of its members each time, so the answer is kept per store class (the stores'
     # methods are the class's own, never set on an instance).
-    return issubclass(kind, SharedWork)
+    kind = type(store)
+    shares = _SHARES_WORK.get(kind)
+    if shares is None:
+        shares = _SHARES_WORK[kind] = isinstance(store, SharedWork)
+    return cast(SharedWork, store) if shares else None
+
+
+_SHARES_WORK: dict[type, bool] = {}
 
 
 @contextlib.asynccontextmanager
