@@ -245,7 +245,15 @@ CREATE VIRTUAL TABLE items_fts USING fts5(
 INSERT INTO items_fts(items_fts) VALUES ('rebuild');
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# v9: no table changes. Story fingerprints (stories.features) now keep their core reports'
+# embeddings as packed doubles (bot/core/stories/fingerprint.py, format 3), which an older
+# deskwatch would misread as empty fingerprints; the version says so, so an older deskwatch
+# refuses the file instead of starting every later report's story anew.
+_V9 = """
+SELECT 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -213,7 +213,15 @@ DROP INDEX IF EXISTS items_title_hash;
 CREATE INDEX items_title_hash ON items(title_hash, published) WHERE title_hash <> '';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# v7: no table changes. Story fingerprints (stories.features) now keep their core reports'
+# embeddings as packed doubles (bot/core/stories/fingerprint.py, format 3), which an older
+# deskwatch would misread as empty fingerprints; the version says so, so an older worker
+# refuses the database instead of starting every later report's story anew.
+_V7 = """
+SELECT 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 

@@ -59,6 +59,22 @@ def test_json_round_trip_and_unreadable_is_empty() -> None:
     assert StoryFacts.from_json("{not json") == StoryFacts.empty()
 
 
+def test_embeddings_round_trip_exactly_and_format_2_still_reads() -> None:
+    vector = (0.1, -1 / 3, 2.0e-7, 0.123456789012345)
+    sf = StoryFacts.empty().absorb(facts(1, vector=vector))
+    back = StoryFacts.from_json(sf.to_json())
+    assert back.core[0].vector == vector  # exact: packed doubles, not rounded decimals
+    # format 2 (stories saved before the packed vectors) kept them as rounded decimals
+    old = json.loads(sf.to_json())
+    old["v"] = 2
+    old["core"][0]["v"] = [round(x, 5) for x in vector]
+    del old["core"][0]["vb"]
+    assert StoryFacts.from_json(json.dumps(old)).core[0].vector == tuple(round(x, 5) for x in vector)
+    broken = json.loads(sf.to_json())
+    broken["core"][0]["vb"] = "not base64!"
+    assert StoryFacts.from_json(json.dumps(broken)) == StoryFacts.empty()
+
+
 def test_the_older_unbounded_format_reads_as_one_core_report() -> None:
     old = json.dumps({"ents": {"kursk": 1.0}, "nums": [1250], "dates": ["06-01"], "stems": {"troop": 3.0},
                       "names": ["budanov"], "texts": [["en", "north korean troops"]],
