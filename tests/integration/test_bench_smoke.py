@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import bench.cluster_scale as cluster_scale
+import bench.fingerprint as fingerprint
 import bench.pipeline as pipeline
 from bench.newsgen import feed_xml, make_corpus
 from bot.config import load_settings
@@ -66,3 +67,10 @@ def test_scale_bench_prints_whole_path_and_ratios(capsys: pytest.CaptureFixture[
     assert "ratio to the whole path's CPU at 120 stories (same run): 1.00x" in out and "ratio scan/index" in out
     rows = [r for r in out.splitlines() if r.startswith("| ")]
     assert len(rows) == 2 and rows[0].startswith("| 120 (") and rows[1].startswith("| 240 (")
+
+
+def test_fingerprint_bench_prints_both_formats_and_their_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fingerprint.main(["--dims", "16", "--rounds", "2"]) == 0  # it also checks both formats read back
+    out = capsys.readouterr().out
+    assert "format 2 (decimals)" in out and "format 3 (packed doubles)" in out
+    assert "ratio format 2 / format 3: write " in out
