@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
-from bot.judging import Ahead, judge_all
+from bot.judging import Ahead, judge_and_read_all
 from bot.model import Entry, Item, ParsedFeed
 from bot.settings import FeedSettings
 
@@ -76,8 +76,8 @@ _JOBS: dict[str, Callable[..., Any]] = {
 
 
 def _judged(read: ReadFeed, ahead: Ahead | None) -> ReadFeed:
-    judged = judge_all(read.items, ahead)
-    return replace(read, judged=judged) if judged else read
+    judged, readings = judge_and_read_all(read.items, ahead)
+    return replace(read, judged=judged, readings=readings) if judged else read
 
 
 _LENGTH = struct.Struct(">Q")

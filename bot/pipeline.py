@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from bot.cluster import LEASE_TTL, poll_leased, shared_work, story_guard, worker_id
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict
-from bot.core.relevance.match import Analysis, analyse, decide, needs_embedding
+from bot.core.relevance.match import Analysis, analyse, decide, doubtful, for_stories, needs_embedding
 from bot.core.stories import cluster
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
@@ -190,7 +190,8 @@ async def _poll_feed(ctx: Context, feed: FeedSettings, state: FeedState, now: da
     report.entries += read.entries
     report.new_items += len(added.new)
     judged = {i: j for i, j in zip(read.items, read.judged, strict=False) if j is not None}
-    await process_items(ctx, added.new, now, report, judged)
+    readings = {i: r for i, r in zip(read.items, read.readings, strict=False) if r is not None}
+    await process_items(ctx, added.new, now, report, judged, readings)
     await record_duplicates(ctx, added.duplicates, now, report)  # after: a twin may be in `new`
     await ctx.store.save_feed_state(new_state)
     return bool(added.new)
@@ -222,7 +223,8 @@ async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> N
 
 
 async def process_items(ctx: Context, items: Sequence[Item], now: datetime, report: CycleReport | None = None,
-                        judged: Mapping[Item, tuple[Match, ...]] | None = None) -> list[ItemOutcome]:
+                        judged: Mapping[Item, tuple[Match, ...]] | None = None,
+                        readings: Mapping[Item, tuple[Analysis, ...]] | None = None) -> list[ItemOutcome]:
     """Match each item against every watch, in order. An item some watch finds relevant is
     matched, merged and routed in one store transaction of its own, under the story lock. Most
     items are filtered by every watch: those only write their events and matches, so a run of
@@ -232,7 +234,9 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
     records its outcome, so a crash leaves it whole or untouched (process_backlog).
 
     `judged`: each watch's Match of some items, computed ahead by the parse worker
-    (bot/judging.py); such an item every watch filtered is recorded from them, unread here."""
+    (bot/judging.py); such an item every watch filtered is recorded from them, unread here.
+    `readings`: for such items that go to stories, each watch's Analysis the worker read them by,
+    so that they are not read a second time here."""
     report = report or CycleReport()
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
@@ -241,8 +245,14 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
         ahead = judged.get(item) if judged else None
         full: list[Judged] = []
         if ahead is None or len(ahead) != len(ctx.settings.watches) or _for_stories(ctx, ahead):
-            # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
-            full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
+            read = readings.get(item) if readings and ahead is not None else None
+            if read is not None and len(read) == len(ahead or ()) == len(ctx.settings.watches):
+                # Read in the worker, decided without an embedding where none was needed (else
+                # it would have left the item to us): what _judge gives, without reading it again.
+                full = [Judged(a, None, m) for a, m in zip(read, ahead or (), strict=True)]
+            else:
+                # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
+                full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
         decided: Sequence[Match] | None = None
         if not full or not _for_stories(ctx, [j.match for j in full]):
             decided = [j.match for j in full] if full else ahead or ()
@@ -275,15 +285,11 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
 FILTERED_RUN = 100  # items filtered by every watch recorded in one transaction, at most
 
 
-def _doubtful(watch: Watch, m: Match) -> bool:
-    """Filtered, but close enough to the watch that a story of it may claim the item (a report of
-    a development the desk follows that names less than the filter asks for: Watch.rescue_from)."""
-    return not m.relevant and m.score >= watch.rescue_from
+_doubtful = doubtful
 
 
 def _for_stories(ctx: Context, matches: Sequence[Match]) -> bool:
-    """Does any watch find the item relevant, or doubt it: then it is compared with stories."""
-    return any(m.relevant or _doubtful(w, m) for w, m in zip(ctx.settings.watches, matches, strict=True))
+    return for_stories(ctx.settings.watches, matches)
 
 
 @dataclass(frozen=True)

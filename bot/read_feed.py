@@ -26,7 +26,7 @@ from datetime import datetime
 
 from bot import parse_worker
 from bot.core.feed.read import KeyedFeed, ReadFeed, keyed, normalize_all, read_all
-from bot.judging import Ahead, judge_all
+from bot.judging import Ahead, judge_and_read_all
 from bot.model import Entry, Item, ParsedFeed
 from bot.parse_worker import AsyncParse
 from bot.settings import FeedSettings
@@ -62,7 +62,8 @@ def reading_in_process(parse: AsyncParse) -> AsyncRead:
         parsed = await parse(body, feed.url)
         if known is None:
             read = read_all(parsed, feed, fetched)
-            return replace(read, judged=judge_all(read.items, ahead))  # as the worker would
+            judged, readings = judge_and_read_all(read.items, ahead)  # as the worker would
+            return replace(read, judged=judged, readings=readings)
         return await _unknown_only(keyed(parsed, feed), feed, fetched, known, normalise)
 
     return read

@@ -108,7 +108,9 @@ async def test_a_poll_judged_ahead_stores_what_judging_here_stores(monkeypatch: 
             ctx = Context(settings=replace(settings(), feeds=(feed,)), store=ahead, fetcher=fetcher, check_age=False)
             report = await poll_due_feeds(ctx, NOW, parse_body=parse_here)  # reads in process judge ahead
     assert report.new_items == len(ENTRIES) and report.relevant >= 1
-    assert len(judged_here) == report.relevant  # the filtered items were recorded from the judgements
+    # the filtered items were recorded from the judgements, the relevant ones went to stories with
+    # the readings they were judged by: none was read a second time
+    assert judged_here == []
 
     here = MemoryStore()
     await here.open()
@@ -122,6 +124,24 @@ async def test_a_poll_judged_ahead_stores_what_judging_here_stores(monkeypatch: 
         assert [(e.event, e.detail) for e in await ahead.item_events(i.key)] == [
             (e.event, e.detail) for e in await here.item_events(i.key)]
     assert await ahead.unprocessed_items() == []
+
+
+async def test_the_worker_ships_the_readings_of_items_that_go_to_stories_only() -> None:
+    feed = FeedSettings(name="f", url="https://news.example/feed.xml", language="en", source="Outlet")
+    watches = settings().watches
+    worker = ParseWorker()
+    try:
+        read = await worker.read(rss(ENTRIES), feed, NOW, judging.ahead_for(watches, embedder=False))
+    finally:
+        worker.close()
+    assert len(read.readings) == len(read.items) == len(read.judged)
+    for item, judged, readings in zip(read.items, read.judged, read.readings, strict=True):
+        assert judged is not None
+        if judging.for_stories(watches, judged):
+            assert readings == tuple(analyse(w, item) for w in watches)  # as the bot would read it
+        else:
+            assert readings is None  # a filtered item ships its verdict only
+    assert any(r is not None for r in read.readings) and any(r is None for r in read.readings)
 
 
 def test_an_item_the_worker_fails_to_judge_is_left_to_the_bot(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.core.feed.normalize import entry_key, normalize_entry
 from bot.model import Entry, Item, Match, ParsedFeed
 from bot.settings import FeedSettings
+
+if TYPE_CHECKING:  # a feed's reading only carries them (bot/judging.py); matching is not this stage's
+    from bot.core.relevance.match import Analysis
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class ReadFeed:
     # When the worker judged ahead (bot/judging.py): per item, from the first, each watch's Match,
     # or None where it did not judge; items past the end are not judged either.
     judged: tuple[tuple[Match, ...] | None, ...] = ()
+    # And for each judged item some watch sends to stories (relevant, or doubted), each watch's
+    # reading of it, so the bot process need not read it again (None for the others).
+    readings: tuple[tuple[Analysis, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,14 @@ def _role_evidence(hits: Sequence[Placed]) -> str:
         return ""
     more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
     return where(hits[0]) + more
+
+
+def doubtful(watch: Watch, m: Match) -> bool:
+    """Filtered, but close enough to the watch that a story of it may claim the item (a report of
+    a development the desk follows that names less than the filter asks for: Watch.rescue_from)."""
+    return not m.relevant and m.score >= watch.rescue_from
+
+
+def for_stories(watches: Sequence[Watch], matches: Sequence[Match]) -> bool:
+    """Does any watch find the item relevant, or doubt it: then it is compared with stories."""
+    return any(m.relevant or doubtful(w, m) for w, m in zip(watches, matches, strict=True))
