@@ -6,8 +6,9 @@ the watches, may judge the items it has just normalised: each item's Match by ev
 no watch needs the item's embedding (only the bot process has the embedder). The bot records
 the items every watch filtered from those matches. For the few some watch sends to stories
 (relevant, or doubted: a story may claim it), the worker also ships the readings they were
-judged by, which the story step needs: reading an item costs the bot ~0.5 ms, unpickling its
-reading ~0.1 ms. Items the worker did not judge the bot judges itself, in full, as before.
+judged by and their facts (what story merging compares): reading an item and computing its facts
+cost the bot ~0.5 ms each, unpickling both ~0.15 ms. Items the worker did not judge the bot
+judges itself, in full, as before.
 
 A Match is a pure function of the watch and the item (bot/core/relevance/match.py), so the
 worker's equals the one the bot would compute (tests/integration/test_judged_ahead.py holds them
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core.relevance.match import Analysis, analyse, decide, for_stories, needs_embedding
+from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
 from bot.model import Item, Match
 
@@ -30,7 +32,19 @@ from bot.model import Item, Match
 MOST_AHEAD = 500
 
 Judgement = tuple[Match, ...] | None  # one Match per watch, in the watches' order; None: not judged
-Readings = tuple[Analysis, ...] | None  # one Analysis per watch, for an item that goes to stories
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the story step needs of an item, read by one watch in the worker: its analysis, and
+    its facts without the embedding (only the bot has the embedder), its time being the entry's
+    (an undated one's: the time it was first seen, as in every live poll)."""
+
+    analysis: Analysis
+    facts: Facts
+
+
+Readings = tuple[Prepared, ...] | None  # one per watch, for an item that goes to stories
 
 
 @dataclass(frozen=True)
@@ -85,8 +99,8 @@ def judge_all(items: Sequence[Item], ahead: Ahead | None) -> tuple[Judgement, ..
 def judge_and_read_all(items: Sequence[Item], ahead: Ahead | None
                        ) -> tuple[tuple[Judgement, ...], tuple[Readings, ...]]:
     """judge_all, and for each item some watch sends to stories (relevant or doubted) the
-    readings it was judged by: the bot needs them for its story, and reading an item costs more
-    than its pickle (~0.5 against ~0.1 ms). The rest, most items, ship no reading."""
+    readings it was judged by, with its facts: the bot needs them for its story, and computing
+    them costs more than their pickle. The rest, most items, ship none."""
     if ahead is None:
         return (), ()
     if ahead.watches is not None:
@@ -100,8 +114,19 @@ def judge_and_read_all(items: Sequence[Item], ahead: Ahead | None
     for item in items[:MOST_AHEAD]:
         read = _judge_or_leave(watches, item, ahead.embedder)
         judged.append(None if read is None else read[0])
-        readings.append(read[1] if read is not None and for_stories(watches, read[0]) else None)
+        readings.append(_prepared(watches, item, read[1]) if read is not None and for_stories(watches, read[0])
+                        else None)
     return tuple(judged), tuple(readings)
+
+
+def _prepared(watches: Sequence[Watch], item: Item, analyses: tuple[Analysis, ...]) -> Readings:
+    try:
+        return tuple(Prepared(a, item_facts(w, item, a.reading, None, first_seen_is_time=True))
+                     for w, a in zip(watches, analyses, strict=True))
+    except MemoryError:
+        raise
+    except Exception:  # the bot reads it again itself, and fails on it as it always did
+        return None
 
 
 def _judge_or_leave(watches: Sequence[Watch], item: Item, embedder: bool

@@ -28,7 +28,7 @@ from bot.duplicates import join_twin, note_duplicate
 from bot.embedding import Embedder, embed_async, item_text
 from bot.fetch import Fetcher
 from bot.handoff import Handoff, Turn
-from bot.judging import Ahead, ahead_for
+from bot.judging import Ahead, Prepared, ahead_for
 from bot.model import Delivery, Destination, FeedState, Item, ItemEvent, Match, Story, Subscription
 from bot.parse_worker import AsyncParse
 from bot.platforms.base import Sink
@@ -224,7 +224,7 @@ async def process_backlog(ctx: Context, now: datetime, report: CycleReport) -> N
 
 async def process_items(ctx: Context, items: Sequence[Item], now: datetime, report: CycleReport | None = None,
                         judged: Mapping[Item, tuple[Match, ...]] | None = None,
-                        readings: Mapping[Item, tuple[Analysis, ...]] | None = None) -> list[ItemOutcome]:
+                        readings: Mapping[Item, tuple[Prepared, ...]] | None = None) -> list[ItemOutcome]:
     """Match each item against every watch, in order. An item some watch finds relevant is
     matched, merged and routed in one store transaction of its own, under the story lock. Most
     items are filtered by every watch: those only write their events and matches, so a run of
@@ -235,8 +235,8 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
 
     `judged`: each watch's Match of some items, computed ahead by the parse worker
     (bot/judging.py); such an item every watch filtered is recorded from them, unread here.
-    `readings`: for such items that go to stories, each watch's Analysis the worker read them by,
-    so that they are not read a second time here."""
+    `readings`: for such items that go to stories, each watch's Analysis the worker read them by
+    and their facts, so that they are not read a second time here."""
     report = report or CycleReport()
     outcomes: list[ItemOutcome] = []
     subs = await all_subscriptions(ctx)
@@ -249,7 +249,7 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
             if read is not None and len(read) == len(ahead or ()) == len(ctx.settings.watches):
                 # Read in the worker, decided without an embedding where none was needed (else
                 # it would have left the item to us): what _judge gives, without reading it again.
-                full = [Judged(a, None, m) for a, m in zip(read, ahead or (), strict=True)]
+                full = [Judged(r.analysis, None, m, r.facts) for r, m in zip(read, ahead or (), strict=True)]
             else:
                 # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
                 full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
@@ -299,6 +299,14 @@ class Judged:
     analysis: Analysis
     vector: tuple[float, ...] | None  # the embedding, when the decision needed it
     match: Match
+    # Its facts without the embedding, computed in the worker for a live poll (bot/judging.py)
+    facts: Facts | None = None
+
+    def facts_of(self, watch: Watch, item: Item, vector: Sequence[float] | None, live: bool) -> Facts:
+        """item_facts of the item with this embedding: the worker's, when it sent them."""
+        if self.facts is not None and live:
+            return replace(self.facts, vector=tuple(vector) if vector is not None else None)
+        return item_facts(watch, item, self.analysis.reading, vector, first_seen_is_time=live)
 
 
 async def _judge(ctx: Context, watch: Watch, item: Item) -> Judged:
@@ -332,7 +340,7 @@ async def _record_filtered(ctx: Context, filtered: Sequence[tuple[Item, Sequence
 async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
                       subs: Sequence[Subscription], report: CycleReport, judged: Judged) -> ItemOutcome:
     store = ctx.store
-    analysis, vector, m = judged.analysis, judged.vector, judged.match
+    vector, m = judged.vector, judged.match
     doubtful = _doubtful(watch, m)
     too_old = _too_old(ctx, item, now)
     if not m.relevant and (not doubtful or too_old):  # another watch found the item relevant, or doubts it
@@ -349,7 +357,7 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     live = not ctx.time_unknown_any_age
     # Computed before the first read of the item's store batch, which holds the store from then
     # on (bot/store/base.py); needless only after a crash left the item in a story already.
-    facts = item_facts(watch, item, analysis.reading, vector, first_seen_is_time=live)
+    facts = judged.facts_of(watch, item, vector, live)
     since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
     # One read: the watch's story holding the item already (another watch's is not this one's),
     # and the stories it would be compared with.
@@ -399,7 +407,7 @@ async def _unclaimed(ctx: Context, watch: Watch, item: Item, j: Judged, now: dat
     if not _doubtful(watch, m) or _too_old(ctx, item, now):
         return m
     vector = j.vector if j.vector is not None else await _embedding(ctx, item)
-    facts = item_facts(watch, item, j.analysis.reading, vector, first_seen_is_time=not ctx.time_unknown_any_age)
+    facts = j.facts_of(watch, item, vector, not ctx.time_unknown_any_age)
     since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
     existing, keyed, latest = await ctx.store.story_or_candidates(
         item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,

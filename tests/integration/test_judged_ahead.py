@@ -15,6 +15,7 @@ from bot import judging, pipeline
 from bot.core.feed.parse import parse_feed
 from bot.core.feed.read import read_all
 from bot.core.relevance.match import analyse, decide
+from bot.core.stories.facts import item_facts
 from bot.fetch import Fetcher
 from bot.model import Item, ParsedFeed
 from bot.parse_worker import ParseWorker
@@ -138,7 +139,10 @@ async def test_the_worker_ships_the_readings_of_items_that_go_to_stories_only() 
     for item, judged, readings in zip(read.items, read.judged, read.readings, strict=True):
         assert judged is not None
         if judging.for_stories(watches, judged):
-            assert readings == tuple(analyse(w, item) for w in watches)  # as the bot would read it
+            # as the bot reads it, and its facts as a live poll has them (before the embedding)
+            assert [r.analysis for r in readings or ()] == [analyse(w, item) for w in watches]
+            assert [r.facts for r in readings or ()] == [
+                item_facts(w, item, analyse(w, item).reading, None, first_seen_is_time=True) for w in watches]
         else:
             assert readings is None  # a filtered item ships its verdict only
     assert any(r is not None for r in read.readings) and any(r is None for r in read.readings)

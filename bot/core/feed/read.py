@@ -16,7 +16,7 @@ from bot.model import Entry, Item, Match, ParsedFeed
 from bot.settings import FeedSettings
 
 if TYPE_CHECKING:  # a feed's reading only carries them (bot/judging.py); matching is not this stage's
-    from bot.core.relevance.match import Analysis
+    from bot.judging import Prepared
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class ReadFeed:
     # or None where it did not judge; items past the end are not judged either.
     judged: tuple[tuple[Match, ...] | None, ...] = ()
     # And for each judged item some watch sends to stories (relevant, or doubted), each watch's
-    # reading of it, so the bot process need not read it again (None for the others).
-    readings: tuple[tuple[Analysis, ...] | None, ...] = ()
+    # reading of it and its facts, so the bot process need not read it again (None for the others).
+    readings: tuple[tuple[Prepared, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)
