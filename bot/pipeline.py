@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from bot.cluster import LEASE_TTL, poll_leased, shared_work, story_guard, worker_id
 from bot.core import schedule
 from bot.core.identity import IdentityVerdict
-from bot.core.relevance.match import Analysis, analyse, decide, doubtful, for_stories, needs_embedding
+from bot.core.relevance.match import Analysis, analyse, decide, for_stories, needs_embedding
+from bot.core.relevance.match import doubtful as _doubtful
 from bot.core.stories import cluster
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.watch import Watch
@@ -283,9 +284,6 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
 
 
 FILTERED_RUN = 100  # items filtered by every watch recorded in one transaction, at most
-
-
-_doubtful = doubtful
 
 
 def _for_stories(ctx: Context, matches: Sequence[Match]) -> bool:
