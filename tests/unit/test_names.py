@@ -82,3 +82,21 @@ def test_same_outlet_unrelated_reports_share_no_names() -> None:
              "Yonhap")
     assert names(WATCH, a) & names(WATCH, b) == set()
     assert names(WATCH, a) == {"lavrentev"} and names(WATCH, b) == {"storm", "corps"}
+
+
+def test_a_dateline_gives_no_entities_or_words_to_compare() -> None:
+    """Every report of a wire opens with its dateline: the city in it (an entity of the gazetteer
+    here) is where the desk sits, not a fact of the story, and so are the dateline's words."""
+    from bot.core.stories.facts import item_facts
+
+    w, errors = load_watch("names", {**DATA, "entities": [
+        {"id": "south-korea", "label": "South Korea", "kind": "country", "weight": 0.5, "any": ["Seoul"]}]},
+        "watches[0]")
+    assert errors == [] and w is not None
+    a = item_facts(w, item("SEOUL, Nov. 4 (Yonhap) -- Pyongyang hosted a delegation from Moscow.", "Yonhap"))
+    b = item_facts(w, item("SEOUL, Nov. 5 (Yonhap) -- North Korean troops left Kursk.", "Yonhap"))
+    assert "south-korea" not in a.entities and "south-korea" not in b.entities
+    assert not any(s.startswith(("seoul", "yonhap")) for s in [*a.stems, *b.stems])
+    # the same city in the story itself still counts
+    c = item_facts(w, item("Officials in Seoul told Yonhap that North Korean troops left Kursk.", "Desk"))
+    assert "south-korea" in c.entities and "yonhap" in c.stems

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.relevance.placement import Reading, read_item, read_window
-from bot.core.relevance.terms import fold, script, sentences
+from bot.core.relevance.terms import fold, script, sentences, tokenize
 from bot.core.stories.figures import numbers
 from bot.core.watch import Watch
 from bot.model import Item
@@ -61,8 +61,13 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
     first seen when `first_seen_is_time` (live polling: a fresh entry is news of that hour), else
     unknown (a replayed archive row without a date could be from any year)."""
     reading = reading or read_item(watch, item)
+    # The dateline an agency opens its lead with ("SEOUL, Jan. 19 (Yonhap) --") names where the
+    # desk sits, not what happened: every report of the outlet carries it (see `names`).
+    dateline = _dateline_tokens(reading, item.summary)
     ents: dict[str, float] = {}
     for p in reading.tagged("ent:"):
+        if (p.sentence, p.hit.start) in dateline:
+            continue
         eid = p.hit.tag[4:]
         w = 1.0 if p.field != "tail" else TAIL_SHARE
         ents[eid] = max(ents.get(eid, 0.0), w)
@@ -72,7 +77,7 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
     for n, (tokens, fld) in enumerate(zip(reading.tokens, reading.fields, strict=True)):
         w = 1.0 if fld != "tail" else TAIL_SHARE
         for i, tok in enumerate(tokens):
-            if (n, i) in role_spans or tok in watch.stopwords:
+            if (n, i) in role_spans or (n, i) in dateline or tok in watch.stopwords:
                 continue
             s = stem(tok)
             if s is not None:
@@ -84,6 +89,19 @@ def item_facts(watch: Watch, item: Item, reading: Reading | None = None,
                  names(watch, item, lead), reading.text_of("title", "lead"), item.lang,
                  item.published if item.dated or first_seen_is_time else None,
                  tuple(vector) if vector is not None else None)
+
+
+def _dateline_tokens(reading: Reading, summary: str) -> frozenset[tuple[int, int]]:
+    """(sentence, token) places of the dateline opening the summary's first sentence, if any."""
+    m = _DATELINE.match(summary)
+    if m is None or not m.group().strip(" -—–") or "lead" not in reading.fields:
+        return frozenset()
+    first = reading.fields.index("lead")
+    count = len(tokenize(m.group()))
+    head = tokenize(summary[:m.end() + 200])[:count]
+    if tuple(head) != reading.tokens[first][:count]:  # the lead was read otherwise: leave it whole
+        return frozenset()
+    return frozenset((first, i) for i in range(count))
 
 
 def names(watch: Watch, item: Item, window: str | None = None) -> frozenset[str]:
