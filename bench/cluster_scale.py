@@ -242,11 +242,11 @@ async def probe(sz: Sized, p: int, record: bool) -> None:
     sz.meter.on = record
     if sz.prof and record:
         sz.prof.enable()
-    decoded = cluster._fingerprint.cache_info().misses
+    decoded = cluster._fingerprint.misses
     t7, c7 = time.perf_counter(), time.process_time()
     [outcome] = await process_items(ctx, [item], at)
     t8, c8 = time.perf_counter(), time.process_time()
-    decoded = cluster._fingerprint.cache_info().misses - decoded
+    decoded = cluster._fingerprint.misses - decoded
     if sz.prof and record:
         sz.prof.disable()
     sz.meter.on = False

@@ -166,3 +166,39 @@ def test_evidence_names_what_moved_the_decision() -> None:
     dated, undated = facts(1), facts(2, hours=None, dates=frozenset({"06-02"}))
     text = pair_evidence(dated, undated, {"named_date_fits": 2.5, "named_date_far": 0.0})
     assert text == "date 06-02 named, published then +2.50"
+
+
+FACTS = st.builds(
+    lambda ents, stems, nums, vec, hours: Facts(ents, frozenset(nums), frozenset(), frozenset(), stems, frozenset(),
+                                                "text", "en", None if hours is None else T0 + timedelta(hours=hours),
+                                                None if vec is None else tuple(vec)),
+    st.dictionaries(st.sampled_from(["kursk", "dprk", "belousov", "memorial", "seoul"]), st.sampled_from([0.5, 1.0])),
+    st.dictionaries(st.text("abcdefgh", min_size=4, max_size=6), st.sampled_from([0.5, 1.0]), max_size=6),
+    st.sets(st.integers(10, 50_000), max_size=3),
+    st.none() | st.lists(st.floats(-1, 1, width=32), min_size=4, max_size=4),  # float32 values, as embedders give
+    st.none() | st.integers(0, 200))
+
+
+@given(st.lists(st.tuples(FACTS, st.booleans()), min_size=1, max_size=MAX_CORE + 3))
+def test_a_fingerprint_remembered_as_written_equals_it_read_back(reports: list[tuple[Facts, bool]]) -> None:
+    """cluster's write-through cache: what a merge remembers must be what the store gives back,
+    down to the order of the dicts' keys and the type of every number (sums run in that order)."""
+    from bot.core.stories import cluster
+
+    cache = cluster._Fingerprints(8)
+    (first, _), *rest = reports
+    sf = StoryFacts.empty().absorb(first)
+    features = sf.to_json()
+    cache.written(features, sf, None)
+    for facts, claimed in rest:
+        before = cache(features)
+        sf = before[0].absorb(facts, core_ok=not claimed)
+        features = sf.to_json()
+        cache.written(features, sf, before)
+    kept = cache(features)
+    read = cluster._Fingerprints(8)(features)  # a fresh decode, as from the store
+    assert kept[0] == read[0] and kept[1] == read[1]
+    for a, b in zip(kept[0].core, read[0].core, strict=True):
+        assert list(a.entities.items()) == list(b.entities.items()) and list(a.stems.items()) == list(b.stems.items())
+        assert a.vector == b.vector and all(type(x) is float for x in a.vector or ())
+    assert kept[3] == read[3] and kept[2].vectors == read[2].vectors

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from bot.core.headline import display_title
 from bot.core.odds import versus
@@ -25,7 +25,7 @@ from bot.core.stories import dots
 from bot.core.stories.bound import MARGIN, Reach, signs_ok, upper_p
 from bot.core.stories.compare import FEATURE_ORDER, EntityWeights, PairLogit, Side, pair_evidence, side_values
 from bot.core.stories.facts import Facts, item_facts
-from bot.core.stories.fingerprint import StoryFacts
+from bot.core.stories.fingerprint import StoryFacts, read_back
 from bot.core.watch import Watch
 from bot.model import Item, Match, Story, StorySource
 
@@ -136,13 +136,53 @@ def _why(facts: Facts, closest: tuple[Facts, tuple[float, ...]] | None, model: L
     return pair_evidence(facts, core, {f: model.weights.get(f, 0.0) * v for f, v in x.items()})
 
 
-@lru_cache(maxsize=FINGERPRINT_CACHE)
-def _fingerprint(features: str) -> tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach]:
-    """A story's fingerprint read once per version of it (the same candidates come up for item
-    after item of a burst), with its core reports prepared for comparison. Shared: never mutated."""
-    sf = StoryFacts.from_json(features)
-    sides = tuple(Side.of(f) for f in sf.core)
-    return sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides)
+Prepared = tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach]
+
+
+class _Fingerprints:
+    """Stories' fingerprints read once per version (the same candidates come up for item after
+    item of a burst), with their core reports prepared for comparison; the least recently used
+    are forgotten past FINGERPRINT_CACHE. A version this process has just written is remembered
+    as written (`written`), so the next report to meet the story does not decode it again: at
+    each merge the story changes, and decoding it was most of what reading a candidate cost.
+    Entries are shared: never mutated."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.hits, self.misses = size, 0, 0
+        self._kept: OrderedDict[str, Prepared] = OrderedDict()
+
+    def __call__(self, features: str) -> Prepared:
+        got = self._kept.get(features)
+        if got is not None:
+            self.hits += 1
+            self._kept.move_to_end(features)
+            return got
+        self.misses += 1
+        sf = StoryFacts.from_json(features)
+        sides = tuple(Side.of(f) for f in sf.core)
+        return self._keep(features, (sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides)))
+
+    def written(self, features: str, sf: StoryFacts, before: Prepared | None) -> None:
+        """Remember `sf` (just absorbed from `before`'s story, or new) as `features` reads back."""
+        old = before[0].core if before is not None else ()
+        if before is not None and sf.core is old:  # the core did not change
+            _, sides, columns, reach = before
+            self._keep(features, (replace(sf, core=before[0].core), sides, columns, reach))
+            return
+        kept_sides = before[1] if before is not None else ()
+        core = (*old, *(read_back(f) for f in sf.core[len(old):]))
+        sides = (*kept_sides, *(Side.of(f) for f in core[len(old):]))
+        self._keep(features, (replace(sf, core=core), sides, dots.Columns([f.vector for f in core]), Reach.of(sides)))
+
+    def _keep(self, features: str, entry: Prepared) -> Prepared:
+        self._kept[features] = entry
+        self._kept.move_to_end(features)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        return entry
+
+
+_fingerprint = _Fingerprints(FINGERPRINT_CACHE)
 
 
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
@@ -205,9 +245,11 @@ def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None
     facts = facts or facts_of(watch, item)
     digest = hashlib.sha1(f"{watch.name}\n{item.key}".encode()).hexdigest()[:8]
     sf = StoryFacts.empty().absorb(facts)
+    features = sf.to_json()
+    _fingerprint.written(features, sf, None)
     return Story(id=f"s-{digest}", watch=watch.name, title=_headline(item), summary=item.summary,
                  first_published=item.published, last_published=item.published, sources=(_source(item),),
-                 score=match.score, features=sf.to_json(), keys=_keys(watch, facts)[:MAX_KEYS])
+                 score=match.score, features=features, keys=_keys(watch, facts)[:MAX_KEYS])
 
 
 def may_claim(story: Story) -> bool:
@@ -227,12 +269,15 @@ def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignme
     if any(s.item_key == item.key for s in story.sources):
         return story
     facts = facts or facts_of(watch, item)
-    before = _fingerprint(story.features)[0]
+    prepared = _fingerprint(story.features)
+    before = prepared[0]
     sf = before.absorb(facts, core_ok=not claimed)
+    features = sf.to_json()
+    _fingerprint.written(features, sf, prepared)
     sources = tuple(sorted((*story.sources, _source(item, a.new_facts)),
                            key=lambda s: s.published.astimezone(UTC)))
     grew = len(sf.core) > len(before.core)
     keys = tuple(dict.fromkeys((*story.keys, *_keys(watch, facts))))[:MAX_KEYS] if grew else story.keys
     return replace(story, sources=sources, first_published=min(story.first_published, item.published),
                    last_published=max(story.last_published, item.published), score=max(story.score, match.score),
-                   features=sf.to_json(), keys=keys, summary=story.summary or item.summary)
+                   features=features, keys=keys, summary=story.summary or item.summary)

@@ -68,6 +68,13 @@ class StoryFacts:
             return StoryFacts.empty()
 
 
+def read_back(f: Facts) -> Facts:
+    """The report as `from_json` reads it from what `to_json` wrote: its dicts in key order, its
+    embedding as plain floats. A fingerprint kept in memory after a write must equal the one read
+    from the store, to the order of every sum (story merging must not depend on which it got)."""
+    return _facts_in(json.loads(json.dumps(_facts_out(f), ensure_ascii=False, sort_keys=True)))
+
+
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
 
