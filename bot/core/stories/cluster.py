@@ -165,9 +165,8 @@ class _Fingerprints:
     def written(self, features: str, sf: StoryFacts, before: Prepared | None) -> None:
         """Remember `sf` (just absorbed from `before`'s story, or new) as `features` reads back."""
         old = before[0].core if before is not None else ()
-        if before is not None and sf.core is old:  # the core did not change
-            _, sides, columns, reach = before
-            self._keep(features, (replace(sf, core=before[0].core), sides, columns, reach))
+        if before is not None and sf.core is old:  # the core did not change: nor did its sides
+            self._keep(features, (sf, *before[1:]))
             return
         kept_sides = before[1] if before is not None else ()
         core = (*old, *(read_back(f) for f in sf.core[len(old):]))
