@@ -67,15 +67,10 @@ def ahead_for(watches: tuple[Watch, ...], embedder: bool) -> Ahead:
     return Ahead(hashlib.sha256(pickle.dumps(watches)).hexdigest(), embedder, watches)
 
 
-def judge(watches: Sequence[Watch], item: Item, embedder: bool) -> Judgement:
-    """Every watch's Match of the item, as the bot would decide it, or None when a watch needs
-    the embedding (and the bot has an embedder to compute it)."""
-    read = _judge_and_read(watches, item, embedder)
-    return None if read is None else read[0]
-
-
-def _judge_and_read(watches: Sequence[Watch], item: Item, embedder: bool
-                    ) -> tuple[tuple[Match, ...], tuple[Analysis, ...]] | None:
+def judge(watches: Sequence[Watch], item: Item, embedder: bool
+          ) -> tuple[tuple[Match, ...], tuple[Analysis, ...]] | None:
+    """Every watch's Match of the item, as the bot would decide it, with the analysis it was
+    decided by; None when a watch needs the embedding (and the bot has an embedder to compute it)."""
     matches, analyses = [], []
     for watch in watches:
         analysis = analyse(watch, item)
@@ -90,17 +85,13 @@ def _judge_and_read(watches: Sequence[Watch], item: Item, embedder: bool
 _held: dict[str, tuple[Watch, ...]] = {}
 
 
-def judge_all(items: Sequence[Item], ahead: Ahead | None) -> tuple[Judgement, ...]:
-    """In the worker: the judgement of each item (the first MOST_AHEAD), or () when there are no
-    watches to judge with (the bot then judges every item itself)."""
-    return judge_and_read_all(items, ahead)[0]
-
-
 def judge_and_read_all(items: Sequence[Item], ahead: Ahead | None
                        ) -> tuple[tuple[Judgement, ...], tuple[Readings, ...]]:
-    """judge_all, and for each item some watch sends to stories (relevant or doubted) the
-    readings it was judged by, with its facts: the bot needs them for its story, and computing
-    them costs more than their pickle. The rest, most items, ship none."""
+    """In the worker: the judgement of each item (the first MOST_AHEAD), or () when there are no
+    watches to judge with (the bot then judges every item itself). And for each item some watch
+    sends to stories (relevant or doubted), the readings it was judged by with its facts: the bot
+    needs them for its story, and computing them costs more than their pickle. The rest, most
+    items, ship none."""
     if ahead is None:
         return (), ()
     if ahead.watches is not None:
@@ -132,7 +123,7 @@ def _prepared(watches: Sequence[Watch], item: Item, analyses: tuple[Analysis, ..
 def _judge_or_leave(watches: Sequence[Watch], item: Item, embedder: bool
                     ) -> tuple[tuple[Match, ...], tuple[Analysis, ...]] | None:
     try:
-        return _judge_and_read(watches, item, embedder)
+        return judge(watches, item, embedder)
     except MemoryError:
         raise  # the worker's budget: it answers so and is replaced
     except Exception:  # left to the bot, which fails on it as it always did: never a lost feed

@@ -246,11 +246,11 @@ async def process_items(ctx: Context, items: Sequence[Item], now: datetime, repo
         ahead = judged.get(item) if judged else None
         full: list[Judged] = []
         if ahead is None or len(ahead) != len(ctx.settings.watches) or _for_stories(ctx, ahead):
-            read = readings.get(item) if readings and ahead is not None else None
-            if read is not None and len(read) == len(ahead or ()) == len(ctx.settings.watches):
+            read = readings.get(item) if readings else None
+            if ahead is not None and read is not None and len(read) == len(ahead) == len(ctx.settings.watches):
                 # Read in the worker, decided without an embedding where none was needed (else
                 # it would have left the item to us): what _judge gives, without reading it again.
-                full = [Judged(r.analysis, None, m, r.facts) for r, m in zip(read, ahead or (), strict=True)]
+                full = [Judged(r.analysis, None, m, r.facts) for r, m in zip(read, ahead, strict=True)]
             else:
                 # Pure (the embedder aside), so read before any lock: it needs neither the store nor stories.
                 full = [await _judge(ctx, watch, item) for watch in ctx.settings.watches]
@@ -356,19 +356,13 @@ async def process_one(ctx: Context, watch: Watch, item: Item, now: datetime,
     # Computed before the first read of the item's store batch, which holds the store from then
     # on (bot/store/base.py); needless only after a crash left the item in a story already.
     facts = judged.facts_of(watch, item, vector, live)
-    since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
-    # One read: the watch's story holding the item already (another watch's is not this one's),
-    # and the stories it would be compared with.
-    existing, keyed, latest = await store.story_or_candidates(
-        item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
-        _recent_count(since))
+    existing, cands = await _story_or_candidates(ctx, watch, item, facts)
     if existing is not None:  # a crash after the story was saved: do not merge twice
         story, is_new = existing, existing.sources[0].item_key == item.key
         reasons: tuple[str, ...] = ("already in story",)
         if doubtful:  # claimed by the story before the crash
             m = await _claimed(ctx, item, m, existing.id, report)
     else:
-        cands = _candidates(keyed, latest, since)
         a = cluster.assign(watch, item, m, cands, now, facts)
         if doubtful:
             refused = _refused(a, cands)
@@ -406,13 +400,9 @@ async def _unclaimed(ctx: Context, watch: Watch, item: Item, j: Judged, now: dat
         return m
     vector = j.vector if j.vector is not None else await _embedding(ctx, item)
     facts = j.facts_of(watch, item, vector, not ctx.time_unknown_any_age)
-    since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
-    existing, keyed, latest = await ctx.store.story_or_candidates(
-        item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
-        _recent_count(since))
+    existing, cands = await _story_or_candidates(ctx, watch, item, facts)
     if existing is not None:  # claimed before a crash
         return None
-    cands = _candidates(keyed, latest, since)
     refused = _refused(cluster.assign(watch, item, m, cands, now, facts), cands)
     return None if refused is None else _not_claimed(m, refused)
 
@@ -513,6 +503,17 @@ async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts
                                                       cluster.MAX_CANDIDATES, _recent_count(since))
     cands = _candidates(keyed, latest, since)
     return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
+
+
+async def _story_or_candidates(ctx: Context, watch: Watch, item: Item, facts: Facts
+                               ) -> tuple[Story | None, list[Story]]:
+    """One read: the watch's story holding the item already (another watch's is not this one's),
+    or the stories of the window it would be compared with."""
+    since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
+    existing, keyed, latest = await ctx.store.story_or_candidates(
+        item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
+        _recent_count(since))
+    return existing, ([] if existing is not None else _candidates(keyed, latest, since))
 
 
 def _recent_count(since: datetime) -> int:

@@ -83,7 +83,7 @@ def test_an_item_that_needs_the_embedding_is_left_to_the_bot(monkeypatch: pytest
     monkeypatch.setattr(judging, "needs_embedding", lambda *_: True)
     watches = settings().watches
     assert judging.judge(watches, one, embedder=True) is None
-    assert judging.judge(watches, one, embedder=False) == tuple(decide(w, analyse(w, one), None) for w in watches)
+    assert judging.judge(watches, one, embedder=False)[0] == tuple(decide(w, analyse(w, one), None) for w in watches)
 
 
 async def test_a_poll_judged_ahead_stores_what_judging_here_stores(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,5 +160,5 @@ def test_an_item_the_worker_fails_to_judge_is_left_to_the_bot(monkeypatch: pytes
         return real(watch, item)
 
     monkeypatch.setattr(judging, "analyse", fails_on_the_first)
-    judged = judging.judge_all(items, judging.ahead_for(settings().watches, embedder=False))
+    judged, _ = judging.judge_and_read_all(items, judging.ahead_for(settings().watches, embedder=False))
     assert judged[0] is None and judged[1] == in_process(items[1:])[0]

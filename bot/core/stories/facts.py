@@ -97,11 +97,10 @@ def _dateline_tokens(reading: Reading, summary: str) -> frozenset[tuple[int, int
     if m is None or not m.group().strip(" -—–") or "lead" not in reading.fields:
         return frozenset()
     first = reading.fields.index("lead")
-    count = len(tokenize(m.group()))
-    head = tokenize(summary[:m.end() + 200])[:count]
-    if tuple(head) != reading.tokens[first][:count]:  # the lead was read otherwise: leave it whole
+    words = tuple(tokenize(m.group()))
+    if reading.tokens[first][:len(words)] != words:  # the lead was read otherwise: leave it whole
         return frozenset()
-    return frozenset((first, i) for i in range(count))
+    return frozenset((first, i) for i in range(len(words)))
 
 
 def names(watch: Watch, item: Item, window: str | None = None) -> frozenset[str]:
