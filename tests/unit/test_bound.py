@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -35,6 +36,28 @@ def test_no_core_report_scores_above_the_bound(me_facts: Facts, core_facts: list
     top = bound.upper_p(WATCH, me, cores, bound.Reach.of(cores), core_dots, logit, weight)
     for core, dot in zip(cores, core_dots, strict=True):
         assert sigmoid(logit(side_values(WATCH, me, core, weight, dot))) <= top + bound.MARGIN
+
+
+ZONES = (UTC, timezone(timedelta(hours=9)), timezone(-timedelta(hours=5, minutes=30)))
+moment = st.datetimes(datetime(2000, 1, 1), datetime(2040, 1, 1), timezones=st.sampled_from(ZONES))
+
+
+@settings(max_examples=400, deadline=None)
+@given(fact, st.lists(fact, min_size=1, max_size=4), st.sampled_from(MODELS), moment,
+       st.lists(moment, min_size=4, max_size=4))
+def test_the_shortcut_for_dated_reports_bounds_as_the_general_path(me_facts: Facts, core_facts: list[Facts],
+                                                                   model: Logistic, t: datetime,
+                                                                   times: list[datetime]) -> None:
+    """A dated report without an embedding against a story of dated reports: upper_p's shortcut
+    (times as whole microseconds) gives the very bound of its core-by-core path, to the last bit."""
+    me_facts = replace(me_facts, published=t, vector=None)
+    core_facts = [replace(f, published=u) for f, u in zip(core_facts, times, strict=False)]
+    me, cores = Side.of(me_facts), tuple(Side.of(f) for f in core_facts)
+    weight, logit, reach = EntityWeights(WATCH), PairLogit(model), bound.Reach.of(cores)
+    assert reach.micros is not None
+    nones: list[float | None] = [None] * len(cores)
+    assert (bound.upper_p(WATCH, me, cores, reach, nones, logit, weight)
+            == bound.upper_p(WATCH, me, cores, replace(reach, micros=None), nones, logit, weight))
 
 
 @settings(max_examples=200, deadline=None)

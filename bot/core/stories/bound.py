@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.core.relevance.model import sigmoid
 from bot.core.stories.compare import (
@@ -39,6 +40,7 @@ from bot.core.watch import Watch
 MARGIN = 1e-9  # far above the rounding of two ways to add the same ~20 terms, far below any score shown
 _CONTENT_AT = tuple(FEATURE_ORDER.index(f) for f in CONTENT)
 _ZEROS = [0.0] * len(CONTENT)
+_ZEROS_8 = [0.0] * 8  # the lowest values of the content signals, in FEATURE_ORDER's first eight
 # upper_p lists the bounds by position, in FEATURE_ORDER (tests/unit/test_bound.py holds it to that).
 
 
@@ -52,6 +54,9 @@ class Reach:
     dates: frozenset[str]
     stems: frozenset[str]
     signs_ok: bool  # every entity and stem value ≥ 0 (the bounds assume it)
+    # Each core report's time in microseconds since 1970 when every one has a time zone, else None
+    # (then upper_p takes its general path)
+    micros: tuple[int, ...] | None = None
 
     @staticmethod
     def of(cores: Sequence[Side]) -> Reach:
@@ -60,9 +65,21 @@ class Reach:
             for e, v in c.facts.entities.items():
                 ents[e] = max(v, ents.get(e, v))
         facts = [c.facts for c in cores]
+        times = [_micros(f.published) for f in facts]
         return Reach(ents, frozenset().union(*(f.names for f in facts)), frozenset().union(*(f.numbers for f in facts)),
                      frozenset().union(*(f.dates for f in facts)), frozenset().union(*(c.stem_ids for c in cores)),
-                     all(signs_ok(c) for c in cores))
+                     all(signs_ok(c) for c in cores),
+                     None if None in times else tuple(t for t in times if t is not None))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _micros(t: datetime | None) -> int | None:
+    """The time as whole microseconds since 1970 (exact: what a difference of two datetimes
+    counts), or None for no time or a time without a zone."""
+    return (t - _EPOCH) // _US if t is not None and t.utcoffset() is not None else None
 
 
 def signs_ok(side: Side) -> bool:
@@ -84,6 +101,18 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
             return math.inf
         ent += min(a.entities[e], reach.entities[e]) * w
     nums = a.numbers & reach.numbers
+    content = [min(ENTITY_CAP, ent), 2.0, float(min(2, len(a.names & reach.names))),
+               _figures(watch, nums) if nums else 0.0, 1.0 if a.numbers else 0.0,
+               0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
+               1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0]  # highest values
+    t = _micros(a.published) if a.vector is None and reach.micros is not None else None
+    if t is not None and reach.micros is not None:
+        # The common case: a dated report without an embedding, a story of dated reports. No
+        # cosine, no time unknown; the days as side_values counts them (a timedelta's
+        # total_seconds is its microseconds / 10**6).
+        span = [min(MAX_DAYS, abs(t - u) / 10**6 / 86400) for u in reach.micros]
+        return sigmoid(logit.upper([*_ZEROS_8, min(span), 0.0, 0.0, 0.0, 1.0, 0.0, *_ZEROS, 0.0, 0.0],
+                                   [*content, max(span), 0.0, 0.0, 0.0, 1.0, 1.0, *_ZEROS, 0.0, 0.0]))
     # The cheap signals exactly as side_values has them, core by core (their range over the cores).
     days, unknown, same, cross, none, fits, far = [], [], [], [], [], [], []
     for core, dot in zip(cores, core_dots, strict=True):
@@ -103,11 +132,8 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
         same.append((cos - SAME_LANG_COS) * 10 if cos is not None and a.lang == b.lang else 0.0)
         cross.append((cos - CROSS_LANG_COS) * 10 if cos is not None and a.lang != b.lang else 0.0)
         none.append(1.0 if cos is None else 0.0)
-    lo = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, min(days), min(unknown), min(same), min(cross), min(none), 0.0]
-    hi = [min(ENTITY_CAP, ent), 2.0, float(min(2, len(a.names & reach.names))), _figures(watch, nums) if nums else 0.0,
-          1.0 if a.numbers else 0.0, 0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
-          1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0,
-          max(days), max(unknown), max(same), max(cross), max(none), 1.0]
+    lo = [*_ZEROS_8, min(days), min(unknown), min(same), min(cross), min(none), 0.0]
+    hi = [*content, max(days), max(unknown), max(same), max(cross), max(none), 1.0]
     if max(unknown) > 0:  # unknown_time×f is f or 0
         lo += [min(0.0, lo[i]) for i in _CONTENT_AT]
         hi += [max(0.0, hi[i]) for i in _CONTENT_AT]

@@ -25,7 +25,7 @@ from bot.core.stories import dots
 from bot.core.stories.bound import MARGIN, Reach, signs_ok, upper_p
 from bot.core.stories.compare import FEATURE_ORDER, EntityWeights, PairLogit, Side, pair_evidence, side_values
 from bot.core.stories.facts import Facts, item_facts
-from bot.core.stories.fingerprint import StoryFacts, read_back
+from bot.core.stories.fingerprint import StoryFacts, core_json, read_back
 from bot.core.watch import Watch
 from bot.model import Item, Match, Story, StorySource
 
@@ -136,7 +136,9 @@ def _why(facts: Facts, closest: tuple[Facts, tuple[float, ...]] | None, model: L
     return pair_evidence(facts, core, {f: model.weights.get(f, 0.0) * v for f, v in x.items()})
 
 
-Prepared = tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach]
+# A fingerprint decoded and made ready: its facts, core sides, core embeddings and reach, and its
+# core reports' JSON as written (None until this process writes the story: only a merge needs it).
+Prepared = tuple[StoryFacts, tuple[Side, ...], dots.Columns, Reach, tuple[str, ...] | None]
 
 
 class _Fingerprints:
@@ -160,18 +162,20 @@ class _Fingerprints:
         self.misses += 1
         sf = StoryFacts.from_json(features)
         sides = tuple(Side.of(f) for f in sf.core)
-        return self._keep(features, (sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides)))
+        return self._keep(features, (sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides), None))
 
-    def written(self, features: str, sf: StoryFacts, before: Prepared | None) -> None:
-        """Remember `sf` (just absorbed from `before`'s story, or new) as `features` reads back."""
+    def written(self, features: str, sf: StoryFacts, before: Prepared | None, parts: tuple[str, ...]) -> None:
+        """Remember `sf` (just absorbed from `before`'s story, or new) as `features` reads back;
+        `parts`: its core reports' JSON, as `core_parts` gave them for writing it."""
         old = before[0].core if before is not None else ()
         if before is not None and sf.core is old:  # the core did not change: nor did its sides
-            self._keep(features, (sf, *before[1:]))
+            self._keep(features, (sf, *before[1:4], parts))
             return
         kept_sides = before[1] if before is not None else ()
-        core = (*old, *(read_back(f) for f in sf.core[len(old):]))
+        core = (*old, *(read_back(f, part) for f, part in zip(sf.core[len(old):], parts[len(old):], strict=True)))
         sides = (*kept_sides, *(Side.of(f) for f in core[len(old):]))
-        self._keep(features, (replace(sf, core=core), sides, dots.Columns([f.vector for f in core]), Reach.of(sides)))
+        self._keep(features, (replace(sf, core=core), sides, dots.Columns([f.vector for f in core]), Reach.of(sides),
+                              parts))
 
     def _keep(self, features: str, entry: Prepared) -> Prepared:
         self._kept[features] = entry
@@ -184,6 +188,31 @@ class _Fingerprints:
 _fingerprint = _Fingerprints(FINGERPRINT_CACHE)
 
 
+def core_parts(before: Prepared | None, sf: StoryFacts) -> tuple[str, ...]:
+    """The JSON of sf's core reports: `before`'s as this process wrote them (or encoded once
+    more, for a story read from the store), and any report that joined the core since."""
+    if before is None:
+        return tuple(core_json(f) for f in sf.core)
+    old = before[0].core
+    kept = before[4] if before[4] is not None else tuple(core_json(f) for f in old)
+    return kept if sf.core is old else (*kept, *(core_json(f) for f in sf.core[len(old):]))
+
+
+_logits: dict[int, tuple[Logistic, PairLogit]] = {}
+
+
+def _pair_logit(model: Logistic) -> PairLogit:
+    """PairLogit of the model, built once per model object (a watch's fitted model lives as long
+    as its settings; building it took ~12 µs of every relevant item). The model is kept with it, so
+    its id cannot be another model's while the entry lasts."""
+    got = _logits.get(id(model))
+    if got is None or got[0] is not model:
+        if len(_logits) >= 16:  # settings reloaded many times over: start afresh
+            _logits.clear()
+        got = _logits[id(model)] = (model, PairLogit(model))
+    return got[1]
+
+
 def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], now: datetime,
            facts: Facts | None = None, lenient: bool = True) -> Assignment:
     """Pick the story this report belongs to, or none (then the caller starts a new one).
@@ -192,13 +221,13 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     facts = facts or facts_of(watch, item)
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
     me, weight = Side.of(facts), EntityWeights(watch)
-    arr, logit = dots.as_array(facts.vector), PairLogit(model)  # once for all candidates
+    arr, logit = dots.as_array(facts.vector), _pair_logit(model)  # once for all candidates
     mine_ok = signs_ok(me)
     ready = []
     for c in candidates:
         if c.watch != watch.name:
             continue
-        sf, cores, columns, reach = _fingerprint(c.features)
+        sf, cores, columns, reach, _ = _fingerprint(c.features)
         core_dots = columns.dots(facts.vector, arr)
         top = upper_p(watch, me, cores, reach, core_dots, logit, weight) if mine_ok else math.inf
         ready.append((top, c, sf, cores, core_dots))
@@ -244,8 +273,9 @@ def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None
     facts = facts or facts_of(watch, item)
     digest = hashlib.sha1(f"{watch.name}\n{item.key}".encode()).hexdigest()[:8]
     sf = StoryFacts.empty().absorb(facts)
-    features = sf.to_json()
-    _fingerprint.written(features, sf, None)
+    parts = core_parts(None, sf)
+    features = sf.to_json(parts)
+    _fingerprint.written(features, sf, None, parts)
     return Story(id=f"s-{digest}", watch=watch.name, title=_headline(item), summary=item.summary,
                  first_published=item.published, last_published=item.published, sources=(_source(item),),
                  score=match.score, features=features, keys=_keys(watch, facts)[:MAX_KEYS])
@@ -271,8 +301,9 @@ def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignme
     prepared = _fingerprint(story.features)
     before = prepared[0]
     sf = before.absorb(facts, core_ok=not claimed)
-    features = sf.to_json()
-    _fingerprint.written(features, sf, prepared)
+    parts = core_parts(prepared, sf)
+    features = sf.to_json(parts)
+    _fingerprint.written(features, sf, prepared, parts)
     sources = tuple(sorted((*story.sources, _source(item, a.new_facts)),
                            key=lambda s: s.published.astimezone(UTC)))
     grew = len(sf.core) > len(before.core)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -47,12 +48,19 @@ class StoryFacts:
         ents = frozenset(sorted(self.seen_entities | set(facts.entities))[:MAX_SEEN])
         return StoryFacts(core, nums, ents, first, last, claimed)
 
-    def to_json(self) -> str:
-        out = {"v": 3, "core": [_facts_out(f) for f in self.core], "nums": sorted(self.seen_numbers),
+    def to_json(self, written: Sequence[str] | None = None) -> str:
+        """The fingerprint as JSON. `written`: each core report's `core_json(f)`, when the caller
+        has them (a story's core changes only in its first few merges, and encoding it again was
+        most of what a merge cost); the text is the same either way."""
+        out = {"v": 3, "core": [], "nums": sorted(self.seen_numbers),
                "ents": sorted(self.seen_entities), "first": _iso(self.first), "last": _iso(self.last)}
         if self.claimed:
             out["claimed"] = self.claimed
-        return json.dumps(out, ensure_ascii=False, sort_keys=True)
+        parts = [core_json(f) for f in self.core] if written is None else written
+        # json.dumps writes a list as "[" + its items joined by ", " + "]"; with sorted keys only
+        # "claimed" (a number) comes before "core", so the first '"core": []' is the core's place.
+        return json.dumps(out, ensure_ascii=False, sort_keys=True).replace(
+            '"core": []', '"core": [' + ", ".join(parts) + "]", 1)
 
     @staticmethod
     def from_json(raw: str) -> StoryFacts:
@@ -68,11 +76,17 @@ class StoryFacts:
             return StoryFacts.empty()
 
 
-def read_back(f: Facts) -> Facts:
+def core_json(f: Facts) -> str:
+    """One core report as `to_json` writes it."""
+    return json.dumps(_facts_out(f), ensure_ascii=False, sort_keys=True)
+
+
+def read_back(f: Facts, written: str | None = None) -> Facts:
     """The report as `from_json` reads it from what `to_json` wrote: its dicts in key order, its
     embedding as plain floats. A fingerprint kept in memory after a write must equal the one read
-    from the store, to the order of every sum (story merging must not depend on which it got)."""
-    return _facts_in(json.loads(json.dumps(_facts_out(f), ensure_ascii=False, sort_keys=True)))
+    from the store, to the order of every sum (story merging must not depend on which it got).
+    `written`: its core_json, when the caller has it."""
+    return _facts_in(json.loads(core_json(f) if written is None else written))
 
 
 def _iso(t: datetime | None) -> str | None:
