@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from bot.core.headline import display_title
 from bot.core.odds import versus
@@ -35,6 +36,7 @@ RECENT_CANDIDATES = 12  # plus the most recently updated stories in the window (
 UNKNOWN_TIME_CANDIDATES = 200  # replay of a report of unknown time: its story may be of any age
 FACT_KINDS = {"person": "actor", "place": "place", "org": "actor", "weapon": "weapon"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 FINGERPRINT_CACHE = 256  # decoded fingerprints kept: the candidates of a burst's window (~50 KB each with vectors)
 
 
@@ -198,18 +200,20 @@ def core_parts(before: Prepared | None, sf: StoryFacts) -> tuple[str, ...]:
     return kept if sf.core is old else (*kept, *(core_json(f) for f in sf.core[len(old):]))
 
 
-_logits: dict[int, tuple[Logistic, PairLogit]] = {}
+_per_model: dict[int, tuple[object, PairLogit]] = {}
+_per_watch: dict[int, tuple[object, EntityWeights]] = {}
 
 
-def _pair_logit(model: Logistic) -> PairLogit:
-    """PairLogit of the model, built once per model object (a watch's fitted model lives as long
-    as its settings; building it took ~12 µs of every relevant item). The model is kept with it, so
-    its id cannot be another model's while the entry lasts."""
-    got = _logits.get(id(model))
-    if got is None or got[0] is not model:
-        if len(_logits) >= 16:  # settings reloaded many times over: start afresh
-            _logits.clear()
-        got = _logits[id(model)] = (model, PairLogit(model))
+def _kept(cache: dict[int, tuple[object, T]], owner: object, make: Callable[[], T]) -> T:
+    """What `make` builds for `owner`, built once per owner object: a watch and its fitted model
+    live as long as their settings, and rebuilding a PairLogit and the entity weights (with what
+    they remember) took every relevant item ~20 µs. The owner is kept with it, so its id cannot be
+    another object's while the entry lasts."""
+    got = cache.get(id(owner))
+    if got is None or got[0] is not owner:
+        if len(cache) >= 16:  # settings reloaded many times over: start afresh
+            cache.clear()
+        got = cache[id(owner)] = (owner, make())
     return got[1]
 
 
@@ -220,8 +224,8 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
     at the strict one of dated reports."""
     facts = facts or facts_of(watch, item)
     model, join = pair_model(watch, facts.published is not None or not lenient, facts.vector is not None)
-    me, weight = Side.of(facts), EntityWeights(watch)
-    arr, logit = dots.as_array(facts.vector), _pair_logit(model)  # once for all candidates
+    me, weight = Side.of(facts), _kept(_per_watch, watch, lambda: EntityWeights(watch))
+    arr, logit = dots.as_array(facts.vector), _kept(_per_model, model, lambda: PairLogit(model))
     mine_ok = signs_ok(me)
     ready = []
     for c in candidates:
