@@ -105,8 +105,7 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
                _figures(watch, nums) if nums else 0.0, 1.0 if a.numbers else 0.0,
                0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
                1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0]  # highest values
-    t = _micros(a.published) if a.vector is None and reach.micros is not None else None
-    if t is not None and reach.micros is not None:
+    if a.vector is None and reach.micros is not None and (t := _micros(a.published)) is not None:
         # The common case: a dated report without an embedding, a story of dated reports. No
         # cosine, no time unknown; the days as side_values counts them (a timedelta's
         # total_seconds is its microseconds / 10**6).

@@ -147,7 +147,7 @@ class _Fingerprints:
     """Stories' fingerprints read once per version (the same candidates come up for item after
     item of a burst), with their core reports prepared for comparison; the least recently used
     are forgotten past FINGERPRINT_CACHE. A version this process has just written is remembered
-    as written (`written`), so the next report to meet the story does not decode it again: at
+    as written (`write`), so the next report to meet the story does not decode it again: at
     each merge the story changes, and decoding it was most of what reading a candidate cost.
     Entries are shared: never mutated."""
 
@@ -166,18 +166,26 @@ class _Fingerprints:
         sides = tuple(Side.of(f) for f in sf.core)
         return self._keep(features, (sf, sides, dots.Columns([f.vector for f in sf.core]), Reach.of(sides), None))
 
-    def written(self, features: str, sf: StoryFacts, before: Prepared | None, parts: tuple[str, ...]) -> None:
-        """Remember `sf` (just absorbed from `before`'s story, or new) as `features` reads back;
-        `parts`: its core reports' JSON, as `core_parts` gave them for writing it."""
+    def write(self, sf: StoryFacts, before: Prepared | None) -> str:
+        """sf as JSON (the story's new features), remembered as it reads back. `before`: the
+        prepared fingerprint sf was absorbed from (None for a new story). The core reports' JSON
+        from the last write is reused (a story's core changes only in its first few merges, and
+        encoding it again was most of what a merge cost); only a report that joined it is encoded."""
         old = before[0].core if before is not None else ()
+        kept = () if before is None else before[4] if before[4] is not None else tuple(core_json(f) for f in old)
         if before is not None and sf.core is old:  # the core did not change: nor did its sides
-            self._keep(features, (sf, *before[1:4], parts))
-            return
+            features = sf.to_json(kept)
+            self._keep(features, (sf, *before[1:4], kept))
+            return features
+        added = [core_json(f) for f in sf.core[len(old):]]
+        parts = (*kept, *added)
+        features = sf.to_json(parts)
         kept_sides = before[1] if before is not None else ()
-        core = (*old, *(read_back(f, part) for f, part in zip(sf.core[len(old):], parts[len(old):], strict=True)))
+        core = (*old, *(read_back(f, part) for f, part in zip(sf.core[len(old):], added, strict=True)))
         sides = (*kept_sides, *(Side.of(f) for f in core[len(old):]))
         self._keep(features, (replace(sf, core=core), sides, dots.Columns([f.vector for f in core]), Reach.of(sides),
                               parts))
+        return features
 
     def _keep(self, features: str, entry: Prepared) -> Prepared:
         self._kept[features] = entry
@@ -188,16 +196,6 @@ class _Fingerprints:
 
 
 _fingerprint = _Fingerprints(FINGERPRINT_CACHE)
-
-
-def core_parts(before: Prepared | None, sf: StoryFacts) -> tuple[str, ...]:
-    """The JSON of sf's core reports: `before`'s as this process wrote them (or encoded once
-    more, for a story read from the store), and any report that joined the core since."""
-    if before is None:
-        return tuple(core_json(f) for f in sf.core)
-    old = before[0].core
-    kept = before[4] if before[4] is not None else tuple(core_json(f) for f in old)
-    return kept if sf.core is old else (*kept, *(core_json(f) for f in sf.core[len(old):]))
 
 
 _per_model: dict[int, tuple[object, PairLogit]] = {}
@@ -277,9 +275,7 @@ def new_story(watch: Watch, item: Item, match: Match, facts: Facts | None = None
     facts = facts or facts_of(watch, item)
     digest = hashlib.sha1(f"{watch.name}\n{item.key}".encode()).hexdigest()[:8]
     sf = StoryFacts.empty().absorb(facts)
-    parts = core_parts(None, sf)
-    features = sf.to_json(parts)
-    _fingerprint.written(features, sf, None, parts)
+    features = _fingerprint.write(sf, None)
     return Story(id=f"s-{digest}", watch=watch.name, title=_headline(item), summary=item.summary,
                  first_published=item.published, last_published=item.published, sources=(_source(item),),
                  score=match.score, features=features, keys=_keys(watch, facts)[:MAX_KEYS])
@@ -305,9 +301,7 @@ def add_source(story: Story, watch: Watch, item: Item, match: Match, a: Assignme
     prepared = _fingerprint(story.features)
     before = prepared[0]
     sf = before.absorb(facts, core_ok=not claimed)
-    parts = core_parts(prepared, sf)
-    features = sf.to_json(parts)
-    _fingerprint.written(features, sf, prepared, parts)
+    features = _fingerprint.write(sf, prepared)
     sources = tuple(sorted((*story.sources, _source(item, a.new_facts)),
                            key=lambda s: s.published.astimezone(UTC)))
     grew = len(sf.core) > len(before.core)
