@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from bot.core.relevance.model import sigmoid
 from bot.core.stories.compare import (
@@ -54,8 +53,8 @@ class Reach:
     dates: frozenset[str]
     stems: frozenset[str]
     signs_ok: bool  # every entity and stem value ≥ 0 (the bounds assume it)
-    # Each core report's time in microseconds since 1970 when every one has a time zone, else None
-    # (then upper_p takes its general path)
+    # Each core report's Side.micros when every one has one, else None (then upper_p takes its
+    # general path)
     micros: tuple[int, ...] | None = None
 
     @staticmethod
@@ -65,21 +64,11 @@ class Reach:
             for e, v in c.facts.entities.items():
                 ents[e] = max(v, ents.get(e, v))
         facts = [c.facts for c in cores]
-        times = [_micros(f.published) for f in facts]
+        times = [c.micros for c in cores]
         return Reach(ents, frozenset().union(*(f.names for f in facts)), frozenset().union(*(f.numbers for f in facts)),
                      frozenset().union(*(f.dates for f in facts)), frozenset().union(*(c.stem_ids for c in cores)),
                      all(signs_ok(c) for c in cores),
                      None if None in times else tuple(t for t in times if t is not None))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def _micros(t: datetime | None) -> int | None:
-    """The time as whole microseconds since 1970 (exact: what a difference of two datetimes
-    counts), or None for no time or a time without a zone."""
-    return (t - _EPOCH) // _US if t is not None and t.utcoffset() is not None else None
 
 
 def signs_ok(side: Side) -> bool:
@@ -105,7 +94,7 @@ def upper_p(watch: Watch, me: Side, cores: Sequence[Side], reach: Reach, core_do
                _figures(watch, nums) if nums else 0.0, 1.0 if a.numbers else 0.0,
                0.0 if a.dates.isdisjoint(reach.dates) else 1.0,
                1.0 if a.stems and not me.stem_ids.isdisjoint(reach.stems) else 0.0, 1.0]  # highest values
-    if a.vector is None and reach.micros is not None and (t := _micros(a.published)) is not None:
+    if a.vector is None and reach.micros is not None and (t := me.micros) is not None:
         # The common case: a dated report without an embedding, a story of dated reports. No
         # cosine, no time unknown; the days as side_values counts them (a timedelta's
         # total_seconds is its microseconds / 10**6).

@@ -12,7 +12,7 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
 from rapidfuzz import fuzz
@@ -72,6 +72,7 @@ class Side:
     norm: float | None  # of the embedding
     sorted_text: str | None  # text with its words sorted (token_sort_ratio's form), when plainly spaced
     named: tuple[tuple[int, int], ...] = ()  # the dates the text names, as (month, day)
+    micros: int | None = None  # its time in whole microseconds since 1970 (None: no time, or no zone)
 
     @staticmethod
     def of(f: Facts) -> Side:
@@ -81,7 +82,7 @@ class Side:
         plain = " ".join(words) == f.text  # single spaces only: splitting it is unambiguous
         return Side(f, set(f.entities), tuple(e for e, w in f.entities.items() if w >= 1.0), set(f.stems),
                     sum(f.stems.values()), _years(f), norm, " ".join(sorted(words)) if plain else None,
-                    tuple(sorted(_month_day(d) for d in f.dates)))
+                    tuple(sorted(_month_day(d) for d in f.dates)), micros(f.published))
 
     @cached_property
     def script(self) -> str:
@@ -89,6 +90,16 @@ class Side:
         an entity's absence is weighed (`readable`), so most comparisons never pay for it."""
         text = self.facts.text
         return "latin" if text.isascii() else _main_script(text.split())
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def micros(t: datetime | None) -> int | None:
+    """The time as whole microseconds since 1970 (exact: what a difference of two datetimes
+    counts), or None for no time or a time without a zone."""
+    return (t - _EPOCH) // _US if t is not None and t.utcoffset() is not None else None
 
 
 def _main_script(words: Sequence[str], sample: int = 30) -> str:
