@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
-from bot.core.relevance.near import MEMO_LIMIT
+from bot.core.relevance.near import MEMO_LIMIT, lengths
 from bot.core.relevance.terms import Hit, Lexicon, build_lexicon, parse_term, sentences, tokenize
 from tests.unit.test_watch import config_watch
 
@@ -152,12 +152,12 @@ def test_a_repeated_term_is_reported_once_and_the_memo_stays_bounded() -> None:
     assert [h.tag for h in hits] == ["t:0", "t:1", "t:2"]  # each raw term once, its first tag
     # English has fuzzy terms of its own in the shipped watch, Russian none: two indexes, one memo
     index, other = LEX._near_index("en"), LEX._near_index("ru")
-    assert other is not index and other.memo is index.memo
+    assert other is not index and other.memos is index.memos and other.memo is not index.memo
     assert LEX._near_index("ko") is other
     for i in range(MEMO_LIMIT + 10):
         index.candidates([f"a{i}"])
         other.candidates([f"a{i}"])
-    assert len(index.memo) <= MEMO_LIMIT
+    assert 0 < len(index.memo) + len(other.memo) <= MEMO_LIMIT
     lex.find([f"w{i}" for i in range(MEMO_LIMIT + 10)], "en", fuzzy=False)
     assert len(lex._starting) <= MEMO_LIMIT
 
@@ -192,3 +192,19 @@ def test_sample_feed_sentences() -> None:
             for as_lang in {lang, "en", "any"}:
                 near += bool(same(LEX, tokenize(one), as_lang))
     assert near > 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("abcdefgh ", min_size=1, max_size=30), st.text("abcdefgh ", min_size=1, max_size=30),
+       st.sampled_from((0.0, 50.0, 80.0, 87.0, 99.0, 100.0)))
+def test_a_window_the_length_check_skips_never_reaches_the_cutoff(window: str, term: str, cutoff: float) -> None:
+    shortest, longest = lengths([term], cutoff)
+    if fuzz.ratio(window, term) >= cutoff:
+        assert shortest <= len(window) <= longest
+
+
+def test_the_length_check_is_tight_enough_to_skip_windows() -> None:
+    # "korea" (5 letters) at 87: windows of 4 to 6 letters can reach it (3.85 to 6.49), rounded
+    # outwards with a letter's slack each way against floating-point error
+    assert lengths(["korea"], 87.0) == (2, 8)
+    assert lengths(["north korea", "korea"], 87.0) == (2, 16)

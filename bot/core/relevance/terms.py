@@ -15,7 +15,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.core.relevance.near import MEMO_LIMIT, NearIndex
+from bot.core.relevance.near import MEMO_LIMIT, Memos, NearIndex
 
 WordMode = Literal["exact", "prefix", "infix"]
 
@@ -216,7 +216,7 @@ class Lexicon:
     _scan_first: dict[str, tuple[tuple[int, str], ...]] = field(init=False, compare=False, repr=False)  # by 1st char
     # the fuzzy terms by first letter and which terms windows of words come near (built on first use)
     _near: dict[str, NearIndex] = field(init=False, compare=False, repr=False)  # by language, and by term set
-    _near_memo: dict[tuple[str, str, int], tuple[int, ...]] = field(init=False, compare=False, repr=False)
+    _near_memo: Memos = field(init=False, compare=False, repr=False)
     # token -> the exact and prefix entries it is the first word of, every language (bounded)
     _starting: dict[str, tuple[tuple[str, Term], ...]] = field(init=False, compare=False, repr=False)
 
@@ -227,7 +227,7 @@ class Lexicon:
             first.setdefault(text[:1], []).append((j, text))
         object.__setattr__(self, "_scan_first", {c: tuple(v) for c, v in first.items()})
         object.__setattr__(self, "_near", {})
-        object.__setattr__(self, "_near_memo", {})  # one for every index: MEMO_LIMIT bounds them together
+        object.__setattr__(self, "_near_memo", Memos())  # one for every index: MEMO_LIMIT bounds them together
         object.__setattr__(self, "_starting", {})
 
     def find(self, tokens: Sequence[str], lang: str = "any", fuzzy: bool = True) -> list[Hit]:
