@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.relevance.placement import READ_CHARS, READ_SENTENCES, read_item, read_window
+from bot.core.relevance.placement import READ_CHARS, READ_SENTENCES, _still_open, read_item, read_window
 from bot.core.relevance.terms import iter_sentences, sentences
 from bot.core.stories.facts import item_facts
 from bot.embedding import item_text
@@ -90,3 +90,22 @@ def test_the_lazy_window_equals_the_window_of_every_sentence(words: list[str]) -
     summary = " ".join(words)
     assert read_window(summary) == _window_from_every_sentence(summary)
     assert sentences(summary) == list(iter_sentences(summary))
+
+
+def _still_open_by_character(sentence: str, open_before: bool) -> bool:
+    """The quotation state as first written: every character visited."""
+    state = open_before
+    for ch in sentence:
+        if ch in "“«„":
+            state = True
+        elif ch in "”»":
+            state = False
+        elif ch == '"':
+            state = not state
+    return state
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from(list('ab .“«„”»"‘’\'')), max_size=40), st.booleans())
+def test_the_quotation_state_visits_only_quote_marks_and_agrees(sentence: str, open_before: bool) -> None:
+    assert _still_open(sentence, open_before) == _still_open_by_character(sentence, open_before)
