@@ -22,6 +22,7 @@ from bot.handoff import HELD
 from bot.model import FeedState, FetchResult, Item, ParsedFeed
 from bot.parse_worker import ParseWorker
 from bot.pipeline import Context, poll_due_feeds
+from bot.read_feed import AHEAD_SLACK, judge_in_worker
 from bot.settings import FeedSettings
 from bot.store.memory import MemoryStore
 from tests.factories import settings
@@ -164,3 +165,16 @@ async def test_fetching_pauses_while_fetched_feeds_wait_for_processing() -> None
         assert report.feeds == 60 and report.new_items == 60
         assert most <= max(3, HELD) < 60
         await store.close()
+
+
+@pytest.mark.parametrize(("at_worker", "held", "in_worker"), [
+    (1, 1, True),  # a cold cycle's first feed: nothing waits anywhere
+    (8, 8, True),  # the start's burst: every fetched feed is at the worker, up to the slack
+    (9, 9, False),  # beyond it the bot judges: the worker would hold it back too long
+    (10, 12, True),  # the worker's queue longer than the bot's (2) by the slack exactly
+    (11, 12, False),
+    (3, 12, True),  # the bot is the busier side
+])
+def test_the_worker_judges_until_its_queue_runs_ahead_of_the_bots(at_worker: int, held: int, in_worker: bool) -> None:
+    assert AHEAD_SLACK == 8
+    assert judge_in_worker(at_worker, held) is in_worker
