@@ -92,16 +92,16 @@ def test_the_lazy_window_equals_the_window_of_every_sentence(words: list[str]) -
     assert sentences(summary) == list(iter_sentences(summary))
 
 
+# What each character does to the quotation state: opening marks open it, closing ones close it,
+# a straight quote toggles it (None), anything else leaves it.
+QUOTE_EFFECT = {"“": True, "«": True, "„": True, "”": False, "»": False, '"': None}
+
+
 def _still_open_by_character(sentence: str, open_before: bool) -> bool:
-    """The quotation state as first written: every character visited."""
     state = open_before
     for ch in sentence:
-        if ch in "“«„":
-            state = True
-        elif ch in "”»":
-            state = False
-        elif ch == '"':
-            state = not state
+        effect = QUOTE_EFFECT.get(ch, state)
+        state = (not state) if effect is None else effect
     return state
 
 
