@@ -1,6 +1,6 @@
 """Polling benchmark: deskwatch's poll cycle against a sequential feedparser.parse(url) loop, in one run.
 
-A feed server in a separate process (so its CPU is not counted) serves N feeds of M unique items
+A feed server in a separate process (so its CPU is not counted as the bot's) serves N feeds of M unique items
 (bench/newsgen.py: plain news, ~2% reports of the watch's kind from developments told by 1–15
 outlets, all published in the two days before the run's clock) with a fixed added latency and
 ETag/304. `--realistic` makes each item ~4.3 KB with content:encoded HTML, in English, Russian and
@@ -13,7 +13,8 @@ Korean feeds. Measured in this process, per round:
   baseline     — the same feeds polled by `feedparser.parse(url)` one after another;
 printing wall and CPU time (this process, and the parse worker process beside it), items, new
 items, relevant, new stories and merges, peak RSS, and the ratio of the baseline's wall time to
-each cycle's. `--markdown` prints the README rows.
+each cycle's, and how busy the cores were during the cold cycle (the feed server's CPU shown apart:
+it shares the cores, as a real desk's network would not). `--markdown` prints the README rows.
 
     python bench/pipeline.py [--feeds 500] [--items 50] [--latency-ms 100] [--realistic] [--changed 2] [--rounds 1]
 """
@@ -147,16 +148,18 @@ def children(exclude: int) -> list[int]:
     return out
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds one process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
 def child_cpu(exclude: int) -> float:
     """CPU seconds used so far by the live children (a worker that was replaced is not counted)."""
-    total = 0.0
-    for pid in children(exclude):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-    return total
+    return sum(proc_cpu(pid) for pid in children(exclude))
 
 
 def child_peak_mb(exclude: int) -> float:
@@ -188,6 +191,7 @@ class Cycle:
     failed: int = 0
     rss: float = 0.0
     worker_rss: float = 0.0
+    server_cpu: float = 0.0  # the bench's own feed server, on the same cores
 
 
 @dataclass
@@ -231,13 +235,13 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
                 await ctx.store.save_feed_state(replace(st, next_poll=None))
             if profiles and cycle == 0:
                 await profiles.start()
-            w0, c0, k0 = time.perf_counter(), time.process_time(), child_cpu(server)
+            w0, c0, k0, s0 = time.perf_counter(), time.process_time(), child_cpu(server), proc_cpu(server)
             r = await poll_due_feeds(ctx, now)
             if profiles and cycle == 0:
                 await profiles.stop()
             out.append(Cycle(time.perf_counter() - w0, time.process_time() - c0, child_cpu(server) - k0,
                              r.entries, r.new_items, r.relevant, r.new_stories, r.merged, r.failed,
-                             peak_rss_mb(), child_peak_mb(server)))
+                             peak_rss_mb(), child_peak_mb(server), proc_cpu(server) - s0))
             now += timedelta(hours=1)
     finally:
         await close_context(ctx, factory)
@@ -315,6 +319,14 @@ def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Serve
     lines.append(f"speed-up vs the sequential loop (same round): cold cycle {ratio(rounds, 'cold'):.1f}x, "
                  f"steady cycle {ratio(rounds, 'steady'):.1f}x"
                  + (f", changed cycle {ratio(rounds, 'changed'):.1f}x" if args.changed else ""))
+    # How busy the machine's cores were: a cycle near 100% is CPU-bound, and the bench's own feed
+    # server (which a real desk's network does not cost it) takes its share of the same cores.
+    cores = os.cpu_count() or 1
+    busy = med(rounds, "cold", "cpu") + med(rounds, "cold", "worker_cpu") + med(rounds, "cold", "server_cpu")
+    lines.append(f"cold cycle CPU: bot + parse worker + the bench's feed server {med(rounds, 'cold', 'cpu'):.1f} + "
+                 f"{med(rounds, 'cold', 'worker_cpu'):.1f} + {med(rounds, 'cold', 'server_cpu'):.1f} s = "
+                 f"{busy:.1f} s of the {cores} cores' {cores * med(rounds, 'cold', 'wall'):.1f} s "
+                 f"({busy / max(cores * med(rounds, 'cold', 'wall'), 1e-9):.0%} busy)")
     failed = [(r.cold.failed, r.steady.failed) for r in rounds if r.cold.failed or r.steady.failed]
     if failed:
         lines.append(f"WARNING: feeds failed (cold, steady) per round: {failed}")
