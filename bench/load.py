@@ -402,6 +402,7 @@ class Figures:
     limit: int = 0
     base_wall: float = 0.0  # the sequential feedparser.parse loop over the same feeds
     base_entries: int = 0
+    index_s: float = 0.0  # the search index brought up to date after the drains (as a tick does)
     profile: str = ""
 
     def store_ms(self) -> float:
@@ -466,6 +467,9 @@ async def run(urls: Sequence[str], corpus: Corpus, limits: Limits, max_alerts: i
                           story_id=s.id, title=s.title) for d in ("naive-discord", "naive-slack") for s in stories]
         await ctx.store.enqueue(naive)
         fig.naive = await drain(ctx, fig.main.sim_end, timedelta(hours=6))
+        t0 = time.perf_counter()
+        await ctx.store.index_for_search()
+        fig.index_s = time.perf_counter() - t0
     finally:
         await close_context(ctx, factory)
         await discord.close()
@@ -550,6 +554,7 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits, corpus: Corpu
         f"naive {fig.naive.wall:.1f} s ({fig.naive.retrying} retries, {fig.naive.left} left)",
         f"naive one-alert-per-story / flood-controlled: messages x{naive_msgs / max(main_msgs, 1):.1f}, "
         f"drain time x{fig.naive.wall / max(fig.main.wall, 1e-9):.1f}",
+        f"then the search index brought up to date in {fig.index_s:.2f} s (after the cycle, as the poll tick does)",
         f"peak RSS {peak_rss_mb():.0f} MB (bot process; feed server and parse worker not counted)",
     ]
     problems = [f"{n}: {k.lost} lost, {k.duplicates} duplicates, {k.strangers} unknown entries"

@@ -192,6 +192,7 @@ class Cycle:
     rss: float = 0.0
     worker_rss: float = 0.0
     server_cpu: float = 0.0  # the bench's own feed server, on the same cores
+    index_s: float = 0.0  # the search index brought up to date after the cycle (wall)
 
 
 @dataclass
@@ -242,6 +243,9 @@ async def deskwatch_cycles(port: int, args: argparse.Namespace, now: datetime, s
             out.append(Cycle(time.perf_counter() - w0, time.process_time() - c0, child_cpu(server) - k0,
                              r.entries, r.new_items, r.relevant, r.new_stories, r.merged, r.failed,
                              peak_rss_mb(), child_peak_mb(server), proc_cpu(server) - s0))
+            w1 = time.perf_counter()  # as the scheduler does after a cycle's alerts: not part of the cycle
+            await ctx.store.index_for_search()
+            out[-1].index_s = time.perf_counter() - w1
             now += timedelta(hours=1)
     finally:
         await close_context(ctx, factory)
@@ -326,7 +330,8 @@ def text_report(rounds: Sequence[Round], args: argparse.Namespace, served: Serve
     lines.append(f"cold cycle CPU: bot + parse worker + the bench's feed server {med(rounds, 'cold', 'cpu'):.1f} + "
                  f"{med(rounds, 'cold', 'worker_cpu'):.1f} + {med(rounds, 'cold', 'server_cpu'):.1f} s = "
                  f"{busy:.1f} s of the {cores} cores' {cores * med(rounds, 'cold', 'wall'):.1f} s "
-                 f"({busy / max(cores * med(rounds, 'cold', 'wall'), 1e-9):.0%} busy)")
+                 f"({busy / max(cores * med(rounds, 'cold', 'wall'), 1e-9):.0%} busy); then the search index "
+                 f"brought up to date in {med(rounds, 'cold', 'index_s'):.2f} s")
     failed = [(r.cold.failed, r.steady.failed) for r in rounds if r.cold.failed or r.steady.failed]
     if failed:
         lines.append(f"WARNING: feeds failed (cold, steady) per round: {failed}")

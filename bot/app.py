@@ -126,7 +126,9 @@ async def once(settings: Settings, *, dry_run: bool = False) -> tuple[CycleRepor
     ctx, factory = await open_context(settings, dry_run=dry_run, embedder=load_embedder())
     try:
         report = await poll_due_feeds(ctx, utcnow())
-        return report, await deliver_pending(ctx, utcnow())
+        sent = await deliver_pending(ctx, utcnow())
+        await ctx.store.index_for_search()
+        return report, sent
     finally:
         await close_context(ctx, factory)
 

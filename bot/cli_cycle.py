@@ -78,6 +78,7 @@ async def _cycle(settings: Settings, *, dry_run: bool, progress_line: bool) -> C
         with progress(len(due), "polling", "feed", progress_line) as bar:
             polled = await poll_due_feeds(ctx, now, on_polled=lambda _feed: bar.update())
         sent = await deliver_pending(ctx, utcnow())
+        await ctx.store.index_for_search()  # a later `search` need not do it
         feeds = tuple(s for s in await ctx.store.feed_states() if ctx.feed(s.name) is not None)
     finally:
         await close_context(ctx, factory)

@@ -68,6 +68,7 @@ async def poll_tick(ctx: Context, clock: Callable[[], datetime] = utcnow,
         if sent.sent or sent.edited or sent.recovered or sent.retrying or sent.held or sent.failed:
             log.info("deliveries: %d sent, %d edited, %d recovered, %d retrying, %d held, %d failed",
                      sent.sent, sent.edited, sent.recovered, sent.retrying, sent.held, sent.failed)
+        await ctx.store.index_for_search()  # after the alerts: the cycle's items become searchable
     except sqlite3.Error as exc:  # the database's state (read-only, full, locked), not a bug: no traceback
         where = getattr(ctx.store, "path", "")
         failures.failed(exc, f"the database {where}: check its permissions, free space and that nothing else locks "

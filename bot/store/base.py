@@ -124,7 +124,13 @@ class Store(Protocol):
     async def latest_items(self, limit: int, watch: str | None = None) -> list[Item]: ...
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
         """Full-text search (FTS5 in SQLite) over title + summary; query is plain words, never
-        FTS syntax (callers may pass anything: quotes, operators, Korean, Cyrillic)."""
+        FTS syntax (callers may pass anything: quotes, operators, Korean, Cyrillic). Every stored
+        item is searchable, indexed or not (SQLite indexes the rest first)."""
+
+    async def index_for_search(self) -> int:
+        """Bring the search index up to date; the number of items written to it. SQLite indexes
+        items after the poll cycle, not with each item (the cycle's one busy process saves the
+        work while alerts are made); the other stores index with the item and return 0."""
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None: ...
     async def item_events(self, key: str) -> list[ItemEvent]: ...

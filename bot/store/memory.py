@@ -150,6 +150,9 @@ class MemoryStore:
             items = [i for i in items if (hit := m.get((i.key, watch))) is not None and hit.relevant]
         return self._newest_items(items, limit)
 
+    async def index_for_search(self) -> int:
+        return 0  # indexed with each item
+
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
         terms = search_terms(query)
         hits = [

@@ -256,6 +256,9 @@ class PostgresStore:
                 "AND m.watch = $1 AND m.relevant) ORDER BY published DESC, id DESC LIMIT $2", watch, max(limit, 0))
         return [rows.item(r) for r in found]
 
+    async def index_for_search(self) -> int:
+        return 0  # indexed with each item
+
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
         match = rows.tsquery(query)
         if match is None or limit <= 0:

@@ -105,6 +105,19 @@ def _search(c: Conn, query: str, match: str, since: str, limit: int) -> list[sql
     return c.execute(_SEARCH, (pieces, since, limit)).fetchall() if pieces is not None else []
 
 
+SEARCH_BATCH = 500  # items indexed per transaction: other writes wait for no more than one
+
+
+def _index_pending(c: Conn, limit: int) -> int:
+    """Write up to `limit` stored items not indexed yet (oldest first) to the search index."""
+    hi = c.execute("SELECT max(id) FROM (SELECT id FROM search_pending ORDER BY id LIMIT ?)", (limit,)).fetchone()[0]
+    if hi is None:
+        return 0
+    c.execute("INSERT INTO items_fts(rowid, title, summary) SELECT i.id, i.title, i.summary FROM search_pending p "
+              "JOIN items i ON i.id = p.id WHERE p.id <= ? ORDER BY p.id", (hi,))
+    return int(c.execute("DELETE FROM search_pending WHERE id <= ?", (hi,)).rowcount)
+
+
 def _add_items(c: Conn, items: Sequence[Item]) -> Added:
     new: list[Item] = []
     dups: list[tuple[Item, IdentityVerdict]] = []
@@ -623,10 +636,17 @@ class SqliteStore:
                 "AND m.relevant = 1 ORDER BY i.published DESC, i.id DESC LIMIT ?", (watch, limit))
         return [item_of(r) for r in rows]
 
+    async def index_for_search(self) -> int:
+        total = 0
+        while n := await self._write(_index_pending, SEARCH_BATCH):
+            total += n
+        return total
+
     async def search_items(self, query: str, since: datetime | None, limit: int) -> list[Item]:
         match = fts_query(query)
         if match is None or limit <= 0:
             return []
+        await self.index_for_search()  # what the last cycles stored is found too
         return [item_of(r) for r in await self._read(_search, query, match, ts(since) or "", limit)]
 
     async def record_events(self, events: Sequence[ItemEvent]) -> None:

@@ -41,6 +41,12 @@ def cfg(tmp_path: Path, feed_url: str, capsys: pytest.CaptureFixture[str]) -> st
     return path
 
 
+def test_once_leaves_every_stored_item_in_the_search_index(cfg: str) -> None:
+    with sqlite3.connect(Path(cfg).parent / "deskwatch.db") as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM search_pending").fetchone()[0] == 0
+
+
 def story_id(cfg: str) -> str:
     with sqlite3.connect(Path(cfg).parent / "deskwatch.db") as conn:
         [(sid,)] = conn.execute("SELECT id FROM stories").fetchall()

@@ -157,11 +157,17 @@ async def test_poll_loop_polls_with_the_wall_clock_and_survives_a_failing_replan
 
 
 async def test_the_poll_tick_delivers_after_each_feed_with_news(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tick hands poll_due_feeds a delivery callback, so a slow feed holds back no alert."""
+    """The tick hands poll_due_feeds a delivery callback, so a slow feed holds back no alert; the
+    search index is brought up to date last, after the alerts."""
     from bot import scheduler
     from bot.pipeline import CycleReport
 
     calls: list[str] = []
+
+    class Indexing(MemoryStore):
+        async def index_for_search(self) -> int:
+            calls.append("index")
+            return 0
 
     async def fake_poll(ctx: object, now: object, after_feed: Any = None) -> CycleReport:
         assert after_feed is not None
@@ -175,5 +181,6 @@ async def test_the_poll_tick_delivers_after_each_feed_with_news(monkeypatch: pyt
 
     monkeypatch.setattr(scheduler, "poll_due_feeds", fake_poll)
     monkeypatch.setattr(scheduler, "deliver_pending", fake_deliver)
-    await scheduler.poll_tick(object())  # type: ignore[arg-type]
-    assert calls == ["deliver", "deliver"]  # after the feed, then the tick's own pass
+    ctx = replace(make_ctx(), store=Indexing())
+    assert await scheduler.poll_tick(ctx) is not None  # the cycle succeeded
+    assert calls == ["deliver", "deliver", "index"]  # after the feed, the tick's own pass, then the index
