@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import astuple, fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.model import Delivery, FeedState, Item, ItemEvent, StorySource
@@ -18,11 +19,19 @@ from bot.model import Delivery, FeedState, Item, ItemEvent, StorySource
 
 def ts(value: datetime | None) -> str | None:
     """Fixed-width UTC text, so that comparing the strings compares the instants."""
-    if value is None:
-        return None
+    return None if value is None else _utc_text(value)
+
+
+# A poll cycle writes each item's times several times (its twins' window, its row, every event at
+# the cycle's `now`): ~5 µs a call on a slow day, ~6% of the bot process's work in a cold cycle.
+# Equal instants give equal text, so one remembered answer serves every zone they are written in.
+@lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)  # the model promises UTC; never shift a naive time
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: faster, and the year always has four digits (strftime writes
+    # year 999 as "999"); the same text as strftime's "%Y-%m-%dT%H:%M:%S.%fZ" from year 1000 on.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def maybe_time(value: str | None) -> datetime | None:
