@@ -20,7 +20,7 @@ from bot.core.relevance.fit import MAX_PAIR_DAYS, Example, best_threshold, fit_m
 from bot.core.relevance.match import analyse
 from bot.core.relevance.model import RelevanceModel, StoryModel, feature_names, sigmoid, to_json
 from bot.core.stories.cluster import story_probability
-from bot.core.stories.compare import PAIR_FEATURES, pair_features
+from bot.core.stories.compare import PAIR_FEATURES, core_entities, pair_features
 from bot.core.stories.facts import Facts, item_facts
 from bot.core.stories.fingerprint import MAX_CORE
 from bot.core.watch import Watch
@@ -120,8 +120,10 @@ def fit_stories(watch: Watch, reports: Sequence[Report]) -> StoryModel:
             for (corpus, story), cores in seen.items():
                 if corpus != r.corpus:
                     continue
-                p = story_probability([sigmoid(model.logit(pair_features(watch, r.facts, c)))
-                                       for c in cores[:MAX_CORE]], False)
+                core = cores[:MAX_CORE]
+                named = core_entities(core)  # as cluster.assign compares a report with a story
+                p = story_probability([sigmoid(model.logit(pair_features(watch, r.facts, c, named)))
+                                       for c in core], False)
                 if story == r.story:
                     own = p
                 else:

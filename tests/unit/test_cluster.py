@@ -181,3 +181,34 @@ def test_other_watch_stories_are_ignored() -> None:
     m = match_item(WATCH, A1)
     other = replace(cluster.new_story(WATCH, A2, m), watch="another-watch")
     assert cluster.assign(WATCH, A1, m, [other], T0).story_id is None
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_each_candidate_is_scored_against_what_its_own_core_names(first: bool) -> None:
+    """A report's specifics are weighed against what the compared story's core reports name
+    together, never another candidate's (whichever order the candidates come in)."""
+    from bot.core.relevance.model import sigmoid
+    from bot.core.stories.compare import EntityWeights, PairLogit, Side, core_entities, side_values
+
+    b1 = item("b1", "Belousov and North Korea's defence minister unveil a memorial in Moscow",
+              "Russia's defence minister Andrei Belousov and No Kwang Chol opened a monument to Korean "
+              "fighters; he said North Korean troops helped free the Kursk region.", source="Wire One")
+    b2 = item("b2", "", "A monument to Korean partisans was unveiled in Moscow by the two defence ministers, "
+              "who spoke of North Korean soldiers in the Kursk region.", hours=2, source="Daily Two")
+    where, stories, _ = run([A1, A2, b1, b2])
+    assert where["a1"] != where["b1"] == where["b2"]  # two stories: Belousov is named in one core report
+    new = item("b3", "", "Belousov: North Korean soldiers who fought in Kursk are honoured by the new monument.",
+               hours=5, source="Seoul Three")
+    m = match_item(WATCH, new)
+    cands = sorted(stories.values(), key=lambda s: (s.sources[0].item_key != "b1") == first)
+    got = cluster.assign(WATCH, new, m, cands, new.published)
+    facts = cluster.facts_of(WATCH, new)
+    model, _ = cluster.pair_model(WATCH, True, facts.vector is not None)
+    logit, weight, me = PairLogit(model), EntityWeights(WATCH), Side.of(facts)
+    want = 0.0
+    for story in cands:
+        core = cluster._fingerprint(story.features)[0].core
+        seen = core_entities(core)
+        ps = [sigmoid(logit(side_values(WATCH, me, Side.of(c), weight, None, seen))) for c in core]
+        want = max(want, cluster.story_probability(ps, True))
+    assert got.score == round(want, 3) and got.story_id is not None

@@ -203,3 +203,22 @@ def test_a_fingerprint_remembered_as_written_equals_it_read_back(reports: list[t
         assert list(a.entities.items()) == list(b.entities.items()) and list(a.stems.items()) == list(b.stems.items())
         assert a.vector == b.vector and all(type(x) is float for x in a.vector or ())
     assert kept[3] == read[3] and kept[2].vectors == read[2].vectors
+
+
+def test_a_specific_another_core_report_names_is_no_mismatch() -> None:
+    """Against a story, the new report's specific counts as "different" only where none of the
+    story's core reports names it; what the compared core report names and the new one lacks
+    still counts."""
+    from bot.core.stories.compare import core_entities
+
+    new = facts(1, ents={"kursk": 1.0, "belousov": 1.0}, text="belousov in kursk")
+    without = facts(2, ents={"kursk": 1.0})  # the core report compared
+    named = facts(3, ents={"kursk": 1.0, "belousov": 1.0})  # another core report of the story
+    with_memorial = facts(4, ents={"kursk": 1.0, "memorial": 1.0})
+    assert pair_features(watch(), new, without)["entity_mismatch"] == 1.0
+    assert pair_features(watch(), new, without, core_entities([without, named]))["entity_mismatch"] == 0.0
+    assert pair_features(watch(), new, without, core_entities([without, with_memorial]))["entity_mismatch"] == 1.0
+    # the core report's own specific the new report lacks: counted whatever the story names
+    assert pair_features(watch(), new, with_memorial,
+                         core_entities([with_memorial, named]))["entity_mismatch"] == 1.0
+    assert core_entities([without, with_memorial]) == {"kursk", "memorial"}

@@ -56,13 +56,15 @@ def _could_name(watch: Watch, entity_id: str, f: Facts) -> bool:
                for t in ent.terms)
 
 
-def reference_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
-    """pair_features as it was before reports were prepared once."""
+def reference_features(watch: Watch, a: Facts, b: Facts, story: Sequence[Facts] = ()) -> dict[str, float]:
+    """pair_features as it was before reports were prepared once; `story`: the core reports of the
+    story b belongs to, whose entities a specific of a's must be missing from to count."""
     key_min = watch.stories.key_min_weight
     shared = set(a.entities) & set(b.entities)
     ent = min(ENTITY_CAP, sum(min(a.entities[e], b.entities[e]) * _weight(watch, e) for e in shared))
+    named = set(b.entities).union(*(c.entities for c in story))
     own = [e for e, w in a.entities.items()
-           if w >= 1.0 and e not in b.entities and _weight(watch, e) >= key_min and _could_name(watch, e, b)]
+           if w >= 1.0 and e not in named and _weight(watch, e) >= key_min and _could_name(watch, e, b)]
     theirs = [e for e, w in b.entities.items()
               if w >= 1.0 and e not in a.entities and _weight(watch, e) >= key_min and _could_name(watch, e, a)]
     mismatch = min(2.0, sum(_weight(watch, e) for e in own) + sum(_weight(watch, e) for e in theirs))
@@ -121,8 +123,9 @@ def reference_assign(watch: Watch, facts: Facts, candidates: Sequence[Story]) ->
     for c in candidates:
         ps: list[float] = []
         best_p, best_why = -1.0, "nothing shared"
-        for core in StoryFacts.from_json(c.features).core:
-            x = reference_features(watch, facts, core)
+        cores = StoryFacts.from_json(c.features).core
+        for core in cores:
+            x = reference_features(watch, facts, core, cores)
             p = sigmoid(model.logit(x))
             ps.append(p)
             if p > best_p:

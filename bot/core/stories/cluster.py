@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -116,12 +116,14 @@ def story_probability(pair_ps: Sequence[float], time_known: bool) -> float:
 
 
 def _story_p(watch: Watch, me: Side, cores: Sequence[Side], core_dots: Sequence[float | None], logit: PairLogit,
-             weight: EntityWeights, time_known: bool) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
-    """The story's probability and its closest core report with the signals (for `why`)."""
+             weight: EntityWeights, time_known: bool, seen: Container[str]
+             ) -> tuple[float, tuple[Facts, tuple[float, ...]] | None]:
+    """The story's probability and its closest core report with the signals (for `why`); `seen`:
+    the entities the core reports name together (compare.core_entities)."""
     ps: list[float] = []
     best_p, best = -1.0, None
     for core, dot in zip(cores, core_dots, strict=True):
-        x = side_values(watch, me, core, weight, dot)
+        x = side_values(watch, me, core, weight, dot, seen)
         p = sigmoid(logit(x))
         ps.append(p)
         if p > best_p:
@@ -232,13 +234,14 @@ def assign(watch: Watch, item: Item, match: Match, candidates: Sequence[Story], 
         sf, cores, columns, reach, _ = _fingerprint(c.features)
         core_dots = columns.dots(facts.vector, arr)
         top = upper_p(watch, me, cores, reach, core_dots, logit, weight) if mine_ok else math.inf
-        ready.append((top, c, sf, cores, core_dots))
+        ready.append((top, c, sf, cores, core_dots, reach))
     ready.sort(key=lambda r: -r[0])  # the likeliest first: a high score found early skips the rest
     scored, found = [], -1.0
-    for top, c, sf, cores, core_dots in ready:
+    for top, c, sf, cores, core_dots, reach in ready:
         if top < found - MARGIN:
             break  # this story and every one after it score below the best found: never chosen
-        p, closest = _story_p(watch, me, cores, core_dots, logit, weight, facts.published is not None)
+        # reach.entities: what the core reports name together (the same set core_entities gives)
+        p, closest = _story_p(watch, me, cores, core_dots, logit, weight, facts.published is not None, reach.entities)
         scored.append((p, c.last_published, c.id, c, sf, closest))
         found = max(found, p)
     if not scored:

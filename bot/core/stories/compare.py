@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -148,21 +148,34 @@ class EntityWeights(dict[str, float]):
         return ok
 
 
-def pair_features(watch: Watch, a: Facts, b: Facts) -> dict[str, float]:
-    return side_features(watch, Side.of(a), Side.of(b), EntityWeights(watch))
+def core_entities(cores: Iterable[Facts]) -> set[str]:
+    """What a story's core reports name together. Reports of one development each name some of
+    its specifics (the source in one, the weapon in another), so a new report's specific counts
+    as "different" only where none of the core names it. Measured out of sample (README: bench-
+    quality); only the core, so that a story with many sources does not come to match everything."""
+    out: set[str] = set()
+    for f in cores:
+        out.update(f.entities)
+    return out
+
+
+def pair_features(watch: Watch, a: Facts, b: Facts, seen: Container[str] | None = None) -> dict[str, float]:
+    return side_features(watch, Side.of(a), Side.of(b), EntityWeights(watch), seen=seen)
 
 
 def side_features(watch: Watch, sa: Side, sb: Side, weight: EntityWeights,
-                  dot: float | None = None) -> dict[str, float]:
+                  dot: float | None = None, seen: Container[str] | None = None) -> dict[str, float]:
     """pair_features of two prepared reports, by name."""
-    return dict(zip(FEATURE_ORDER, side_values(watch, sa, sb, weight, dot), strict=True))
+    return dict(zip(FEATURE_ORDER, side_values(watch, sa, sb, weight, dot, seen), strict=True))
 
 
 def side_values(watch: Watch, sa: Side, sb: Side, weight: EntityWeights,
-                dot: float | None = None) -> tuple[float, ...]:
+                dot: float | None = None, seen: Container[str] | None = None) -> tuple[float, ...]:
     """The signals of two prepared reports in FEATURE_ORDER (scoring reads them by position; a
     dict is built only for the pair `why` explains). `dot`: of their embeddings, when computed
-    already (dots.Columns does all of a story's core reports at once)."""
+    already (dots.Columns does all of a story's core reports at once). `seen`, when `sb` is a core
+    report of a story `sa` is compared with: the entities its core reports name together (see
+    `core_entities`)."""
     # Sums over lists, not generators, and set tests that build no set: the same numbers added
     # in the same order (sets iterate alike), a few microseconds less per pair.
     a, b = sa.facts, sb.facts
@@ -171,9 +184,11 @@ def side_values(watch: Watch, sa: Side, sb: Side, weight: EntityWeights,
     shared = sa.entity_ids & sb.entity_ids
     ent = min(ENTITY_CAP, sum([min(ea[e], eb[e]) * weight[e] for e in shared])) if shared else 0
     # A specific entity of one report's headline or lead that the other lacks, where the other's
-    # language could have named it (see `readable`).
+    # language could have named it (see `readable`). Against a story, a specific of the new report
+    # that another of its core reports names is no sign of another development (`seen`).
+    has = eb if seen is None else seen
     mismatch = min(2.0, sum([weight[e] for e in sa.strong
-                             if e not in eb and weight[e] >= key_min and weight.seen_in(e, sb)])
+                             if e not in has and weight[e] >= key_min and weight.seen_in(e, sb)])
                    + sum([weight[e] for e in sb.strong
                           if e not in ea and weight[e] >= key_min and weight.seen_in(e, sa)]))
     nums = a.numbers & b.numbers
