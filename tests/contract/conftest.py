@@ -131,6 +131,17 @@ async def emptied_schema(server: PgServer) -> str:
     return f"{server.url}?search_path=contract"
 
 
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """One SqliteStore on a fresh file, for what only SQLite does."""
+    store = SqliteStore(str(tmp_path / "t.db"))
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     impl: Store

@@ -89,16 +89,6 @@ async def test_a_batch_reads_its_own_writes_and_keeps_them(store: Store) -> None
     assert await store.candidate_stories("dprk", ["k1"], T0, 5, 5) == ([story], [story])
 
 
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(str(tmp_path / "t.db"))
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def transactional(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     store: Store
