@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-parse demo test lint bench bench-quality bench-stories bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
+.PHONY: bench-parse demo test lint bench bench-quality bench-order bench-stories bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench-parse: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py
+
+# Out of sample, the corpora replayed out of date order (dated shuffled or reversed, all shuffled)
+# against file order in the same run (bench/order.py, under a minute).
+bench-order: $(STAMP)
+	$(BIN)/python bench/order.py $(ORDER_ARGS)
 
 # Story merging alone on the gold-relevant reports, out of sample, in seconds (bench/story_sim.py):
 # for trying a change to the story model before bench-quality. STORY_ARGS="--variant unknown-all".

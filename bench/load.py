@@ -391,6 +391,7 @@ class Figures:
     cycle_wall: float = 0.0
     cycle_cpu: float = 0.0  # this process (event loop and SQLite threads)
     worker_cpu: float = 0.0  # the parse worker process
+    store_cpu: float = 0.0  # of cycle_cpu, the store's (SQLite) thread
     holds: list[float] = field(default_factory=list)  # seconds per item: match → merge → route
     adds: list[tuple[float, int]] = field(default_factory=list)  # store.add_items: (seconds, items) per feed
     sizes: Sizes | None = None
@@ -450,9 +451,11 @@ async def run(urls: Sequence[str], corpus: Corpus, limits: Limits, max_alerts: i
     try:
         if profiles:
             await profiles.start()
+        s0 = await ctx.store.thread_cpu()
         t0, c0, k0 = time.perf_counter(), time.process_time(), child_cpu(server_pid)
         fig.cycle = await poll_due_feeds(ctx, NOW)
         fig.cycle_wall, fig.cycle_cpu = time.perf_counter() - t0, time.process_time() - c0
+        fig.store_cpu = await ctx.store.thread_cpu() - s0
         fig.worker_cpu = child_cpu(server_pid) - k0
         if profiles:
             await profiles.stop()
@@ -533,7 +536,9 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits, corpus: Corpu
         f"median {med:.2f} ms, p95 {p95:.2f} ms, max {max(fig.per_item_ms() or [0]):.1f}; the holds cover "
         f"{fig.held_share():.0%} of the cycle; store.add_items awaited {fig.store_ms():.2f} ms per item",
         f"cycle (poll + parse + store + match + merge + route) {fig.cycle_wall:.1f} s wall, {wall_ms:.1f} ms per item; "
-        f"CPU {fig.cycle_cpu:.1f} s + parse worker {fig.worker_cpu:.1f} s, {cpu_ms:.1f} ms per item",
+        f"CPU {fig.cycle_cpu:.1f} s + parse worker {fig.worker_cpu:.1f} s, {cpu_ms:.1f} ms per item; of the "
+        f"bot's, the store's thread {fig.store_cpu:.1f} s ({fig.store_cpu / max(c.new_items, 1) * 1000:.2f} ms "
+        "per item)",
         f"baseline: sequential feedparser.parse loop over the same feeds {fig.base_wall:.1f} s, {base_ms:.2f} ms per "
         f"item; deskwatch per item (median) / baseline per item: {med / max(base_ms, 1e-9):.1f}x; cycle wall / "
         f"loop wall: {fig.cycle_wall / max(fig.base_wall, 1e-9):.1f}x",

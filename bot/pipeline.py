@@ -501,7 +501,7 @@ async def _closest_story(ctx: Context, watch: Watch, item: Item, m: Match, facts
     live report's look at older stories), with the candidates."""
     keyed, latest = await ctx.store.candidate_stories(watch.name, cluster.story_keys(watch, item, facts), since,
                                                       cluster.MAX_CANDIDATES, _recent_count(since))
-    cands = _candidates(keyed, latest, since)
+    cands = _candidates(keyed, latest)
     return cluster.assign(watch, item, m, cands, now, facts, lenient=lenient), cands
 
 
@@ -512,8 +512,8 @@ async def _story_or_candidates(ctx: Context, watch: Watch, item: Item, facts: Fa
     since = cluster.candidate_since(watch, item, ctx.time_unknown_any_age)
     existing, keyed, latest = await ctx.store.story_or_candidates(
         item.key, watch.name, cluster.story_keys(watch, item, facts), since, cluster.MAX_CANDIDATES,
-        _recent_count(since))
-    return existing, ([] if existing is not None else _candidates(keyed, latest, since))
+        _recent_count(since), cluster.candidate_until(watch, item, ctx.time_unknown_any_age))
+    return existing, ([] if existing is not None else _candidates(keyed, latest))
 
 
 def _recent_count(since: datetime) -> int:
@@ -522,8 +522,7 @@ def _recent_count(since: datetime) -> int:
     return cluster.UNKNOWN_TIME_CANDIDATES if since == cluster.EPOCH else cluster.RECENT_CANDIDATES
 
 
-def _candidates(keyed: Sequence[Story], latest: Sequence[Story], since: datetime) -> list[Story]:
+def _candidates(keyed: Sequence[Story], latest: Sequence[Story]) -> list[Story]:
     """Candidates sharing a key, plus the latest stories in the window (another language may
     share no key), each once."""
-    recent = [s for s in latest if s.last_published >= since]
-    return list({s.id: s for s in (*keyed, *recent)}.values())
+    return list({s.id: s for s in (*keyed, *latest)}.values())

@@ -74,6 +74,11 @@ class Pruned:
         return ", ".join(f"{getattr(self, f.name)} {f.name}" for f in fields(self))
 
 
+def began_by(stories: Sequence[Story], until: datetime | None) -> list[Story]:
+    """The stories that began by `until` (every one, for None): candidate_stories' rule."""
+    return list(stories) if until is None else [s for s in stories if s.first_published <= until]
+
+
 class Store(Protocol):
     # --- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None: ...
@@ -158,14 +163,16 @@ class Store(Protocol):
         """Most recently updated first."""
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                                latest: int) -> tuple[list[Story], list[Story]]:
-        """`story_candidates(watch, keys, since, limit)` and `latest_stories(latest, watch)` in
-        one call: what a new report is compared with, read at once."""
+                                latest: int, until: datetime | None = None) -> tuple[list[Story], list[Story]]:
+        """What a new report is compared with, read at once: `story_candidates(watch, keys, since,
+        limit)` and the `latest` most recently updated stories of `watch` updated since `since`;
+        with `until`, of both only stories that began by then (first_published <= until)."""
 
     async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
-                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+                                  limit: int, latest: int, until: datetime | None = None
+                                  ) -> tuple[Story | None, list[Story], list[Story]]:
         """`story_of_item(item_key, watch)` and `candidate_stories(watch, keys, since, limit,
-        latest)` in one call (one read where a report is merged: is it in a story already, else
+        latest, until)` in one call (one read where a report is merged: is it in a story already, else
         what it is compared with)."""
 
     async def stories_changed(self, watch: str, after: int, since: datetime | None = None

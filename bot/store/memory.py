@@ -18,7 +18,7 @@ from bot.core.identity import IdentityVerdict, classify
 from bot.core.trend import count_between
 from bot.model import Delivery, FeedState, Item, ItemEvent, Match, Mute, Story, Subscription
 from bot.settings import MAX_INTERVAL
-from bot.store.base import DUPLICATE_META, Added, Pruned, flood_hour
+from bot.store.base import DUPLICATE_META, Added, Pruned, began_by, flood_hour
 from bot.store.fts import search_terms, text_matches
 
 _ACTIVE = ("pending", "sending")
@@ -204,13 +204,17 @@ class MemoryStore:
         return sorted(found, key=lambda s: shared[s.id], reverse=True)[: max(limit, 0)]
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                                latest: int) -> tuple[list[Story], list[Story]]:
-        return await self.story_candidates(watch, keys, since, limit), await self.latest_stories(latest, watch)
+                                latest: int, until: datetime | None = None) -> tuple[list[Story], list[Story]]:
+        window = began_by([s for s in self._stories.values() if s.watch == watch and s.last_published >= since],
+                          until)
+        return (began_by(await self.story_candidates(watch, keys, since, limit), until),
+                _newest_first(window)[: max(latest, 0)])
 
     async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
-                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+                                  limit: int, latest: int, until: datetime | None = None
+                                  ) -> tuple[Story | None, list[Story], list[Story]]:
         return (await self.story_of_item(item_key, watch),
-                *await self.candidate_stories(watch, keys, since, limit, latest))
+                *await self.candidate_stories(watch, keys, since, limit, latest, until))
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:
         stories = [s for s in self._stories.values() if watch is None or s.watch == watch]

@@ -28,7 +28,7 @@ from bot.settings import MAX_INTERVAL
 from bot.store import pg_retention as retention
 from bot.store import pg_rows as rows
 from bot.store import pg_work as work
-from bot.store.base import Added, Pruned
+from bot.store.base import Added, Pruned, began_by
 from bot.store.pg_migrations import MIGRATIONS, migrate
 from bot.store.pg_rows import DELIVERY_COLS, FEED_COLS, ITEM_COLS, ITEM_SELECT, Row, count, marks, opt_utc, utc
 from bot.store.sqlite import DatabaseMissing, DatabaseUnusable
@@ -69,6 +69,9 @@ _CANDIDATES = (
     "GROUP BY story_id ORDER BY shared DESC, last DESC, story_id LIMIT $4")
 
 _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = $1 ORDER BY last_published DESC, id LIMIT $2"
+# The latest stories a report is compared with: updated since its window opened, begun by its end
+_LATEST_IN_WINDOW = ("SELECT id FROM stories WHERE watch = $1 AND last_published >= $2 "
+                     "AND ($3::timestamptz IS NULL OR first_published <= $3) ORDER BY last_published DESC, id LIMIT $4")
 # The most recently updated story holding an item (of one watch, when $2 is not null).
 _HOLDING = ("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id "
             "WHERE x.item_key = $1 AND ($2::text IS NULL OR s.watch = $2) ORDER BY s.last_published DESC, s.id LIMIT 1")
@@ -336,26 +339,28 @@ class PostgresStore:
         return await self._story_ids(_CANDIDATES, unique, watch, utc(since), limit)
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                                latest: int) -> tuple[list[Story], list[Story]]:
-        _, keyed, recent = await self._context(None, watch, keys, since, limit, latest)
+                                latest: int, until: datetime | None = None) -> tuple[list[Story], list[Story]]:
+        _, keyed, recent = await self._context(None, watch, keys, since, limit, latest, until)
         return keyed, recent
 
     async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
-                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
-        return await self._context(item_key, watch, keys, since, limit, latest)
+                                  limit: int, latest: int, until: datetime | None = None
+                                  ) -> tuple[Story | None, list[Story], list[Story]]:
+        return await self._context(item_key, watch, keys, since, limit, latest, until)
 
     async def _context(self, item_key: str | None, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                       latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+                       latest: int, until: datetime | None) -> tuple[Story | None, list[Story], list[Story]]:
         """story_or_candidates in one snapshot; without an item key, only the candidates."""
         unique = list(dict.fromkeys(keys))
         async with self._tx(isolation="repeatable_read", readonly=True) as c:
             held = [r[0] for r in await c.fetch(_HOLDING, item_key, watch)] if item_key is not None else []
             keyed = [r[0] for r in await c.fetch(_CANDIDATES, unique, watch, utc(since), limit)
                      ] if unique and limit > 0 else []
-            recent = [r[0] for r in await c.fetch(_LATEST_OF_WATCH, watch, max(latest, 0))]
+            recent = [r[0] for r in await c.fetch(_LATEST_IN_WINDOW, watch, utc(since), opt_utc(until),
+                                                  max(latest, 0))]
             found = {s.id: s for s in await _load_stories(c, list(dict.fromkeys([*held, *keyed, *recent])),
                                                           self._view())}
-        return (found.get(held[0]) if held else None, [found[i] for i in keyed if i in found],
+        return (found.get(held[0]) if held else None, began_by([found[i] for i in keyed if i in found], until),
                 [found[i] for i in recent if i in found])
 
     async def latest_stories(self, limit: int, watch: str | None = None) -> list[Story]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,7 +39,7 @@ from bot.model import (
 )
 from bot.settings import MAX_INTERVAL
 from bot.store import retention
-from bot.store.base import Added, Pruned
+from bot.store.base import Added, Pruned, began_by
 from bot.store.fts import fts_query
 from bot.store.migrations import migrate
 from bot.store.sqlite_rows import (
@@ -271,6 +272,10 @@ def _activity(c: Conn, watch: str, bounds: Sequence[datetime]) -> list[tuple[int
 
 
 _LATEST_OF_WATCH = "SELECT id FROM stories WHERE watch = ? ORDER BY last_published DESC, id LIMIT ?"
+# The latest stories a report is compared with: updated since its window opened, begun by its end
+_LATEST_IN_WINDOW = ("SELECT id FROM stories WHERE watch = ? AND last_published >= ? AND first_published <= ? "
+                     "ORDER BY last_published DESC, id LIMIT ?")
+_NO_END = datetime(9999, 12, 31, tzinfo=UTC)
 _HOLDING = ("SELECT s.id FROM story_sources x JOIN stories s ON s.id = x.story_id WHERE x.item_key = ?{} "
             "ORDER BY s.last_published DESC, s.id LIMIT 1")
 
@@ -565,6 +570,10 @@ class SqliteStore:
                                        "an empty one") from exc
             raise
 
+    async def thread_cpu(self) -> float:
+        """CPU seconds the store's thread has used so far (for benchmarks)."""
+        return await self._call(time.thread_time)
+
     async def close(self) -> None:
         if self._executor is None:
             return
@@ -699,16 +708,17 @@ class SqliteStore:
         return await self._read(_candidates, watch, keys, since, limit, self._cache)
 
     async def candidate_stories(self, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                                latest: int) -> tuple[list[Story], list[Story]]:
-        _, keyed, recent = await self._read(self._context, None, watch, keys, since, limit, latest)
+                                latest: int, until: datetime | None = None) -> tuple[list[Story], list[Story]]:
+        _, keyed, recent = await self._read(self._context, None, watch, keys, since, limit, latest, until)
         return keyed, recent
 
     async def story_or_candidates(self, item_key: str, watch: str, keys: Sequence[str], since: datetime,
-                                  limit: int, latest: int) -> tuple[Story | None, list[Story], list[Story]]:
-        return await self._read(self._context, item_key, watch, keys, since, limit, latest)
+                                  limit: int, latest: int, until: datetime | None = None
+                                  ) -> tuple[Story | None, list[Story], list[Story]]:
+        return await self._read(self._context, item_key, watch, keys, since, limit, latest, until)
 
     def _context(self, c: Conn, item_key: str | None, watch: str, keys: Sequence[str], since: datetime, limit: int,
-                 latest: int) -> tuple[Story | None, list[Story], list[Story]]:
+                 latest: int, until: datetime | None) -> tuple[Story | None, list[Story], list[Story]]:
         """story_or_candidates on the store's thread, in one snapshot (a batch is one already);
         without an item key, only the candidates."""
         own = not c.in_transaction
@@ -716,8 +726,9 @@ class SqliteStore:
             c.execute("BEGIN")
         try:
             held = _holding(c, item_key, watch, self._cache) if item_key is not None else None
-            return (held, _candidates(c, watch, keys, since, limit, self._cache),
-                    _story_ids(c, _LATEST_OF_WATCH, (watch, latest), self._cache))
+            window = (watch, ts(since), ts(until or _NO_END), latest)
+            return (held, began_by(_candidates(c, watch, keys, since, limit, self._cache), until),
+                    _story_ids(c, _LATEST_IN_WINDOW, window, self._cache))
         finally:
             if own:
                 c.execute("COMMIT")

@@ -31,10 +31,31 @@ async def test_candidate_stories_is_the_keyed_candidates_and_the_latest_of_the_w
     for keys, since, limit, latest in [(["k1", "k2"], at(0), 12, 2), (["k1"], at(15), 1, 12), ([], at(0), 12, 3),
                                        (["k2"], at(0), 0, 0), (["nothing"], at(-10), 5, 10)]:
         got = await store.candidate_stories("dprk", keys, since, limit, latest)
-        assert got == (await store.story_candidates("dprk", keys, since, limit),
-                       await store.latest_stories(latest, "dprk"))
+        # the latest: of the watch's stories updated since `since`, the newest
+        window = [s for s in await store.latest_stories(100, "dprk") if s.last_published >= since]
+        assert got == (await store.story_candidates("dprk", keys, since, limit), window[:latest])
     keyed, latest_ = await store.candidate_stories("dprk", ["k1", "k2"], at(0), 12, 2)
     assert [s.id for s in keyed] == ["A", "B"] and [s.id for s in latest_] == ["C", "B"]
+    _, latest_ = await store.candidate_stories("dprk", ["k1"], at(15), 12, 12)
+    assert [s.id for s in latest_] == ["C", "B"]  # A and E were last updated before the window
+
+
+async def test_candidate_stories_leave_out_stories_begun_after_until(store: Store) -> None:
+    """A report (replayed out of date order, or a feed's late entry) is not compared with a
+    development that began after its window: `until`, for the keyed and the latest alike."""
+    for story in [make_story("early", keys=("k1",), last=at(20), first_published=at(0)),
+                  make_story("late", keys=("k1",), last=at(30), first_published=at(25)),
+                  make_story("edge", keys=("k1",), last=at(40), first_published=at(10))]:
+        await store.save_story(story)
+    for until, expected in [(at(5), {"early"}), (at(10), {"early", "edge"}), (at(25), {"early", "edge", "late"}),
+                            (None, {"early", "edge", "late"})]:
+        keyed, latest = await store.candidate_stories("dprk", ["k1"], at(-100), 12, 12, until)
+        assert {s.id for s in keyed} == expected and {s.id for s in latest} == expected, until
+        held, keyed, latest = await store.story_or_candidates("nope", "dprk", ["k1"], at(-100), 12, 12, until)
+        assert held is None and {s.id for s in keyed} == expected and {s.id for s in latest} == expected
+    # the newest `latest` of those that began by `until`, not the newest overall, filtered after
+    _, latest = await store.candidate_stories("dprk", [], at(-100), 12, 1, at(5))
+    assert [s.id for s in latest] == ["early"]
 
 
 async def test_story_or_candidates_is_the_watchs_story_of_the_item_and_its_candidates(store: Store) -> None:

@@ -103,6 +103,16 @@ def candidate_since(watch: Watch, item: Item, time_unknown_any_age: bool = False
     return item.published - timedelta(hours=watch.story_window_hours)
 
 
+def candidate_until(watch: Watch, item: Item, time_unknown_any_age: bool = False) -> datetime | None:
+    """Stories that began after then are not worth comparing: the window's other side. Live, a
+    report is rarely older than the stories it meets; an archive replayed out of date order, or
+    a feed's late entry, must not join a development that began after its own window (None: a
+    replayed report of unknown time, compared with stories of any age)."""
+    if not item.dated and time_unknown_any_age:
+        return None
+    return item.published + timedelta(hours=watch.story_window_hours)
+
+
 def story_probability(pair_ps: Sequence[float], time_known: bool) -> float:
     """One development with the story. A dated report: the mean over the story's core reports —
     a report that resembles one report of a story but not the others is not that story (the
