@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
+from bench.embeddings import bcubed_items  # noqa: E402
 from bench.newsgen import Article, Corpus, feed_xml, make_burst  # noqa: E402
 from bot.model import Delivery, Destination, Item, Subscription  # noqa: E402
 from tests.fakes.discord_server import GOOD_TOKEN, FakeDiscord  # noqa: E402
@@ -360,6 +361,7 @@ class Sizes:
     sizes: Counter[int]  # sources per story -> stories
     mixed: int  # stories holding reports of more than one development
     split: int  # developments whose reports went to more than one story
+    b3: tuple[float, float, float] = (0.0, 0.0, 0.0)  # B-cubed P, R, F1 of the stories over the reports
 
     def buckets(self) -> str:
         edges = ((1, 1), (2, 3), (4, 7), (8, 15), (16, 30), (31, 10**9))
@@ -379,8 +381,12 @@ def story_sizes(stories: Sequence[Any], corpus: Corpus) -> Sizes:
     dev_of = {url_path(a.url): a.development for a in corpus.articles()}
     devs_in: list[set[int | None]] = [{dev_of.get(url_path(src.url)) for src in s.sources} for s in stories]
     stories_of: Counter[int | None] = Counter(d for ds in devs_in for d in ds)
+    story_of = {url_path(src.url): s.id for s in stories for src in s.sources}
+    per = bcubed_items({u: str(d) for u, d in dev_of.items()}, story_of)
+    p, r = statistics.mean(x for x, _ in per.values()), statistics.mean(y for _, y in per.values())
     return Sizes(len(stories), len(corpus.developments), Counter(len(s.sources) for s in stories),
-                 sum(len(ds) > 1 for ds in devs_in), sum(1 for n in stories_of.values() if n > 1))
+                 sum(len(ds) > 1 for ds in devs_in), sum(1 for n in stories_of.values() if n > 1),
+                 (p, r, 2 * p * r / (p + r) if p + r else 0.0))
 
 
 @dataclass
@@ -531,7 +537,8 @@ def report(fig: Figures, args: argparse.Namespace, limits: Limits, corpus: Corpu
         f"items {c.new_items}  relevant {fig.relevant} (match_item alone: {fig.match_ms:.2f} ms CPU per item)  "
         f"new stories {c.new_stories}  merged {c.merged}  failed feeds {c.failed}",
         f"stories {z.stories} for {z.developments} developments; sources per story: {z.buckets()}; largest "
-        f"{z.largest}; {z.mixed} stories hold more than one development, {z.split} developments are split",
+        f"{z.largest}; {z.mixed} stories hold more than one development, {z.split} developments are split; "
+        f"B-cubed P {z.b3[0]:.3f} R {z.b3[1]:.3f} F1 {z.b3[2]:.3f}",
         f"per item (match → merge → route under the story lock, interleaved store and parse work included): "
         f"median {med:.2f} ms, p95 {p95:.2f} ms, max {max(fig.per_item_ms() or [0]):.1f}; the holds cover "
         f"{fig.held_share():.0%} of the cycle; store.add_items awaited {fig.store_ms():.2f} ms per item",
