@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-parse demo test lint bench bench-quality bench-order bench-stories bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
+.PHONY: bench-parse demo test lint bench bench-quality bench-order bench-copies bench-stories bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench-quality: $(STAMP)
 # against file order in the same run (bench/order.py, under a minute).
 bench-order: $(STAMP)
 	$(BIN)/python bench/order.py $(ORDER_ARGS)
+
+# Out of sample, every gold-relevant row reissued by another outlet (dated, undated, no headline):
+# does the copy join its original's story? (bench/copies.py, under a minute)
+bench-copies: $(STAMP)
+	$(BIN)/python bench/copies.py $(COPIES_ARGS)
 
 # Story merging alone on the gold-relevant reports, out of sample, in seconds (bench/story_sim.py):
 # for trying a change to the story model before bench-quality. STORY_ARGS="--variant unknown-all".
