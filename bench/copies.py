@@ -23,10 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.crossval import DiskCache  # noqa: E402
-from bench.quality import CORPORA, DEFAULT_CONFIG, Labelled, run_replay  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.embedding import load_embedder  # noqa: E402
+from bench.quality import CORPORA, DEFAULT_CONFIG, cross_corpus, load_labelled, run_replay  # noqa: E402
 
 VARIANTS = ("dated", "undated", "undated, no headline")
 
@@ -51,20 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the dev corpora are not in {CORPORA[0].parent}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    settings = load_settings(str(DEFAULT_CONFIG))
-    inner = None if args.no_embedding else load_embedder()
-    emb = DiskCache(inner) if inner else None
-    data = Labelled(settings.watches[0], CORPORA, emb)
-    if emb:
-        emb.save()
-    ids = [{str(r["id"]) for r in c} for c in data.corpora]
+    settings, emb, data = load_labelled(DEFAULT_CONFIG, args.no_embedding)
     print("OUT OF SAMPLE; each gold-relevant row reissued once, after the corpus")
-    for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
-        model = data.fit(ids[fit_on])
+    for name, model, corpus in cross_corpus(data):
         print(name)
         for variant in VARIANTS:
-            extra = copies(data.corpora[score], variant)
-            ours = run_replay(settings, model, [*data.corpora[score], *extra], emb)
+            extra = copies(corpus, variant)
+            ours = run_replay(settings, model, [*corpus, *extra], emb)
             joined = apart = missed = 0
             for c in extra:
                 mine, original = ours[c["id"]], ours[c["id"].removesuffix("-copy")]

@@ -25,10 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.crossval import DiskCache  # noqa: E402
-from bench.quality import CORPORA, DEFAULT_CONFIG, Labelled, line, run_replay, scored  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.embedding import load_embedder  # noqa: E402
+from bench.quality import CORPORA, DEFAULT_CONFIG, cross_corpus, line, load_labelled, run_replay, scored  # noqa: E402
 
 Rows = list[Mapping[str, Any]]
 
@@ -55,20 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the dev corpora are not in {CORPORA[0].parent}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    settings = load_settings(str(DEFAULT_CONFIG))
-    inner = None if args.no_embedding else load_embedder()
-    emb = DiskCache(inner) if inner else None
-    data = Labelled(settings.watches[0], CORPORA, emb)
-    if emb:
-        emb.save()
-    ids = [{str(r["id"]) for r in c} for c in data.corpora]
+    settings, emb, data = load_labelled(DEFAULT_CONFIG, args.no_embedding)
     print("OUT OF SAMPLE; stories B-cubed F1 against file order in the same run")
-    for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
-        model = data.fit(ids[fit_on])
+    for name, model, corpus in cross_corpus(data):
         print(name)
         base = 0.0
-        for label, rows in orders(data.corpora[score], args.seeds):
-            rel, b3 = scored(data.corpora[score], run_replay(settings, model, rows, emb))
+        for label, rows in orders(corpus, args.seeds):
+            rel, b3 = scored(corpus, run_replay(settings, model, rows, emb))
             base = b3[2] if label == "file order" else base
             print(f"  {label:26}{line('relevance', rel)}  {line('stories B-cubed', b3)}  "
                   f"({b3[2] - base:+.3f})")

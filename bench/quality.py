@@ -26,7 +26,7 @@ import json
 import random
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
@@ -161,6 +161,31 @@ class Labelled:
         return replace(model, stories=stories, stories_no_embedding=plain, notes=notes)
 
 
+# The two ways round, as (name, corpus fitted on, corpus scored): indexes into Labelled.corpora
+CROSS_CORPUS = (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0))
+
+
+def load_labelled(config: Path, no_embedding: bool) -> tuple[Settings, Embedder | None, Labelled]:
+    """The config's settings, the multilingual signal (its vectors cached on disk, or None for
+    terms only) and both corpora read once, for the benches that fit on one and score the other."""
+    from bench.crossval import DiskCache
+
+    settings = load_settings(str(config))
+    inner = None if no_embedding else load_embedder()
+    emb = DiskCache(inner) if inner else None
+    data = Labelled(settings.watches[0], CORPORA, emb)
+    if emb:
+        emb.save()
+    return settings, emb, data
+
+
+def cross_corpus(data: Labelled) -> Iterator[tuple[str, RelevanceModel, list[dict[str, Any]]]]:
+    """Each way round: its name, the models fitted on one corpus, and the other corpus's rows."""
+    ids = [{str(r["id"]) for r in c} for c in data.corpora]
+    for name, fit_on, score in CROSS_CORPUS:
+        yield name, data.fit(ids[fit_on]), data.corpora[score]
+
+
 def run_replay(settings: Settings, model: RelevanceModel | None, rows: Sequence[Mapping[str, Any]],
                embedder: Embedder | None) -> dict[str, dict[str, Any]]:
     w = replace(settings.watches[0], model=model)
@@ -253,15 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import time
 
     t0 = time.perf_counter()
-    settings = load_settings(str(args.config))
-    watch = settings.watches[0]
-    inner = None if args.no_embedding else load_embedder()
-    from bench.crossval import DiskCache
-
-    emb = DiskCache(inner) if inner else None
-    data = Labelled(watch, CORPORA, emb)
-    if emb:
-        emb.save()
+    settings, emb, data = load_labelled(args.config, args.no_embedding)
     dev, dev2 = data.corpora
     print(f"corpora: dev.jsonl {len(dev)} items, dev2.jsonl {len(dev2)} items; signal: "
           f"{'terms + ' + emb.name if emb else 'terms only'}")
@@ -277,18 +294,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(spread(held, lambda fs: mean_b3([x for f in fs for x in f.b3])))
         if args.verbose:
             print("\n".join(errors))
-    ids = [{str(r["id"]) for r in c} for c in data.corpora]
-    for name, fit_on, score in (("fit on dev, score dev2", 0, 1), ("fit on dev2, score dev", 1, 0)):
-        ours = run_replay(settings, data.fit(ids[fit_on]), data.corpora[score], emb)
-        rel, b3s = scored(data.corpora[score], ours)
-        dated = [r for r in data.corpora[score] if r.get("published")]
-        _, b3_dated = scored(dated, run_replay(settings, data.fit(ids[fit_on]), dated, emb))
+    for name, fitted, rows in cross_corpus(data):
+        ours = run_replay(settings, fitted, rows, emb)
+        rel, b3s = scored(rows, ours)
+        dated = [r for r in rows if r.get("published")]
+        _, b3_dated = scored(dated, run_replay(settings, fitted, dated, emb))
         print(name)
         print(line("relevance", rel))
         print(line("stories B-cubed", b3s))
         print(line("stories B-cubed, dated reports only", b3_dated))
         if args.verbose:
-            _details(data.corpora[score], ours)
+            _details(rows, ours)
     print("BASELINES (no fitting)")
     for c, name in zip(data.corpora, ("dev", "dev2"), strict=True):
         kw = [keyword_relevant(r) for r in c]
@@ -297,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fz = story_scores(gold_story, fuzzy_stories(c, kw, 60))["bcubed"]
         print(line(f"keyword + fuzzy ≥ 60 stories, {name}", fz))
     print("IN SAMPLE (fitted on both corpora, scored on them: not a measure of new news)")
-    model = data.fit(set().union(*ids))
+    model = data.fit({str(r["id"]) for r in data.rows})
     for c, name in zip(data.corpora, ("dev", "dev2"), strict=True):
         rel, b3s = scored(c, run_replay(settings, model, c, emb))
         print(line(f"relevance, {name}", rel))
