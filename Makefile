@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-parse demo test lint bench bench-quality bench-order bench-copies bench-stories bench-scale bench-load bench-backtest bench-volume bench-scale-out soak clean
+.PHONY: bench-parse demo test lint bench bench-quality bench-order bench-copies bench-stories bench-scale bench-load bench-digest bench-backtest bench-volume bench-scale-out soak clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -70,6 +70,11 @@ bench-backtest: $(STAMP)
 # LOAD_ARGS="--items 1000 --feeds 400" for a quick run, "--markdown" for the README rows.
 bench-load: $(STAMP)
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# Paging a flood digest of 100-700 stories for Discord, Slack and webhooks, against the earlier
+# one-story-at-a-time paging in the same run (under a minute).
+bench-digest: $(STAMP)
+	$(BIN)/python bench/digest_pages.py $(DIGEST_ARGS)
 
 # Scale-out: 2,000 feeds x 10 items (100 ms latency), 1, 2 and 3 workers on one throwaway PostgreSQL
 # (about half an hour here). SCALE_OUT_ARGS="--feeds 300 --items 2" for a quick run.

@@ -45,13 +45,14 @@ from typing import Protocol, cast
 
 from bot.chart import with_chart
 from bot.cluster import shared_work, story_guard
+from bot.core.paging import split_pages
 from bot.core.render import (
     UTC_DISPLAY,
     Display,
     alert_message,
-    digest_message,
+    digest_cards,
+    digest_of_cards,
     digest_title,
-    order_for_digest,
     thread_note,
     update_message,
 )
@@ -453,23 +454,19 @@ def digest_pages(sink: Sink, stories: list[Story], row: Delivery, now: datetime,
                  display: Display = UTC_DISPLAY) -> list[Message]:
     """Split a digest into pages that each fit one platform message (deterministic for the same
     stories, so a resumed digest has the same pages)."""
-    ordered = order_for_digest(stories)
+    cards = digest_cards(stories, threshold=threshold, display=display)
     title = row.title or "Digest"
-    groups: list[list[Story]] = []
-    for story in ordered:
-        trial = [*groups[-1], story] if groups else [story]
-        probe = digest_message(trial, marker=marker_for(row) + "#p00", title=f"{title} (page 00/00)", since=None,
-                               now=now, threshold=threshold, display=display)
-        if groups and sink.parts(probe) <= 1:
-            groups[-1].append(story)
-        else:
-            groups.append([story])
-    if not groups:
-        groups = [[]]
+
+    def fits(start: int, end: int) -> bool:
+        probe = digest_of_cards(cards[start:end], marker=marker_for(row) + "#p00", title=f"{title} (page 00/00)",
+                                since=None, now=now, display=display)
+        return sink.parts(probe) <= 1
+
+    groups = split_pages(len(cards), fits) or [range(0)]
     many = len(groups) > 1
-    return [digest_message(g, marker=f"{marker_for(row)}#p{i + 1}" if many else marker_for(row),
-                           title=f"{title} (page {i + 1}/{len(groups)})" if many else title, since=None, now=now,
-                           threshold=threshold, display=display)
+    return [digest_of_cards(cards[g.start:g.stop], marker=f"{marker_for(row)}#p{i + 1}" if many else marker_for(row),
+                            title=f"{title} (page {i + 1}/{len(groups)})" if many else title, since=None, now=now,
+                            display=display)
             for i, g in enumerate(groups)]
 
 

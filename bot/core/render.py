@@ -140,8 +140,20 @@ def digest_title(watch_title: str, since: datetime, now: datetime, tz: str) -> s
 
 def digest_message(stories: Sequence[Story], *, marker: str, title: str, since: datetime | None,
                    now: datetime, threshold: float = 1.0, display: Display = UTC_DISPLAY) -> Message:
-    ordered = order_for_digest(stories)
-    cards = tuple(story_card(s, threshold=threshold, display=display) for s in ordered)
+    cards = digest_cards(stories, threshold=threshold, display=display)
+    return digest_of_cards(cards, marker=marker, title=title, since=since, now=now, display=display)
+
+
+def digest_cards(stories: Sequence[Story], *, threshold: float = 1.0,
+                 display: Display = UTC_DISPLAY) -> tuple[StoryCard, ...]:
+    """The cards of a digest's stories, strongest first."""
+    return tuple(story_card(s, threshold=threshold, display=display) for s in order_for_digest(stories))
+
+
+def digest_of_cards(cards: Sequence[StoryCard], *, marker: str, title: str, since: datetime | None,
+                    now: datetime, display: Display = UTC_DISPLAY) -> Message:
+    """A digest of cards already in order (a page of a long digest is a run of them)."""
+    cards = tuple(cards)
     span = f" since {clock(local(since, display.timezone))}" if since else ""
     n = len(cards)
     text = f"{n} {'story' if n == 1 else 'stories'}{span}, strongest first." if n else f"Nothing new{span}."
