@@ -63,6 +63,17 @@ def test_a_digest_that_fits_one_page_takes_a_few_tries_not_one_per_story() -> No
     assert len(tries) <= 12  # doubling: 2, 3, 5, 9, ... 1000
 
 
+def test_pages_of_one_length_take_two_tries_each_after_the_first() -> None:
+    tries: list[int] = []
+
+    def fits(a: int, b: int) -> bool:
+        tries.append(b - a)
+        return b - a <= 10
+
+    assert split_pages(1000, fits) == [range(n, n + 10) for n in range(0, 1000, 10)]
+    assert len(tries) <= 10 + 2 * 99  # the last page's length fits, one more does not
+
+
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 @pytest.mark.parametrize(("n", "seed"), [(0, 0), (1, 0), (7, 1), (40, 2), (120, 3)])
 def test_digest_pages_are_the_pages_of_trying_every_story(platform: str, n: int, seed: int) -> None:
