@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +94,18 @@ def _headline_language(value: str) -> str:
     return value.lower()
 
 
+def _day(value: object) -> object:
+    """A calendar day: a TOML date (since = 2022-02-24) or the same written as a string."""
+    if isinstance(value, datetime):
+        raise problem("must be a day without a time, such as 2022-02-24")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise problem("must be a day such as 2022-02-24") from None
+    return value
+
+
 def _env_name(value: str) -> str:
     if value.startswith(("http:", "https:")) or not value.isidentifier():
         raise problem("must be an environment variable name, not the URL itself")
@@ -109,6 +122,7 @@ Cron = Annotated[str, AfterValidator(_cron), Kind("cron (5 fields)")]
 EnvName = Annotated[str, AfterValidator(_env_name), Kind("environment variable name")]
 FilePath = Annotated[str, AfterValidator(_not_blank), Kind("path")]
 Flag = Annotated[bool, Kind("true/false")]
+Day = Annotated[date, BeforeValidator(_day), Kind("date (2022-02-24)")]
 Names = Annotated[list[str], Kind("array of strings")]
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bot.config.errors import HIDDEN, LANG_HINT, key_path, plain_errors, problem
-from bot.config.fields import LANG_KEY, Flag, Kind, NonEmpty, Number, Text, array_of
+from bot.config.fields import LANG_KEY, Day, Flag, Kind, NonEmpty, Number, Text, array_of
 from bot.core.relevance.model import RelevanceModel, feature_names, from_json
 from bot.core.relevance.terms import Term, fold, parse_term
 from bot.core.watch import Entity, Exclusion, Proximity, Role, StoryRules, Watch, with_lexicon
@@ -226,6 +226,8 @@ class WatchFile(Table):
     """How long a story takes new reports"""
     rescue_from: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.2
     """Filter probability from which an item a story of the window claims is relevant with it (above 1: never)"""
+    since: Day | None = None
+    """The day the watch's subject began: an item dated before it is not relevant (unset: no start)"""
     include: Annotated[list[str], Kind("array of paths")] = []
     """Further TOML files merged in (e.g. the gazetteer), relative to this file"""
     model: Annotated[str | None, BeforeValidator(_model_file), Kind("path")] = None
@@ -313,7 +315,8 @@ def _watch(name: str, w: WatchFile, model: RelevanceModel | None) -> Watch:
     roles = tuple(Role(n, r.weight, _terms(r.terms), r.essential) for n, r in w.roles.items())
     return Watch(
         name=name, title=w.title if w.title is not None else name, threshold=w.threshold,
-        story_window_hours=w.story_window_hours, rescue_from=w.rescue_from, description=w.description,
+        story_window_hours=w.story_window_hours, rescue_from=w.rescue_from, since=w.since,
+        description=w.description,
         title_weight=w.fields.title, lead_weight=w.fields.lead, tail_weight=w.fields.tail,
         lead_sentences=w.matching.lead_sentences, require_strength=w.matching.require_strength,
         fuzzy_ratio=w.matching.fuzzy_ratio, roles=roles, require=tuple(tuple(c) for c in w.require),

@@ -8,6 +8,7 @@ code only provides the mechanisms. bot/config/watch.py validates a file into the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import date
 
 from bot.core.relevance.model import RelevanceModel
 from bot.core.relevance.terms import Lexicon, Term, build_lexicon
@@ -81,6 +82,9 @@ class Watch:
     # model places it in a story of the watch's window: one more report of a development the
     # desk follows (pipeline.process_one). Above 1: never.
     rescue_from: float = 0.2
+    # The day the watch's subject began: a report dated before it is history, not a development
+    # (a 2016 defection across the DMZ is not news of troops in Russia's war). None: no start.
+    since: date | None = None
     description: str = ""
     title_weight: float = 1.0
     lead_weight: float = 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,20 @@ def _with(**changes: Any) -> dict[str, Any]:
     (_with(stories={"join_threshold": "x"}), "watches[0].stories.join_threshold: must be a number"),
     (_with(stories={"glue": 1}), "watches[0].stories.glue: unknown key"),
     (_with(proximity=[{"roles": ["actor"], "window": 3}]), "watches[0].proximity[0].roles: must name two known roles"),
+    (_with(since="24 Feb 2022"), "watches[0].since: must be a day such as 2022-02-24"),
+    (_with(since=datetime(2022, 2, 24, 6, tzinfo=UTC)), "watches[0].since: must be a day without a time"),
+    (_with(since=2022), "watches[0].since:"),
 ])
 def test_errors_name_their_key_path(data: dict[str, Any], expected: str) -> None:
     w, errors = load_watch("t", data, "watches[0]")
     assert w is None
     assert any(e.startswith(expected) for e in errors), errors
+
+
+@pytest.mark.parametrize("value", [date(2022, 2, 24), "2022-02-24", " 2022-02-24 "])
+def test_since_is_a_day_written_as_toml_date_or_string(value: object) -> None:
+    w, errors = load_watch("t", _with(since=value), "watches[0]")
+    assert errors == [] and w is not None and w.since == date(2022, 2, 24)
 
 
 def test_every_error_is_reported_at_once() -> None:

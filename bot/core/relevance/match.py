@@ -61,11 +61,23 @@ def model_of(watch: Watch) -> RelevanceModel:
     return watch.model if watch.model is not None else prior_model(watch)
 
 
+def before_start(watch: Watch, item: Item) -> str | None:
+    """Why a dated item is history to this watch (published before `Watch.since`), or None. An
+    undated item is not judged by this: its time is unknown, or the hour it was first seen."""
+    if watch.since is None or not item.dated or item.published.date() >= watch.since:
+        return None
+    return (f"published {item.published.date().isoformat()}, before this watch's subject began "
+            f"({watch.since.isoformat()}): history, not a development")
+
+
 def needs_embedding(watch: Watch, a: Analysis) -> bool:
     """Whether the multilingual signal should be computed for this item (it costs ~0.1 s of CPU).
     Not when an essential role is absent from a language the watch reads: the embedding says
-    "war news" as readily without North Korea as with it, and the terms already know the answer."""
+    "war news" as readily without North Korea as with it, and the terms already know the answer.
+    Not for an item the watch's start already rules out."""
     m = model_of(watch)
+    if before_start(watch, a.item) is not None:
+        return False
     if any(a.features.get(f"{r.name}.missing", 0.0) > 0 for r in watch.roles if r.essential):
         return False
     return m.wants_embedding(sigmoid(m.cheap.logit(a.features)), a.features.get(LANGUAGE_FEATURE, 0.0) > 0)
@@ -73,6 +85,12 @@ def needs_embedding(watch: Watch, a: Analysis) -> bool:
 
 def decide(watch: Watch, a: Analysis, vector: Sequence[float] | None = None) -> Match:
     m = model_of(watch)
+    if (history := before_start(watch, a.item)) is not None:
+        # Score 0: no story may claim it either (Watch.rescue_from). What the terms alone say is
+        # shown, so that an analyst can see what the start date overruled.
+        cheap = sigmoid(m.cheap.logit(a.features))
+        return Match(watch=watch.name, relevant=False, score=0.0,
+                     reasons=(history, f"the terms alone: p {cheap:.2f} (model {m.version})"))
     x = dict(a.features)
     used, label = m.cheap, "terms"
     if vector is not None and m.full is not None and m.probe is not None and needs_embedding(watch, a):
@@ -114,8 +132,10 @@ def _role_evidence(hits: Sequence[Placed]) -> str:
 
 def doubtful(watch: Watch, m: Match) -> bool:
     """Filtered, but close enough to the watch that a story of it may claim the item (a report of
-    a development the desk follows that names less than the filter asks for: Watch.rescue_from)."""
-    return not m.relevant and m.score >= watch.rescue_from
+    a development the desk follows that names less than the filter asks for: Watch.rescue_from).
+    A score of 0 is never in doubt: it is the watch's start day ruling the item out (`decide`),
+    which no story may overturn, even at rescue_from = 0."""
+    return not m.relevant and m.score >= watch.rescue_from and m.score > 0.0
 
 
 def for_stories(watches: Sequence[Watch], matches: Sequence[Match]) -> bool:
