@@ -52,7 +52,7 @@ def test_dated_items_before_the_start_are_history(published: datetime, dated: bo
     if history:
         assert m.score == 0.0
         assert m.reasons[0].startswith("published 20") and "2022-02-24" in m.reasons[0]
-        assert m.reasons[1].startswith("the terms alone: p ")
+        assert m.reasons[1].startswith("without the start day, the terms alone would give p ")
 
 
 def test_history_is_never_embedded_nor_claimed_by_a_story() -> None:

@@ -90,7 +90,8 @@ def decide(watch: Watch, a: Analysis, vector: Sequence[float] | None = None) -> 
         # shown, so that an analyst can see what the start date overruled.
         cheap = sigmoid(m.cheap.logit(a.features))
         return Match(watch=watch.name, relevant=False, score=0.0,
-                     reasons=(history, f"the terms alone: p {cheap:.2f} (model {m.version})"))
+                     reasons=(history, f"without the start day, the terms alone would give p {cheap:.2f} "
+                                       f"(the multilingual signal was not computed; model {m.version})"))
     x = dict(a.features)
     used, label = m.cheap, "terms"
     if vector is not None and m.full is not None and m.probe is not None and needs_embedding(watch, a):
