@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.core.stories.facts import Facts
 
-MAX_CORE = 4  # reports a story is matched on; later sources are listed but not matched against
+MAX_CORE = 5  # reports a story is matched on; later sources are listed but not matched against
 MAX_SEEN = 200  # figures/entities remembered for "new fact" notes
 
 
