@@ -59,8 +59,6 @@ def test_history_is_never_embedded_nor_claimed_by_a_story() -> None:
     old = _item(datetime(2018, 5, 4, tzinfo=UTC))
     a = analyse(WATCH, old)
     assert not needs_embedding(WATCH, a)
-    # a vector offered anyway changes nothing
-    assert decide(WATCH, a, [0.1] * 8).relevant is False
     # no story may claim it, even where the watch lets stories claim any filtered item
     assert WATCH.rescue_from == 0.0
     assert not doubtful(WATCH, decide(WATCH, a))
@@ -78,4 +76,17 @@ def test_without_since_the_date_says_nothing() -> None:
 def test_the_shipped_watch_starts_with_the_full_scale_invasion() -> None:
     from tests.unit.test_watch import config_watch
 
-    assert config_watch().since == date(2022, 2, 24)
+    shipped = config_watch()
+    assert shipped.since == date(2022, 2, 24)
+    assert shipped.model is not None and shipped.model.probe is not None
+    vector = [0.05] * len(shipped.model.probe.direction)  # offered, as the pipeline would
+    text = ("North Korean troops fight in Russia's Kursk region",
+            "Seoul's spy agency says hundreds of North Korean soldiers were killed near Kursk.")
+
+    def report(day: datetime) -> Item:
+        return Item(key="k", feed="f", source="Desk", url="", title=text[0], summary=text[1],
+                    published=day, fetched=day, lang="en")
+
+    assert match_item(shipped, report(datetime(2025, 1, 10, tzinfo=UTC)), vector).relevant
+    old = match_item(shipped, report(datetime(2021, 1, 10, tzinfo=UTC)), vector)
+    assert not old.relevant and old.score == 0.0 and "2022-02-24" in old.reasons[0]
